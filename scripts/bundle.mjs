@@ -1,0 +1,37 @@
+// Bundles the bins with esbuild so `bento ls` loads one file instead of hundreds of modules.
+import { build } from 'esbuild';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
+const outdir = path.join(root, 'dist');
+fs.rmSync(outdir, { recursive: true, force: true });
+
+await build({
+  absWorkingDir: root,
+  entryPoints: { bento: 'src/cli/bento.ts', bentod: 'src/cli/bentod.ts' },
+  outdir,
+  bundle: true,
+  splitting: true, // the TUI (Ink, React) is a separate chunk, loaded only when the TUI opens
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  sourcemap: 'linked',
+  chunkNames: 'chunks/[name]-[hash]',
+  // Native modules are loaded from node_modules at run time, never bundled.
+  external: ['node-pty'],
+  alias: { 'react-devtools-core': path.join(root, 'scripts/stubs/react-devtools-core.js') },
+  define: { __BENTO_VERSION__: JSON.stringify(pkg.version), 'process.env.DEV': '"false"' },
+  banner: {
+    js: [
+      '#!/usr/bin/env node',
+      // Some CommonJS dependencies call require(); give the ESM bundle one.
+      "import { createRequire as __bentoCreateRequire } from 'node:module';",
+      'const require = __bentoCreateRequire(import.meta.url);',
+    ].join('\n'),
+  },
+  logLevel: 'warning',
+});
+for (const bin of ['bento.js', 'bentod.js']) fs.chmodSync(path.join(outdir, bin), 0o755);

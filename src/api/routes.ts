@@ -1,0 +1,119 @@
+import fs from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { z } from 'zod';
+import { BentoError } from '../vm/errors.js';
+import type { VmManager } from '../vm/manager.js';
+import { vmFiles } from '../vm/paths.js';
+import { fieldsError, zodFields } from '../vm/spec.js';
+import type { VersionInfo } from '../vm/types.js';
+import { streamLog } from './log-stream.js';
+import { readJson, sendError, sendJson } from './http-util.js';
+import { openEventStream } from './sse.js';
+
+const stopSchema = z.strictObject({
+  force: z.boolean({ message: 'must be true or false' }).optional(),
+  timeoutMs: z
+    .number({ message: 'must be a number of milliseconds' })
+    .int({ message: 'must be a whole number of milliseconds' })
+    .min(0, { message: 'must not be negative' })
+    .max(24 * 3600 * 1000, { message: 'must be at most one day' })
+    .optional(),
+});
+const emptySchema = z.strictObject({});
+
+type Params = { name: string };
+type Handler = (ctx: { req: IncomingMessage; res: ServerResponse; params: Params; url: URL }) => Promise<void> | void;
+interface Route {
+  method: string;
+  pattern: RegExp;
+  handler: Handler;
+}
+
+function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
+  const r = schema.safeParse(body);
+  if (!r.success) throw fieldsError(zodFields(r.error));
+  return r.data;
+}
+
+/** The API of DESIGN.md, as a route table over the engine. */
+export function buildRoutes(manager: VmManager, version: VersionInfo): Route[] {
+  const NAME = '([^/]+)';
+  const action = (verb: string, fn: (name: string, body: unknown) => Promise<unknown>): Route => ({
+    method: 'POST',
+    pattern: new RegExp(`^/api/vms/${NAME}/${verb}$`),
+    handler: async ({ req, res, params }) => sendJson(res, 200, await fn(params.name, await readJson(req))),
+  });
+  return [
+    { method: 'GET', pattern: /^\/api\/version$/, handler: ({ res }) => sendJson(res, 200, version) },
+    { method: 'GET', pattern: /^\/api\/vms$/, handler: ({ res }) => sendJson(res, 200, manager.list()) },
+    {
+      method: 'POST',
+      pattern: /^\/api\/vms$/,
+      handler: async ({ req, res }) => sendJson(res, 201, await manager.create(await readJson(req))),
+    },
+    { method: 'GET', pattern: new RegExp(`^/api/vms/${NAME}$`), handler: ({ res, params }) => sendJson(res, 200, manager.get(params.name)) },
+    {
+      method: 'GET',
+      pattern: new RegExp(`^/api/vms/${NAME}/inspect$`),
+      handler: async ({ res, params }) => sendJson(res, 200, await manager.inspect(params.name)),
+    },
+    {
+      method: 'PATCH',
+      pattern: new RegExp(`^/api/vms/${NAME}$`),
+      handler: async ({ req, res, params }) => sendJson(res, 200, await manager.patch(params.name, await readJson(req))),
+    },
+    {
+      method: 'DELETE',
+      pattern: new RegExp(`^/api/vms/${NAME}$`),
+      handler: async ({ res, params, url }) => {
+        const force = url.searchParams.get('force');
+        if (force !== null && !['0', '1', 'true', 'false'].includes(force)) {
+          throw new BentoError('invalid-input', 'force must be 1, 0, true or false', { fields: [{ field: 'force', message: 'must be 1, 0, true or false' }] });
+        }
+        await manager.remove(params.name, { force: force === '1' || force === 'true' });
+        res.writeHead(204).end();
+      },
+    },
+    action('start', (name, body) => (parseBody(emptySchema, body), manager.start(name))),
+    action('stop', (name, body) => manager.stop(name, parseBody(stopSchema, body))),
+    action('pause', (name, body) => (parseBody(emptySchema, body), manager.pause(name))),
+    action('resume', (name, body) => (parseBody(emptySchema, body), manager.resume(name))),
+    action('restart', (name, body) => manager.restart(name, parseBody(stopSchema, body))),
+    {
+      method: 'GET',
+      pattern: new RegExp(`^/api/vms/${NAME}/log$`),
+      handler: ({ res, params, url }) => {
+        const vm = manager.get(params.name);
+        const file = vmFiles(vm.dir).serialLog;
+        if (!fs.existsSync(file)) fs.writeFileSync(file, '', { mode: 0o600, flag: 'a' });
+        streamLog(file, res, url.searchParams.get('follow') === '1');
+      },
+    },
+    {
+      method: 'GET',
+      pattern: /^\/api\/events$/,
+      handler: ({ req, res, url }) => openEventStream(req, res, manager, url.searchParams.get('snapshot') === '1'),
+    },
+  ];
+}
+
+/** Dispatches one request; every failure becomes a JSON error, never a crash. */
+export async function dispatch(routes: Route[], req: IncomingMessage, res: ServerResponse): Promise<void> {
+  try {
+    const url = new URL(req.url ?? '/', 'http://bentod');
+    let pathMatched = false;
+    for (const r of routes) {
+      const m = r.pattern.exec(url.pathname);
+      if (!m) continue;
+      pathMatched = true;
+      if (r.method !== req.method) continue;
+      const params = { name: decodeURIComponent(m[1] ?? '') };
+      await r.handler({ req, res, params, url });
+      return;
+    }
+    if (pathMatched) throw new BentoError('invalid-input', `${req.method} is not allowed on ${url.pathname}`);
+    throw new BentoError('not-found', `no such endpoint: ${req.method} ${url.pathname}`);
+  } catch (err) {
+    sendError(res, err);
+  }
+}

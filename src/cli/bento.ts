@@ -1,0 +1,166 @@
+import { Command, InvalidArgumentError, Option } from 'commander';
+import type { BentoClient } from '../api/client.js';
+import { BentoError, errorMessage } from '../vm/errors.js';
+import { bentoHome, socketPath } from '../vm/paths.js';
+import type { CreateRequest } from '../vm/types.js';
+import { ensureDaemon } from './ensure-daemon.js';
+import { formatEvent, formatInspect, formatVmTable } from './format.js';
+import { VERSION } from './version.js';
+
+const home = bentoHome();
+const socket = process.env.BENTO_SOCKET ?? socketPath(home);
+const client = (): Promise<BentoClient> => ensureDaemon(home, socket);
+const print = (text: string): void => void process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+const json = (v: unknown): void => print(JSON.stringify(v, null, 2));
+
+function positiveInt(field: string) {
+  return (v: string): number => {
+    if (!/^\d+$/.test(v) || Number(v) < 1) throw new InvalidArgumentError(`${field} must be a whole number of at least 1`);
+    return Number(v);
+  };
+}
+function seconds(v: string): number {
+  if (!/^\d+(\.\d+)?$/.test(v)) throw new InvalidArgumentError('timeout must be a number of seconds');
+  return Math.round(Number(v) * 1000);
+}
+
+const program = new Command('bento')
+  .description('A keyboard-driven terminal VM manager. Without a command, opens the TUI.')
+  .version(VERSION)
+  .showHelpAfterError('(run bento --help for usage)')
+  .action(async () => {
+    const { runTui } = await import('../ui/run.js');
+    await runTui({ home, socket, ensure: client });
+  });
+
+program
+  .command('ls')
+  .description('list VMs: NAME STATE CPUS MEMORY ACCEL UPTIME')
+  .option('--json', 'print JSON for scripts')
+  .action(async (o: { json?: boolean }) => {
+    const vms = await (await client()).list();
+    if (o.json) json(vms);
+    else print(formatVmTable(vms));
+  });
+
+program
+  .command('create <name>')
+  .description('define a new VM')
+  .option('--kernel <path>', 'Linux kernel for direct boot')
+  .option('--initrd <path>', 'initramfs for direct boot')
+  .option('--cmdline <text>', 'kernel command line')
+  .option('--disk <path>', 'attach an existing qcow2 or raw image')
+  .addOption(new Option('--disk-format <format>', 'format of --disk (default: detected once)').choices(['qcow2', 'raw']))
+  .option('--disk-size <size>', 'create a new qcow2 disk of this size (8G)')
+  .option('--iso <path>', 'attach an ISO image as a CD-ROM')
+  .option('--cpus <n>', 'virtual CPUs (default 1)', positiveInt('cpus'))
+  .option('--memory <size>', 'memory, like 512M or 2G (default 512M)')
+  .addOption(new Option('--accel <accel>', 'accelerator').choices(['auto', 'kvm', 'hvf', 'tcg']))
+  .addOption(new Option('--backend <backend>', 'backend').choices(['qemu', 'vz']))
+  .addOption(new Option('--console <device>', 'console device streamed by bentod').choices(['serial', 'virtio']))
+  .option('--json', 'print the new VM as JSON')
+  .action(async (name: string, o: Record<string, string | number | boolean | undefined>) => {
+    const req: CreateRequest = { name };
+    const map: [string, keyof CreateRequest][] = [
+      ['kernel', 'kernel'], ['initrd', 'initrd'], ['cmdline', 'cmdline'], ['disk', 'disk'], ['diskFormat', 'diskFormat'],
+      ['diskSize', 'diskSize'], ['iso', 'iso'], ['cpus', 'cpus'], ['memory', 'memory'], ['accel', 'accel'],
+      ['backend', 'backend'], ['console', 'console'],
+    ];
+    for (const [from, to] of map) if (o[from] !== undefined) (req as unknown as Record<string, unknown>)[to] = o[from];
+    const vm = await (await client()).create(req);
+    if (o.json) json(vm);
+    else print(`created ${vm.name}`);
+  });
+
+program
+  .command('start <name>')
+  .description('start a VM')
+  .action(async (name: string) => {
+    const vm = await (await client()).start(name);
+    print(`${vm.name} ${vm.state} (pid ${vm.pid ?? '-'}, accel ${vm.accel})`);
+  });
+
+program
+  .command('stop <name>')
+  .description('power off a VM: ACPI power button, then forced after --timeout')
+  .option('--force', 'stop now without asking the guest')
+  .option('--timeout <seconds>', 'how long the guest gets to power off (default 30)', seconds)
+  .action(async (name: string, o: { force?: boolean; timeout?: number }) => {
+    const vm = await (await client()).stop(name, { force: o.force ?? false, ...(o.timeout !== undefined ? { timeoutMs: o.timeout } : {}) });
+    print(`${vm.name} ${vm.state}${vm.reason ? ` (${vm.reason})` : ''}`);
+  });
+
+for (const verb of ['pause', 'resume'] as const) {
+  program
+    .command(`${verb} <name>`)
+    .description(`${verb} a VM`)
+    .action(async (name: string) => {
+      const vm = await (await client())[verb](name);
+      print(`${vm.name} ${vm.state}`);
+    });
+}
+
+program
+  .command('restart <name>')
+  .description('stop (gracefully, or --force) and start again')
+  .option('--force', 'do not ask the guest to power off')
+  .option('--timeout <seconds>', 'how long the guest gets to power off (default 30)', seconds)
+  .action(async (name: string, o: { force?: boolean; timeout?: number }) => {
+    const vm = await (await client()).restart(name, { force: o.force ?? false, ...(o.timeout !== undefined ? { timeoutMs: o.timeout } : {}) });
+    print(`${vm.name} ${vm.state} (pid ${vm.pid ?? '-'})`);
+  });
+
+program
+  .command('rm <name>')
+  .description('delete a VM and the disks bento made for it')
+  .option('--force', 'stop it first if it runs')
+  .action(async (name: string, o: { force?: boolean }) => {
+    await (await client()).remove(name, { force: o.force ?? false });
+    print(`deleted ${name}`);
+  });
+
+program
+  .command('inspect <name>')
+  .description('show everything about a VM')
+  .option('--json', 'print JSON for scripts')
+  .action(async (name: string, o: { json?: boolean }) => {
+    const data = await (await client()).inspect(name);
+    if (o.json) json(data);
+    else print(formatInspect(data));
+  });
+
+program
+  .command('logs <name>')
+  .description("print a VM's serial log")
+  .option('-f, --follow', 'keep printing new output')
+  .action(async (name: string, o: { follow?: boolean }) => {
+    const res = await (await client()).stream(`/api/vms/${encodeURIComponent(name)}/log${o.follow ? '?follow=1' : ''}`);
+    // Guest output is untrusted: sanitise it for a terminal, but leave it byte-exact for a pipe or file.
+    const clean = process.stdout.isTTY ? (await import('../console/sanitize.js')).createSanitizer() : null;
+    res.on('data', (c: Buffer) => process.stdout.write(clean ? clean.push(c) : c));
+    await new Promise<void>((resolve, reject) => {
+      res.on('end', resolve);
+      res.on('error', reject);
+    });
+    if (clean) process.stdout.write(clean.flush());
+    if (o.follow) throw new BentoError('daemon-unavailable', 'bentod closed the log stream');
+  });
+
+program
+  .command('events')
+  .description('print state changes as they happen')
+  .option('--json', 'one JSON object per line')
+  .action(async (o: { json?: boolean }) => {
+    const c = await client();
+    await new Promise<void>((_resolve, reject) => {
+      c.events({
+        onEvent: (ev) => print(o.json ? JSON.stringify(ev) : formatEvent(ev)),
+        onEnd: (err) => reject(err ?? new BentoError('daemon-unavailable', 'bentod closed the event stream')),
+      }).catch(reject);
+    });
+  });
+
+program.parseAsync().catch((err: unknown) => {
+  process.stderr.write(`bento: ${errorMessage(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,57 @@
+import { formatMiB as formatMemory } from '../vm/size.js';
+import type { StateEvent, Vm } from '../vm/types.js';
+
+/** Formats how long a VM has run: 45s, 12m, 3h4m, 2d5h; '-' when stopped. */
+export function formatUptime(startedAt: string | null, now = Date.now()): string {
+  if (!startedAt) return '-';
+  const s = Math.max(0, Math.floor((now - Date.parse(startedAt)) / 1000));
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m`;
+  if (s < 86400) return `${Math.floor(s / 3600)}h${Math.floor((s % 3600) / 60)}m`;
+  return `${Math.floor(s / 86400)}d${Math.floor((s % 86400) / 3600)}h`;
+}
+
+/** Lays rows out in columns separated by two spaces, the last column unpadded. */
+export function columns(rows: string[][]): string {
+  const widths: number[] = [];
+  for (const r of rows) r.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, c.length)));
+  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  ')).join('\n');
+}
+
+/** The `bento ls` table. */
+export function formatVmTable(vms: Vm[], now = Date.now()): string {
+  const rows = [['NAME', 'STATE', 'CPUS', 'MEMORY', 'ACCEL', 'UPTIME']];
+  for (const v of vms) rows.push([v.name, v.state, String(v.cpus), formatMemory(v.memoryMiB), v.accel, formatUptime(v.startedAt, now)]);
+  return columns(rows);
+}
+
+/** `bento inspect` for people. */
+export function formatInspect(data: Record<string, unknown>): string {
+  const vm = data as unknown as Vm & { driver?: { command?: string[] }; runtime?: unknown };
+  const spec = vm.spec;
+  const rows: string[][] = [
+    ['Name:', vm.name],
+    ['State:', vm.state + (vm.reason ? ` (${vm.reason})` : '')],
+    ['Backend:', `${vm.backend} (accel ${vm.accel}${spec.accel === 'auto' ? ', auto' : ''})`],
+    ['CPUs:', String(vm.cpus)],
+    ['Memory:', formatMemory(vm.memoryMiB)],
+    ['PID:', vm.pid === null ? '-' : String(vm.pid)],
+    ['Uptime:', formatUptime(vm.startedAt)],
+    ['Kernel:', spec.kernel ?? '-'],
+    ['Initrd:', spec.initrd ?? '-'],
+    ['Cmdline:', spec.cmdline ?? '-'],
+    ['ISO:', spec.iso ?? '-'],
+    ...spec.disks.map((d, i) => [`Disk ${i}:`, `${d.path} (${d.format}${d.readonly ? ', read-only' : ''}${d.owned ? '' : ', external'})`]),
+    ['MAC:', spec.mac],
+    ['Console:', spec.console],
+    ['Folder:', vm.dir],
+    ['Created:', spec.createdAt],
+  ];
+  if (vm.driver?.command) rows.push(['Command:', vm.driver.command.join(' ')]);
+  return columns(rows);
+}
+
+/** One line of `bento events`. */
+export function formatEvent(ev: StateEvent): string {
+  return `${ev.at}  ${ev.name}  ${ev.previous} -> ${ev.state}${ev.reason ? `  (${ev.reason})` : ''}`;
+}

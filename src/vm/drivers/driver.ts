@@ -1,0 +1,65 @@
+import type { Accel, Backend, Disposer, VmSpec, VmState } from '../types.js';
+
+/** A state change reported by a backend. */
+export interface DriverEvent {
+  state: VmState;
+  reason: string | null;
+}
+
+/** Optional abilities a backend may have; calling one it lacks is an `unsupported` error. */
+export interface DriverCapabilities {
+  pause: boolean;
+  restart: boolean;
+  saveRestore: boolean;
+}
+
+/** The console byte stream of a running VM, as a socket path bentod can connect to. */
+export interface ConsoleEndpoint {
+  /** A Unix socket carrying the raw console bytes in both directions. */
+  socket: string;
+  /** The file that keeps everything the console printed. */
+  log: string;
+}
+
+/** A VM a driver started or re-adopted; bentod holds one per running VM. */
+export interface RunningVm {
+  readonly pid: number | null;
+  readonly startedAt: Date;
+  readonly accel: Accel;
+  /** The backend's own view of the state right now. */
+  queryState(): Promise<VmState>;
+  /** State changes the backend reports (pause, resume, shutdown, crash). Ends with a `stopped` event. */
+  onEvent(listener: (ev: DriverEvent) => void): Disposer;
+  pause(): Promise<void>;
+  resume(): Promise<void>;
+  /** Asks the guest to power off (ACPI power button); resolves once asked, not once stopped. */
+  requestStop(): Promise<void>;
+  /** Stops the VM now (quit, then SIGKILL); resolves once the VM is gone. */
+  kill(): Promise<void>;
+  /** Hard-resets the guest without stopping the VM process. */
+  reset(): Promise<void>;
+  /** Backend details for `inspect`. */
+  inspect(): Promise<Record<string, unknown>>;
+  /** The console stream endpoint, or null when the backend has none. */
+  console(): ConsoleEndpoint | null;
+  /** Lets go of the VM without touching it (bentod is exiting; the VM keeps running). */
+  detach(): void;
+}
+
+/** A VM backend: QEMU or Virtualization.framework. */
+export interface Driver {
+  readonly backend: Backend;
+  readonly capabilities: DriverCapabilities;
+  /** Whether the backend can run on this host, and why not. */
+  availability(): { ok: true } | { ok: false; reason: string };
+  /** The accelerator a VM with this spec runs with on this host. */
+  resolveAccel(spec: VmSpec): Accel;
+  /** Makes what a new VM needs inside its folder (disks); returns the final spec. */
+  provision(spec: VmSpec, dir: string, opts: { newDiskMiB: number | null }): Promise<VmSpec>;
+  /** Starts the VM; resolves once it runs (or rejects with a `start-failed` error). */
+  start(spec: VmSpec, dir: string): Promise<RunningVm>;
+  /** Re-attaches to a VM that outlived a previous bentod; null when it is not running. */
+  adopt(spec: VmSpec, dir: string): Promise<RunningVm | null>;
+  /** The command line or configuration the backend would use, for inspect. */
+  describe(spec: VmSpec, dir: string): Record<string, unknown>;
+}

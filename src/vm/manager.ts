@@ -1,0 +1,304 @@
+import { Mutex } from 'async-mutex';
+import { BentoError, errorMessage } from './errors.js';
+import { vmDir, vmFiles } from './paths.js';
+import { appendEvent, readRuntime, writeRuntime } from './runtime.js';
+import { applyPatch, validateCreate, type HostFacts } from './spec.js';
+import type { InstanceStore } from './store.js';
+import type { Driver, RunningVm } from './drivers/driver.js';
+import type { Backend, Disposer, DiskFormat, StateEvent, StopRequest, Vm, VmSpec, VmState } from './types.js';
+
+/** Default wait for a guest to power off before a graceful stop turns forced. */
+export const DEFAULT_STOP_TIMEOUT_MS = 30_000;
+
+interface Entry {
+  spec: VmSpec;
+  state: VmState;
+  reason: string | null;
+  vm: RunningVm | null;
+  unsubscribe: Disposer | null;
+  stopDeadline: Date | null;
+}
+
+/** What the manager needs from outside; injected so tests can swap drivers. */
+export interface ManagerDeps {
+  store: InstanceStore;
+  drivers: Partial<Record<Backend, Driver>>;
+  host: HostFacts;
+  detectFormat: (file: string) => DiskFormat;
+  log: (line: string) => void;
+}
+
+/** The engine: every VM's live state, and every operation on VMs, serialised per VM. */
+export class VmManager {
+  private readonly entries = new Map<string, Entry>();
+  private readonly locks = new Map<string, Mutex>();
+  private readonly listeners = new Set<(ev: StateEvent) => void>();
+
+  constructor(private readonly deps: ManagerDeps) {}
+
+  /** Loads every VM and re-adopts the ones still running from a previous bentod. */
+  async init(): Promise<void> {
+    const { problems } = this.deps.store.load();
+    for (const p of problems) this.deps.log(`store: ${p}`);
+    await Promise.all(
+      this.deps.store.list().map(async (spec) => {
+        const entry: Entry = { spec, state: 'stopped', reason: null, vm: null, unsubscribe: null, stopDeadline: null };
+        this.entries.set(spec.name, entry);
+        const files = vmFiles(this.dir(spec.name));
+        const rec = readRuntime(files.state);
+        entry.reason = rec?.reason ?? null;
+        try {
+          const vm = await this.driver(spec).adopt(spec, this.dir(spec.name));
+          if (!vm) {
+            if (rec && rec.reason === null) entry.reason = 'exited while bentod was not running';
+            return;
+          }
+          this.attach(entry, vm);
+          entry.state = await vm.queryState();
+          this.deps.log(`adopted ${spec.name} (pid ${vm.pid}, ${entry.state})`);
+        } catch (err) {
+          // Alive but not drivable: show it as broken and leave the process alone.
+          entry.state = 'error';
+          entry.reason = `adopt-failed: ${errorMessage(err)}`;
+          this.deps.log(`${spec.name}: ${entry.reason}`);
+        }
+      }),
+    );
+  }
+
+  /** Subscribes to every state change. */
+  onState(listener: (ev: StateEvent) => void): Disposer {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Every VM, sorted by name. */
+  list(): Vm[] {
+    return [...this.entries.values()].sort((a, b) => a.spec.name.localeCompare(b.spec.name)).map((e) => this.view(e));
+  }
+
+  /** One VM, or not-found. */
+  get(name: string): Vm {
+    return this.view(this.entry(name));
+  }
+
+  /** Backend details of one VM (command line, QMP status when running). */
+  async inspect(name: string): Promise<Record<string, unknown>> {
+    const e = this.entry(name);
+    const runtime = e.vm ? await e.vm.inspect().catch((err: unknown) => ({ error: errorMessage(err) })) : null;
+    return { ...this.view(e), driver: this.driver(e.spec).describe(e.spec, this.dir(e.spec.name)), runtime };
+  }
+
+  /** Validates and creates a VM; nothing is left on disk if any rule fails. */
+  async create(body: unknown): Promise<Vm> {
+    const { spec, newDiskMiB } = validateCreate(body, this.deps.host, this.deps.detectFormat);
+    const driver = this.driver(spec);
+    const avail = driver.availability();
+    if (!avail.ok) throw new BentoError('unsupported', `backend ${spec.backend} is unavailable: ${avail.reason}`);
+    return this.locked(spec.name, async () => {
+      if (this.entries.has(spec.name)) throw new BentoError('already-exists', `a VM named "${spec.name}" already exists`);
+      const final = await this.deps.store.create(spec, (dir) => driver.provision(spec, dir, { newDiskMiB }));
+      const entry: Entry = { spec: final, state: 'stopped', reason: null, vm: null, unsubscribe: null, stopDeadline: null };
+      this.entries.set(final.name, entry);
+      this.deps.log(`created ${final.name}`);
+      return this.view(entry);
+    });
+  }
+
+  /** Changes the spec of a stopped VM. */
+  async patch(name: string, body: unknown): Promise<Vm> {
+    return this.locked(name, async () => {
+      const e = this.entry(name);
+      if (e.state !== 'stopped') throw new BentoError('invalid-state', `${name} is ${e.state}; stop it before changing it`);
+      e.spec = applyPatch(e.spec, body, this.deps.host);
+      this.deps.store.write(e.spec);
+      return this.view(e);
+    });
+  }
+
+  /** Starts a stopped VM; a second start while one runs gets `already-running`. */
+  async start(name: string): Promise<Vm> {
+    return this.locked(name, async () => {
+      const e = this.entry(name);
+      if (e.state !== 'stopped' && e.state !== 'error') throw new BentoError('already-running', `${name} is already ${e.state}`);
+      if (e.vm) throw new BentoError('already-running', `${name} is already running (pid ${e.vm.pid ?? '?'})`);
+      this.setState(e, 'starting', null);
+      try {
+        const vm = await this.driver(e.spec).start(e.spec, this.dir(name));
+        this.attach(e, vm);
+        this.setState(e, await vm.queryState(), null);
+      } catch (err) {
+        const msg = errorMessage(err);
+        this.setState(e, 'stopped', msg.startsWith('start-failed') ? msg : `start-failed: ${msg}`);
+        throw err;
+      }
+      return this.view(e);
+    });
+  }
+
+  /**
+   * Stops a VM: ACPI power button, wait up to timeoutMs, then quit and SIGKILL (reason `forced`).
+   * The wait happens outside the VM's lock, so a `--force` stop can overtake a graceful one.
+   */
+  async stop(name: string, req: StopRequest = {}): Promise<Vm> {
+    const timeoutMs = req.timeoutMs ?? DEFAULT_STOP_TIMEOUT_MS;
+    const vm = await this.locked(name, async () => {
+      const e = this.entry(name);
+      if (!e.vm || e.state === 'stopped') throw new BentoError('not-running', `${name} is not running`);
+      if (req.force) return e.vm;
+      if (e.state !== 'stopping') {
+        // A paused guest cannot see the power button; let it run so it can shut down cleanly.
+        if (e.state === 'paused') await e.vm.resume();
+        e.stopDeadline = new Date(Date.now() + timeoutMs);
+        this.setState(e, 'stopping', null);
+        await e.vm.requestStop();
+      }
+      return e.vm;
+    });
+    if (!req.force && (await this.waitFor(name, 'stopped', timeoutMs))) return this.get(name);
+    this.deps.log(`${name}: ${req.force ? 'forced stop' : `guest did not power off within ${timeoutMs} ms; forcing`}`);
+    await vm.kill();
+    return this.get(name);
+  }
+
+  /** Pauses a running VM (QMP stop). */
+  async pause(name: string): Promise<Vm> {
+    return this.transition(name, 'running', 'pausing', (vm) => vm.pause());
+  }
+
+  /** Resumes a paused VM (QMP cont). */
+  async resume(name: string): Promise<Vm> {
+    return this.transition(name, 'paused', 'resuming', (vm) => vm.resume());
+  }
+
+  /** Stops (gracefully, or forced) and starts again. */
+  async restart(name: string, req: StopRequest = {}): Promise<Vm> {
+    if (this.entry(name).vm) await this.stop(name, req);
+    return this.start(name);
+  }
+
+  /** Deletes a VM and its folder; a running VM needs `force`, which kills it first. */
+  async remove(name: string, opts: { force?: boolean } = {}): Promise<void> {
+    const e = this.entry(name);
+    if (e.vm) {
+      if (!opts.force) throw new BentoError('invalid-state', `${name} is ${e.state}; stop it first or use --force`);
+      await e.vm.kill();
+    }
+    await this.locked(name, async () => {
+      const cur = this.entry(name);
+      if (cur.vm) throw new BentoError('invalid-state', `${name} was started again while being deleted`);
+      this.deps.store.remove(name);
+      this.entries.delete(name);
+      this.deps.log(`deleted ${name}`);
+    });
+  }
+
+  /** Lets go of every VM without stopping any (bentod is exiting). */
+  close(): void {
+    for (const e of this.entries.values()) {
+      e.unsubscribe?.();
+      e.vm?.detach();
+    }
+  }
+
+  private async transition(name: string, from: VmState, via: VmState, act: (vm: RunningVm) => Promise<void>): Promise<Vm> {
+    return this.locked(name, async () => {
+      const e = this.entry(name);
+      if (!e.vm || e.state !== from) throw new BentoError(e.vm ? 'invalid-state' : 'not-running', `${name} is ${e.state}, not ${from}`);
+      const vm = e.vm;
+      this.setState(e, via, null);
+      try {
+        await act(vm);
+      } finally {
+        // The QMP event normally settles the state; ask if it has not arrived yet (or the act failed).
+        if (e.vm === vm && e.state === via) this.setState(e, await vm.queryState(), null);
+      }
+      return this.view(e);
+    });
+  }
+
+  private attach(e: Entry, vm: RunningVm): void {
+    e.vm = vm;
+    e.unsubscribe = vm.onEvent((ev) => {
+      if (ev.state === 'stopped') {
+        e.unsubscribe?.();
+        e.vm = null;
+        e.unsubscribe = null;
+        e.stopDeadline = null;
+      }
+      this.setState(e, ev.state, ev.reason);
+    });
+  }
+
+  private setState(e: Entry, state: VmState, reason: string | null): void {
+    if (e.state === state && e.reason === reason) return;
+    const ev: StateEvent = { name: e.spec.name, state, previous: e.state, reason, at: new Date().toISOString() };
+    e.state = state;
+    e.reason = reason;
+    if (state !== 'stopping') e.stopDeadline = null;
+    const files = vmFiles(this.dir(e.spec.name));
+    appendEvent(files.events, ev);
+    const rec = readRuntime(files.state);
+    if (rec) {
+      try {
+        writeRuntime(files.state, { ...rec, reason });
+      } catch (err) {
+        this.deps.log(`${e.spec.name}: cannot write ${files.state}: ${errorMessage(err)}`);
+      }
+    }
+    for (const l of this.listeners) l(ev);
+  }
+
+  private waitFor(name: string, state: VmState, timeoutMs: number): Promise<boolean> {
+    if (this.entries.get(name)?.state === state) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => done(false), timeoutMs);
+      const off = this.onState((ev) => ev.name === name && ev.state === state && done(true));
+      function done(ok: boolean): void {
+        clearTimeout(timer);
+        off();
+        resolve(ok);
+      }
+    });
+  }
+
+  private view(e: Entry): Vm {
+    const driver = this.driver(e.spec);
+    return {
+      name: e.spec.name,
+      backend: e.spec.backend,
+      state: e.state,
+      reason: e.reason,
+      accel: e.vm?.accel ?? driver.resolveAccel(e.spec),
+      cpus: e.spec.cpus,
+      memoryMiB: e.spec.memoryMiB,
+      pid: e.vm?.pid ?? null,
+      startedAt: e.vm ? e.vm.startedAt.toISOString() : null,
+      spec: e.spec,
+      dir: this.dir(e.spec.name),
+      stopDeadline: e.stopDeadline?.toISOString() ?? null,
+    };
+  }
+
+  private entry(name: string): Entry {
+    const e = this.entries.get(name);
+    if (!e) throw new BentoError('not-found', `no VM named "${name}"`);
+    return e;
+  }
+
+  private driver(spec: VmSpec): Driver {
+    const d = this.deps.drivers[spec.backend];
+    if (!d) throw new BentoError('unsupported', `backend ${spec.backend} is not available in this bentod`);
+    return d;
+  }
+
+  private dir(name: string): string {
+    return vmDir(this.deps.store.home, name);
+  }
+
+  private locked<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    let m = this.locks.get(name);
+    if (!m) this.locks.set(name, (m = new Mutex()));
+    return m.runExclusive(fn);
+  }
+}

@@ -1,0 +1,63 @@
+import os from 'node:os';
+import path from 'node:path';
+import { BentoError } from './errors.js';
+
+/** Every file name bento keeps on disk, in one place. */
+export const FILES = {
+  socket: 'bentod.sock',
+  daemonPid: 'bentod.pid',
+  daemonLog: 'bentod.log',
+  daemonLock: 'bentod.lock',
+  vmsDir: 'vms',
+  spec: 'vm.json',
+  disk: 'disk.qcow2',
+  qemuPid: 'qemu.pid',
+  qmpSocket: 'qmp.sock',
+  serialSocket: 'serial.sock',
+  consoleSocket: 'console.sock',
+  serialLog: 'serial.log',
+  state: 'state.json',
+  events: 'events.log',
+  qemuStderr: 'qemu.stderr',
+} as const;
+
+/** Sockets have a 104-byte path limit on macOS (108 on Linux); we check against the smaller. */
+export const MAX_SOCKET_PATH = 103;
+
+/** The bento data folder: $BENTO_HOME, else XDG data dir on Linux, ~/.bento on macOS. */
+export function bentoHome(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.BENTO_HOME) return path.resolve(env.BENTO_HOME);
+  if (process.platform === 'darwin') return path.join(os.homedir(), '.bento');
+  const xdg = env.XDG_DATA_HOME && path.isAbsolute(env.XDG_DATA_HOME) ? env.XDG_DATA_HOME : path.join(os.homedir(), '.local', 'share');
+  return path.join(xdg, 'bento');
+}
+
+/** The default socket path of bentod for a home. */
+export function socketPath(home: string): string {
+  return path.join(home, FILES.socket);
+}
+
+/** The folder holding every VM's folder. */
+export function vmsDir(home: string): string {
+  return path.join(home, FILES.vmsDir);
+}
+
+/** A VM's folder; refuses any name that would resolve outside the VMs folder. */
+export function vmDir(home: string, name: string): string {
+  const base = vmsDir(home);
+  const dir = path.resolve(base, name);
+  if (path.dirname(dir) !== base || name !== path.basename(dir)) {
+    throw new BentoError('invalid-input', `name: "${name}" would leave the VMs folder`, {
+      fields: [{ field: 'name', message: 'must be a plain name, not a path' }],
+    });
+  }
+  return dir;
+}
+
+/** Paths of one VM's files. */
+export function vmFiles(dir: string): VmFiles {
+  return Object.fromEntries(Object.entries(FILES).map(([k, v]) => [k, path.join(dir, v)])) as VmFiles;
+}
+
+/** Absolute paths of every bento file name, for one VM folder. */
+export type VmFiles = { -readonly [K in keyof typeof FILES]: string };

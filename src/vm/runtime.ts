@@ -1,0 +1,46 @@
+import fs from 'node:fs';
+import { writeFileSync } from 'atomically';
+import { z } from 'zod';
+import type { Accel } from './types.js';
+
+/** What bentod records about a running VM so a later bentod can re-adopt it (state.json). */
+export interface RuntimeRecord {
+  pid: number;
+  startTime: string;
+  startedAt: string;
+  accel: Accel;
+  /** The reason of the last state change, kept across bentod restarts. */
+  reason: string | null;
+}
+
+const recordSchema = z.object({
+  pid: z.number().int().positive(),
+  startTime: z.string(),
+  startedAt: z.string(),
+  accel: z.enum(['kvm', 'hvf', 'tcg', 'vz']),
+  reason: z.string().nullable(),
+});
+
+/** Reads state.json; null when absent or unreadable (it is a hint, never trusted alone). */
+export function readRuntime(file: string): RuntimeRecord | null {
+  try {
+    const parsed = recordSchema.safeParse(JSON.parse(fs.readFileSync(file, 'utf8')));
+    return parsed.success ? parsed.data : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Writes state.json atomically (temp file, fsync, rename), mode 0600. */
+export function writeRuntime(file: string, record: RuntimeRecord): void {
+  writeFileSync(file, JSON.stringify(record, null, 2) + '\n', { mode: 0o600 });
+}
+
+/** Appends one JSON line to events.log; a failure here must never break a state change. */
+export function appendEvent(file: string, event: object): void {
+  try {
+    fs.appendFileSync(file, JSON.stringify(event) + '\n', { mode: 0o600 });
+  } catch {
+    // The log is for people; the state change already happened.
+  }
+}

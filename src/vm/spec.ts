@@ -1,0 +1,198 @@
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { z } from 'zod';
+import { BentoError, type FieldError } from './errors.js';
+import { SIZE_RULE, parseSizeMiB } from './size.js';
+import type { CreateRequest, DiskFormat, VmSpec } from './types.js';
+
+/** lima's rule: letters and digits, with single `.`, `_` or `-` between them. */
+export const NAME_RE = /^[A-Za-z0-9]+(?:[._-][A-Za-z0-9]+)*$/;
+/** Longest VM name (a DNS label). */
+export const NAME_MAX = 63;
+/** Smallest memory a VM may have. */
+export const MIN_MEMORY_MIB = 64;
+/** Defaults for a new VM. */
+export const DEFAULTS = { cpus: 1, memoryMiB: 512, accel: 'auto', backend: 'qemu', console: 'serial' } as const;
+
+/** What validation needs to know about the host; injected so tests are pure. */
+export interface HostFacts {
+  cpus: number;
+  memoryMiB: number;
+  /** What is at a path: a regular file, something else, or nothing. */
+  stat(p: string): 'file' | 'other' | 'missing';
+}
+
+const nameSchema = z
+  .string({ message: 'must be a string' })
+  .min(1, { message: 'must not be empty' })
+  .max(NAME_MAX, { message: `must be at most ${NAME_MAX} characters` })
+  .regex(NAME_RE, { message: 'must be letters and digits, with single . _ or - between them (no slashes, no leading dot)' });
+
+const sizeSchema = z.union([z.string(), z.number()], { message: `must be ${SIZE_RULE}` });
+const pathSchema = z.string({ message: 'must be a string' }).min(1, { message: 'must not be empty' });
+
+/** The body of POST /api/vms: shapes only; host-dependent rules are checked by validateCreate. */
+export const createSchema = z.strictObject({
+  name: nameSchema,
+  backend: z.enum(['qemu', 'vz'], { message: 'must be qemu or vz' }).optional(),
+  cpus: z.number({ message: 'must be a whole number' }).int({ message: 'must be a whole number' }).optional(),
+  memory: sizeSchema.optional(),
+  accel: z.enum(['auto', 'kvm', 'hvf', 'tcg'], { message: 'must be auto, kvm, hvf or tcg' }).optional(),
+  kernel: pathSchema.optional(),
+  initrd: pathSchema.optional(),
+  cmdline: z.string({ message: 'must be a string' }).max(4096, { message: 'must be at most 4096 characters' }).optional(),
+  disk: pathSchema.optional(),
+  diskFormat: z.enum(['qcow2', 'raw'], { message: 'must be qcow2 or raw' }).optional(),
+  diskSize: sizeSchema.optional(),
+  iso: pathSchema.optional(),
+  console: z.enum(['serial', 'virtio'], { message: 'must be serial or virtio' }).optional(),
+});
+
+/** The body of PATCH /api/vms/:name; null clears an optional field. */
+export const patchSchema = z.strictObject({
+  cpus: createSchema.shape.cpus,
+  memory: sizeSchema.optional(),
+  accel: createSchema.shape.accel,
+  kernel: pathSchema.nullable().optional(),
+  initrd: pathSchema.nullable().optional(),
+  cmdline: createSchema.shape.cmdline.unwrap().nullable().optional(),
+  iso: pathSchema.nullable().optional(),
+  console: createSchema.shape.console,
+});
+
+/** A PATCH body after shape validation. */
+export type PatchRequest = z.infer<typeof patchSchema>;
+
+/** Turns zod issues into bento field errors, one per field and rule. */
+export function zodFields(error: z.ZodError): FieldError[] {
+  const out: FieldError[] = [];
+  for (const issue of error.issues) {
+    if (issue.code === 'unrecognized_keys') {
+      for (const key of issue.keys) out.push({ field: key, message: 'is not a known field' });
+    } else {
+      out.push({ field: issue.path.join('.') || '(body)', message: issue.message });
+    }
+  }
+  return out;
+}
+
+/** One BentoError carrying every field error of a request. */
+export function fieldsError(fields: FieldError[]): BentoError {
+  const summary = fields.map((f) => `${f.field} ${f.message}`).join('; ');
+  return new BentoError('invalid-input', `invalid VM definition: ${summary}`, { fields });
+}
+
+function checkFile(host: HostFacts, field: string, p: string | null | undefined, out: FieldError[]): void {
+  if (p === undefined || p === null) return;
+  if (!path.isAbsolute(p)) out.push({ field, message: `must be an absolute path (got "${p}")` });
+  else if (host.stat(p) === 'missing') out.push({ field, message: `does not exist: ${p}` });
+  else if (host.stat(p) === 'other') out.push({ field, message: `is not a regular file: ${p}` });
+}
+
+function checkSizes(
+  host: HostFacts,
+  req: { cpus?: number | undefined; memory?: string | number | undefined },
+  out: FieldError[],
+): number | undefined {
+  if (req.cpus !== undefined && (req.cpus < 1 || req.cpus > host.cpus)) {
+    out.push({ field: 'cpus', message: `must be from 1 to ${host.cpus} (this host's CPU count)` });
+  }
+  if (req.memory === undefined) return undefined;
+  const mib = parseSizeMiB(req.memory);
+  if (mib === null) out.push({ field: 'memory', message: `must be ${SIZE_RULE} (got "${req.memory}")` });
+  else if (mib < MIN_MEMORY_MIB || mib > host.memoryMiB) {
+    out.push({ field: 'memory', message: `must be from ${MIN_MEMORY_MIB}M to ${host.memoryMiB}M (this host's RAM)` });
+  } else return mib;
+  return undefined;
+}
+
+/** A validated create request, ready for the store: the spec and the disk to make, if any. */
+export interface ValidatedCreate {
+  spec: VmSpec;
+  /** Size in MiB of a new disk to create inside the VM folder. */
+  newDiskMiB: number | null;
+}
+
+/** Validates a create body against every rule at once; throws one BentoError listing all fields. */
+export function validateCreate(body: unknown, host: HostFacts, detectFormat: (p: string) => DiskFormat): ValidatedCreate {
+  const parsed = createSchema.safeParse(body);
+  if (!parsed.success) {
+    // Shape errors first, but still name every field: zod already reports all issues of the body.
+    throw fieldsError(zodFields(parsed.error));
+  }
+  const req: CreateRequest = parsed.data;
+  const out: FieldError[] = [];
+  const memoryMiB = checkSizes(host, req, out);
+  for (const f of ['kernel', 'initrd', 'disk', 'iso'] as const) checkFile(host, f, req[f], out);
+  if (req.initrd !== undefined && req.kernel === undefined) out.push({ field: 'initrd', message: 'needs kernel' });
+  if (req.cmdline !== undefined && req.kernel === undefined) out.push({ field: 'cmdline', message: 'needs kernel' });
+  if (req.disk !== undefined && req.diskSize !== undefined) out.push({ field: 'diskSize', message: 'cannot be used with disk' });
+  if (req.diskFormat !== undefined && req.disk === undefined) out.push({ field: 'diskFormat', message: 'needs disk' });
+  let newDiskMiB: number | null = null;
+  if (req.diskSize !== undefined) {
+    const d = parseSizeMiB(req.diskSize);
+    if (d === null) out.push({ field: 'diskSize', message: `must be ${SIZE_RULE} (got "${req.diskSize}")` });
+    else if (d < 1 || d > 64 * 1024 * 1024) out.push({ field: 'diskSize', message: 'must be from 1M to 64T' });
+    else newDiskMiB = d;
+  }
+  if (!req.kernel && !req.disk && !req.iso && req.diskSize === undefined) {
+    out.push({ field: 'kernel', message: 'a VM needs something to boot: kernel, disk, diskSize or iso' });
+  }
+  if (out.length) throw fieldsError(out);
+
+  const disks = req.disk
+    ? [{ path: req.disk, format: req.diskFormat ?? detectFormat(req.disk), owned: false, readonly: false }]
+    : [];
+  return {
+    spec: {
+      name: req.name,
+      backend: req.backend ?? DEFAULTS.backend,
+      cpus: req.cpus ?? DEFAULTS.cpus,
+      memoryMiB: memoryMiB ?? DEFAULTS.memoryMiB,
+      accel: req.accel ?? DEFAULTS.accel,
+      kernel: req.kernel ?? null,
+      initrd: req.initrd ?? null,
+      cmdline: req.cmdline ?? null,
+      disks,
+      iso: req.iso ?? null,
+      mac: randomMac(),
+      console: req.console ?? DEFAULTS.console,
+      createdAt: new Date().toISOString(),
+    },
+    newDiskMiB,
+  };
+}
+
+/** Applies a PATCH body to a spec, validating it the same way as create; returns the new spec. */
+export function applyPatch(spec: VmSpec, body: unknown, host: HostFacts): VmSpec {
+  const parsed = patchSchema.safeParse(body);
+  if (!parsed.success) throw fieldsError(zodFields(parsed.error));
+  const p = parsed.data;
+  const out: FieldError[] = [];
+  const memoryMiB = checkSizes(host, p, out);
+  for (const f of ['kernel', 'initrd', 'iso'] as const) checkFile(host, f, p[f], out);
+  const next: VmSpec = {
+    ...spec,
+    ...(p.cpus !== undefined ? { cpus: p.cpus } : {}),
+    ...(memoryMiB !== undefined ? { memoryMiB } : {}),
+    ...(p.accel !== undefined ? { accel: p.accel } : {}),
+    ...(p.console !== undefined ? { console: p.console } : {}),
+    ...(p.kernel !== undefined ? { kernel: p.kernel } : {}),
+    ...(p.initrd !== undefined ? { initrd: p.initrd } : {}),
+    ...(p.cmdline !== undefined ? { cmdline: p.cmdline } : {}),
+    ...(p.iso !== undefined ? { iso: p.iso } : {}),
+  };
+  if (next.initrd && !next.kernel) out.push({ field: 'initrd', message: 'needs kernel' });
+  if (next.cmdline && !next.kernel) out.push({ field: 'cmdline', message: 'needs kernel' });
+  if (!next.kernel && next.disks.length === 0 && !next.iso) {
+    out.push({ field: 'kernel', message: 'a VM needs something to boot: kernel, disk or iso' });
+  }
+  if (out.length) throw fieldsError(out);
+  return next;
+}
+
+/** A locally administered unicast MAC in QEMU's 52:54:00 range. */
+export function randomMac(): string {
+  const b = randomBytes(3);
+  return ['52', '54', '00', ...[...b].map((x) => x.toString(16).padStart(2, '0'))].join(':');
+}
