@@ -4,7 +4,7 @@ import { vmDir, vmFiles } from './paths.js';
 import { appendEvent, readRuntime, writeRuntime } from './runtime.js';
 import { applyPatch, validateCreate, type HostFacts } from './spec.js';
 import type { InstanceStore } from './store.js';
-import type { Driver, RunningVm } from './drivers/driver.js';
+import type { ConsoleEndpoint, Driver, RunningVm } from './drivers/driver.js';
 import type { Backend, Disposer, DiskFormat, StateEvent, StopRequest, Vm, VmSpec, VmState } from './types.js';
 
 /** Default wait for a guest to power off before a graceful stop turns forced. */
@@ -191,6 +191,11 @@ export class VmManager {
       this.entries.delete(name);
       this.deps.log(`deleted ${name}`);
     });
+  }
+
+  /** The console stream of a running VM, or null when it is not running or has none. */
+  consoleEndpoint(name: string): ConsoleEndpoint | null {
+    return this.entry(name).vm?.console() ?? null;
   }
 
   /** Lets go of every VM without stopping any (bentod is exiting). */
