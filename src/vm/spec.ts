@@ -116,12 +116,10 @@ export interface ValidatedCreate {
 /** Validates a create body against every rule at once; throws one BentoError listing all fields. */
 export function validateCreate(body: unknown, host: HostFacts, detectFormat: (p: string) => DiskFormat): ValidatedCreate {
   const parsed = createSchema.safeParse(body);
-  if (!parsed.success) {
-    // Shape errors first, but still name every field: zod already reports all issues of the body.
-    throw fieldsError(zodFields(parsed.error));
-  }
-  const req: CreateRequest = parsed.data;
-  const out: FieldError[] = [];
+  const out: FieldError[] = parsed.success ? [] : zodFields(parsed.error);
+  // Host rules run on every field whose shape is right, even when another field is malformed, so a
+  // request learns all of its problems at once.
+  const req = (parsed.success ? parsed.data : wellTyped(body, out)) as CreateRequest;
   const memoryMiB = checkSizes(host, req, out);
   for (const f of ['kernel', 'initrd', 'disk', 'iso'] as const) checkFile(host, f, req[f], out);
   if (req.initrd !== undefined && req.kernel === undefined) out.push({ field: 'initrd', message: 'needs kernel' });
@@ -135,7 +133,7 @@ export function validateCreate(body: unknown, host: HostFacts, detectFormat: (p:
     else if (d < 1 || d > 64 * 1024 * 1024) out.push({ field: 'diskSize', message: 'must be from 1M to 64T' });
     else newDiskMiB = d;
   }
-  if (!req.kernel && !req.disk && !req.iso && req.diskSize === undefined) {
+  if (parsed.success && !req.kernel && !req.disk && !req.iso && req.diskSize === undefined) {
     out.push({ field: 'kernel', message: 'a VM needs something to boot: kernel, disk, diskSize or iso' });
   }
   if (out.length) throw fieldsError(out);
@@ -161,6 +159,18 @@ export function validateCreate(body: unknown, host: HostFacts, detectFormat: (p:
     },
     newDiskMiB,
   };
+}
+
+/** The fields of a body that passed their own shape check (those without an error in `out`). */
+function wellTyped(body: unknown, out: FieldError[]): Partial<CreateRequest> {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return {};
+  const bad = new Set(out.map((f) => f.field));
+  const shape = createSchema.shape as Record<string, z.ZodType>;
+  const res: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(body)) {
+    if (!bad.has(k) && shape[k]?.safeParse(v).success) res[k] = v;
+  }
+  return res as Partial<CreateRequest>;
 }
 
 /** Applies a PATCH body to a spec, validating it the same way as create; returns the new spec. */
