@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Sets bento up on a fresh Debian/Ubuntu machine (or macOS with Homebrew): system packages, npm
+# dependencies (which build the native addon), the bundle, and the test guest. Idempotent: every
+# step is skipped when already done.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '\033[1msetup:\033[0m %s\n' "$*" >&2; }
+
+APT_PACKAGES=(qemu-system-x86 qemu-utils busybox-static cpio xz-utils curl tmux util-linux ca-certificates)
+
+if [[ $(uname -s) == Linux ]] && command -v apt-get >/dev/null; then
+  missing=()
+  for p in "${APT_PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+  if ((${#missing[@]})); then
+    SUDO=()
+    [[ $(id -u) == 0 ]] || SUDO=(sudo)
+    log "installing ${missing[*]}"
+    "${SUDO[@]}" apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+elif [[ $(uname -s) == Darwin ]]; then
+  command -v qemu-system-aarch64 >/dev/null || { log "install QEMU first: brew install qemu"; exit 1; }
+fi
+
+if [[ ! -d node_modules ]] || [[ package-lock.json -nt node_modules/.package-lock.json ]]; then
+  log "npm ci"
+  npm ci --no-audit --no-fund
+fi
+
+log "bundling"
+npm run --silent build
+
+if [[ $(uname -s) == Linux ]]; then
+  log "test guest"
+  bash scripts/build-test-guest.sh >/dev/null
+fi
+log "ready"

@@ -1,0 +1,94 @@
+import http from 'node:http';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bento, cleanupHome, client, guest, tempHome, treeSnapshot } from '../helpers/bento.js';
+
+/** Raw HTTP over the Unix socket, so malformed bodies reach bentod exactly as sent. */
+function raw(home: string, method: string, url: string, body?: string): Promise<{ status: number; json: { error?: { code: string; message: string; fields?: { field: string; message: string }[] } } }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ socketPath: path.join(home, 'bentod.sock'), method, path: url, headers: { 'content-type': 'application/json' } }, (res) => {
+      let text = '';
+      res.on('data', (c: Buffer) => (text += c.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, json: text ? JSON.parse(text) : {} }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+describe('bad input changes nothing and says which field broke which rule', () => {
+  let home: string;
+  let kernel: string;
+  beforeAll(async () => {
+    home = tempHome();
+    kernel = guest().kernel;
+    const r = await bento(home, ['create', 'exists', '--kernel', kernel, '--accel', 'tcg']);
+    expect(r.exitCode, r.stderr).toBe(0);
+  });
+  afterAll(() => cleanupHome(home));
+
+  const cases: [string, () => string[], RegExp][] = [
+    ['../x', () => ['create', '../x', '--kernel', kernel], /name must be letters and digits/],
+    ['a/b', () => ['create', 'a/b', '--kernel', kernel], /name must be letters and digits/],
+    ['an empty name', () => ['create', '', '--kernel', kernel], /name must not be empty/],
+    ['a 64-character name', () => ['create', 'a'.repeat(64), '--kernel', kernel], /name must be at most 63 characters/],
+    ['--memory 0', () => ['create', 'm0', '--kernel', kernel, '--memory', '0'], /memory must be from 64M/],
+    ['--memory 1.5.G', () => ['create', 'm1', '--kernel', kernel, '--memory', '1.5.G'], /memory must be a whole number of MiB or a size like 512M/],
+    ['--cpus 0', () => ['create', 'c0', '--kernel', kernel, '--cpus', '0'], /cpus must be a whole number of at least 1/],
+    ['a kernel that does not exist', () => ['create', 'k1', '--kernel', '/nonexistent/vmlinuz'], /kernel does not exist: \/nonexistent\/vmlinuz/],
+    ['a relative kernel path', () => ['create', 'k2', '--kernel', 'vmlinuz'], /kernel must be an absolute path/],
+    ['a name that exists', () => ['create', 'exists', '--kernel', kernel], /a VM named "exists" already exists/],
+    ['stopping a VM that is not running', () => ['stop', 'exists'], /exists is not running/],
+    ['pausing a VM that is not running', () => ['pause', 'exists'], /exists is not running/],
+    ['a VM that does not exist', () => ['start', 'ghost'], /no VM named "ghost"/],
+  ];
+
+  it.each(cases)('%s', async (_label, args, message) => {
+    const before = treeSnapshot(path.join(home, 'vms'));
+    const r = await bento(home, args());
+    expect(r.exitCode).not.toBe(0);
+    const lines = r.stderr.trim().split('\n');
+    expect(lines, r.stderr).toHaveLength(1);
+    expect(lines[0]).toMatch(/^bento: /);
+    expect(lines[0]).toMatch(message);
+    expect(treeSnapshot(path.join(home, 'vms'))).toEqual(before);
+  });
+
+  it('a malformed JSON body is a 400 invalid-json', async () => {
+    const before = treeSnapshot(path.join(home, 'vms'));
+    const r = await raw(home, 'POST', '/api/vms', '{"name": "x", ');
+    expect(r.status).toBe(400);
+    expect(r.json.error?.code).toBe('invalid-json');
+    expect(treeSnapshot(path.join(home, 'vms'))).toEqual(before);
+  });
+
+  it('an unknown field is a 400 naming the field', async () => {
+    const before = treeSnapshot(path.join(home, 'vms'));
+    const r = await raw(home, 'POST', '/api/vms', JSON.stringify({ name: 'u1', kernel, colour: 'blue' }));
+    expect(r.status).toBe(400);
+    expect(r.json.error?.code).toBe('invalid-input');
+    expect(r.json.error?.fields).toEqual([{ field: 'colour', message: 'is not a known field' }]);
+    const s = await raw(home, 'POST', '/api/vms/exists/stop', JSON.stringify({ forse: true }));
+    expect(s.status).toBe(400);
+    expect(s.json.error?.fields?.[0]?.field).toBe('forse');
+    expect(treeSnapshot(path.join(home, 'vms'))).toEqual(before);
+  });
+
+  it('every field error of one request comes back together', async () => {
+    const r = await raw(home, 'POST', '/api/vms', JSON.stringify({ name: '../x', memory: '0', cpus: 0, kernel: 'rel' }));
+    expect(r.status).toBe(400);
+    expect(r.json.error?.fields?.map((f) => f.field).sort()).toEqual(['cpus', 'kernel', 'memory', 'name']);
+  });
+
+  it('non-object bodies, wrong types and huge bodies are refused cleanly; bentod keeps serving', async () => {
+    for (const body of ['[]', 'null', '42', '"x"', JSON.stringify({ name: 42 }), JSON.stringify({ name: 'ok', cpus: '2' })]) {
+      const r = await raw(home, 'POST', '/api/vms', body);
+      expect(r.status, body).toBe(400);
+    }
+    const big = await raw(home, 'POST', '/api/vms', JSON.stringify({ name: 'x', cmdline: 'a'.repeat(2 * 1024 * 1024) })).catch(() => ({ status: 400, json: {} }));
+    expect(big.status).toBe(400);
+    expect((await raw(home, 'GET', '/api/nope')).status).toBe(404);
+    expect((await raw(home, 'PUT', '/api/vms')).status).toBe(400);
+    expect((await client(home).list()).map((v) => v.name)).toEqual(['exists']);
+  });
+});
