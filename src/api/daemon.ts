@@ -7,6 +7,7 @@ import { BentoError, errorMessage } from '../vm/errors.js';
 import { FILES } from '../vm/paths.js';
 import type { VmManager } from '../vm/manager.js';
 import type { VersionInfo } from '../vm/types.js';
+import { ConsoleHub } from './console-hub.js';
 import { buildRoutes, dispatch } from './routes.js';
 
 /** What bentod needs to serve. */
@@ -84,6 +85,11 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     await opts.manager.init();
     const routes = buildRoutes(opts.manager, opts.version);
     const server = http.createServer((req, res) => void dispatch(routes, req, res));
+    const consoles = new ConsoleHub(opts.manager, opts.log);
+    consoles.start();
+    server.on('upgrade', (req, socket, head) => {
+      if (!consoles.handleUpgrade(req, socket, head as Buffer)) socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\n\r\n');
+    });
     server.keepAliveTimeout = 5_000;
     if (opts.admit) {
       const admit = opts.admit;
@@ -101,6 +107,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     return {
       server,
       async close() {
+        consoles.close();
         opts.manager.close();
         server.closeAllConnections();
         await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -72,13 +72,45 @@ program
     else print(`created ${vm.name}`);
   });
 
+async function attach(name: string, o: { force?: boolean; readonly?: boolean; fromBoot?: boolean }): Promise<void> {
+  const c = await client();
+  const [{ attachConsole }, { loadPreferences }, { parseEscapeKey, describeEscapeKey }] = await Promise.all([
+    import('../console/attach.js'),
+    import('./prefs.js'),
+    import('../console/escape-key.js'),
+  ]);
+  const { escapeKey } = loadPreferences(home);
+  const res = await attachConsole({
+    socket: c.socket,
+    name,
+    escape: parseEscapeKey(escapeKey),
+    escapeLabel: describeEscapeKey(escapeKey),
+    force: o.force ?? false,
+    readOnly: o.readonly ?? false,
+    fromBoot: o.fromBoot ?? false,
+  });
+  if (res.end === 'daemon-lost') process.exitCode = 1;
+  if (res.signal) process.exitCode = 128 + (res.signal === 'SIGHUP' ? 1 : 15);
+  // stdin was put in flowing mode for the session; nothing else should keep the process alive.
+  process.stdin.unref?.();
+}
+
 program
   .command('start <name>')
   .description('start a VM')
-  .action(async (name: string) => {
+  .option('--console', 'attach to the console and show the boot from the first byte')
+  .action(async (name: string, o: { console?: boolean }) => {
     const vm = await (await client()).start(name);
+    if (o.console) return attach(name, { fromBoot: true });
     print(`${vm.name} ${vm.state} (pid ${vm.pid ?? '-'}, accel ${vm.accel})`);
   });
+
+program
+  .command('console <name>')
+  .description("attach to a VM's console (Ctrl-] detaches; the guest never sees it)")
+  .option('--force', 'take the input over from another viewer')
+  .option('--readonly', 'watch without sending keys')
+  .action((name: string, o: { force?: boolean; readonly?: boolean }) => attach(name, o));
 
 program
   .command('stop <name>')

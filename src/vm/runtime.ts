@@ -11,6 +11,8 @@ export interface RuntimeRecord {
   accel: Accel;
   /** The reason of the last state change, kept across bentod restarts. */
   reason: string | null;
+  /** The serial log's size when this run started. */
+  logOffset: number;
 }
 
 const recordSchema = z.object({
@@ -19,6 +21,7 @@ const recordSchema = z.object({
   startedAt: z.string(),
   accel: z.enum(['kvm', 'hvf', 'tcg', 'vz']),
   reason: z.string().nullable(),
+  logOffset: z.number().int().min(0).default(0),
 });
 
 /** Reads state.json; null when absent or unreadable (it is a hint, never trusted alone). */

@@ -1,5 +1,4 @@
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -84,12 +83,17 @@ export function waitForLog(home: string, name: string, text: string, timeoutMs =
   return waitFor(`"${text}" in ${name}'s serial log`, () => serialLog(home, name).indexOf(text, after) >= 0, timeoutMs, 200);
 }
 
-/** Types into the guest's serial console through the chardev socket (used until a test needs bentod's console). */
+/** Types into the guest's console through bentod's console API (taking the input with force). */
 export async function typeSerial(home: string, name: string, text: string): Promise<void> {
-  const sock = path.join(home, 'vms', name, 'serial.sock');
+  const { WebSocket } = await import('ws');
+  const sock = path.join(home, 'bentod.sock');
   await new Promise<void>((resolve, reject) => {
-    const c = net.connect(sock, () => c.end(text, () => setTimeout(resolve, 200)));
-    c.on('error', reject);
+    const ws = new WebSocket(`ws+unix://${sock}:/api/vms/${name}/console?force=1&scrollback=0`);
+    ws.on('open', () => {
+      ws.send(Buffer.from(text), { binary: true }, () => setTimeout(() => (ws.close(), resolve()), 200));
+    });
+    ws.on('unexpected-response', (_req, res) => reject(new Error(`console refused: ${res.statusCode}`)));
+    ws.on('error', reject);
   });
 }
 

@@ -19,6 +19,8 @@ export interface ConsoleEndpoint {
   socket: string;
   /** The file that keeps everything the console printed. */
   log: string;
+  /** The log's size when this run of the VM started: where its boot output begins. */
+  bootOffset: number;
 }
 
 /** A VM a driver started or re-adopted; bentod holds one per running VM. */

@@ -90,6 +90,7 @@ export class QemuDriver implements Driver {
     for (const f of [files.qmpSocket, files.serialSocket, files.consoleSocket, files.qemuPid]) fs.rmSync(f, { force: true });
     const cmd = this.command(spec, dir);
     const accel = this.resolveAccel(spec);
+    const logOffset = fileSize(files.serialLog);
     try {
       await run(cmd.binary, cmd.args, { timeout: 60_000, cwd: dir });
     } catch (err) {
@@ -101,10 +102,10 @@ export class QemuDriver implements Driver {
     const identity = processIdentity(pid);
     if (!identity) throw new BentoError('start-failed', `start-failed: qemu (pid ${pid}) exited right after starting`);
     const startedAt = new Date();
-    writeRuntime(files.state, { pid, startTime: identity.startTime, startedAt: startedAt.toISOString(), accel, reason: null });
+    writeRuntime(files.state, { pid, startTime: identity.startTime, startedAt: startedAt.toISOString(), accel, reason: null, logOffset });
     try {
       const qmp = await connectQmp(files.qmpSocket, { timeoutMs: 10_000 });
-      const vm = new QemuVm({ qmp, pid, startedAt, accel, files, initial: 'paused' });
+      const vm = new QemuVm({ qmp, pid, startedAt, accel, files, consoleDevice: spec.console, logOffset });
       await qmp.execute('cont');
       return vm;
     } catch (err) {
@@ -123,7 +124,15 @@ export class QemuDriver implements Driver {
     const rec = readRuntime(files.state);
     if (!rec || !isSameProcess(rec, files.qmpSocket)) return null;
     const qmp = await connectQmp(files.qmpSocket, { timeoutMs: 5_000 });
-    return new QemuVm({ qmp, pid: rec.pid, startedAt: new Date(rec.startedAt), accel: rec.accel, files, initial: null });
+    return new QemuVm({ qmp, pid: rec.pid, startedAt: new Date(rec.startedAt), accel: rec.accel, files, consoleDevice: spec.console, logOffset: rec.logOffset });
+  }
+}
+
+function fileSize(file: string): number {
+  try {
+    return fs.statSync(file).size;
+  } catch {
+    return 0;
   }
 }
 

@@ -1,7 +1,7 @@
 import { BentoError } from '../../errors.js';
-import type { vmFiles } from '../../paths.js';
+import type { VmFiles } from '../../paths.js';
 import { processAlive, waitForExit } from '../../proc.js';
-import type { Accel, Disposer, VmState } from '../../types.js';
+import type { Accel, ConsoleDevice, Disposer, VmState } from '../../types.js';
 import type { ConsoleEndpoint, DriverEvent, RunningVm } from '../driver.js';
 import type { QmpClient, QmpEvent } from './qmp.js';
 import { stateFromQueryStatus, transitionFromEvent } from './qmp-state.js';
@@ -16,9 +16,10 @@ interface QemuVmOptions {
   pid: number;
   startedAt: Date;
   accel: Accel;
-  files: ReturnType<typeof vmFiles>;
-  /** The state to assume until QMP says otherwise; null to ask with query-status. */
-  initial: VmState | null;
+  files: VmFiles;
+  consoleDevice: ConsoleDevice;
+  /** The serial log's size when this run started. */
+  logOffset: number;
 }
 
 /** A running qemu process seen through its QMP socket. */
@@ -27,7 +28,9 @@ export class QemuVm implements RunningVm {
   readonly startedAt: Date;
   readonly accel: Accel;
   private readonly qmp: QmpClient;
-  private readonly files: QemuVmOptions['files'];
+  private readonly files: VmFiles;
+  private readonly consoleDevice: ConsoleDevice;
+  private readonly logOffset: number;
   private readonly listeners = new Set<(ev: DriverEvent) => void>();
   private shutdownReason: string | null = null;
   private killing = false;
@@ -41,6 +44,8 @@ export class QemuVm implements RunningVm {
     this.startedAt = opts.startedAt;
     this.accel = opts.accel;
     this.files = opts.files;
+    this.consoleDevice = opts.consoleDevice;
+    this.logOffset = opts.logOffset;
     this.exited = new Promise((resolve) => (this.markExited = resolve));
     this.qmp.onEvent((ev) => this.handleEvent(ev));
     this.qmp.onClose(() => void this.handleClose());
@@ -133,7 +138,8 @@ export class QemuVm implements RunningVm {
   }
 
   console(): ConsoleEndpoint {
-    return { socket: this.files.serialSocket, log: this.files.serialLog };
+    const socket = this.consoleDevice === 'virtio' ? this.files.consoleSocket : this.files.serialSocket;
+    return { socket, log: this.files.serialLog, bootOffset: this.logOffset };
   }
 
   detach(): void {

@@ -1,0 +1,131 @@
+import { WebSocket } from 'ws';
+import { BentoError } from '../vm/errors.js';
+import { createSanitizer } from './sanitize.js';
+import { TERMINAL_RESTORE } from './sanitize-policy.js';
+
+/** Why an attach session ended. */
+export type AttachEnd = 'detached' | 'closed' | 'daemon-lost' | 'signal';
+
+/** What attachConsole needs. */
+export interface AttachOptions {
+  socket: string;
+  name: string;
+  /** The byte that detaches (Ctrl-] = 0x1d); it never reaches the guest. */
+  escape: number;
+  escapeLabel: string;
+  force?: boolean;
+  readOnly?: boolean;
+  scrollback?: number;
+  /** Replay everything the current run printed (for `start --console`). */
+  fromBoot?: boolean;
+  stdin?: NodeJS.ReadStream;
+  stdout?: NodeJS.WriteStream;
+  stderr?: NodeJS.WriteStream;
+}
+
+/** The result of an attach session: how it ended and the message shown to the user. */
+export interface AttachResult {
+  end: AttachEnd;
+  message: string;
+  signal?: NodeJS.Signals;
+}
+
+/**
+ * Attaches the terminal to a VM's console through bentod: raw mode (Ctrl-C, Ctrl-Z, Ctrl-\ go to the
+ * guest), guest output sanitised before it reaches the terminal, the escape key detaches. The terminal
+ * is restored on every exit path: detach, the VM stopping, bentod going away, SIGTERM and SIGHUP.
+ */
+export function attachConsole(opts: AttachOptions): Promise<AttachResult> {
+  const stdin = opts.stdin ?? process.stdin;
+  const stdout = opts.stdout ?? process.stdout;
+  const stderr = opts.stderr ?? process.stderr;
+  const params = new URLSearchParams();
+  if (opts.force) params.set('force', '1');
+  if (opts.readOnly) params.set('readonly', '1');
+  if (opts.scrollback !== undefined) params.set('scrollback', String(opts.scrollback));
+  if (opts.fromBoot) params.set('from', 'boot');
+  const url = `ws+unix://${opts.socket}:/api/vms/${encodeURIComponent(opts.name)}/console?${params}`;
+
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, { perMessageDeflate: false });
+    const clean = createSanitizer();
+    let raw = false;
+    let done = false;
+    let closedReason: string | null = null;
+    let opened = false;
+
+    const finish = (res: AttachResult): void => {
+      if (done) return;
+      done = true;
+      stdin.off('data', onKey);
+      for (const s of SIGNALS) process.off(s, onSignal[s]);
+      stdout.write(clean.flush());
+      if (raw) {
+        stdout.write(TERMINAL_RESTORE);
+        stdin.setRawMode(false);
+      }
+      stdin.pause();
+      if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING) ws.terminate();
+      stderr.write(`\r\n[bento] ${res.message}\r\n`);
+      resolve(res);
+    };
+    const onKey = (chunk: Buffer): void => {
+      const i = chunk.indexOf(opts.escape);
+      const send = i >= 0 ? chunk.subarray(0, i) : chunk;
+      if (send.length && ws.readyState === ws.OPEN) ws.send(send, { binary: true });
+      if (i >= 0) finish({ end: 'detached', message: `detached from ${opts.name}` });
+    };
+    const onSignal = Object.fromEntries(
+      SIGNALS.map((s) => [s, () => finish({ end: 'signal', signal: s, message: `${s}: detached from ${opts.name}` })]),
+    ) as Record<NodeJS.Signals, () => void>;
+
+    ws.on('upgrade', () => {
+      opened = true;
+    });
+    ws.on('unexpected-response', (_req, res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => (body += c.toString()));
+      res.on('end', () => {
+        let err: BentoError;
+        try {
+          const e = (JSON.parse(body) as { error: { code: 'not-running'; message: string } }).error;
+          err = new BentoError(e.code, e.message);
+        } catch {
+          err = new BentoError('internal', `bentod refused the console (${res.statusCode})`);
+        }
+        reject(err);
+      });
+    });
+    ws.on('error', (err) => {
+      if (!opened) reject(new BentoError('daemon-unavailable', `cannot reach bentod at ${opts.socket}: ${err.message}`));
+    });
+    ws.on('open', () => {
+      stderr.write(`[bento] connected to ${opts.name} (${opts.escapeLabel} to detach)\r\n`);
+      if (stdin.isTTY) {
+        stdin.setRawMode(true);
+        raw = true;
+      }
+      stdin.on('data', onKey);
+      stdin.resume();
+      for (const s of SIGNALS) process.on(s, onSignal[s]);
+    });
+    ws.on('message', (data, isBinary) => {
+      if (isBinary) {
+        stdout.write(clean.push(data as Buffer));
+        return;
+      }
+      const msg = JSON.parse(String(data)) as { type: string; role?: string; message?: string; reason?: string };
+      if (msg.type === 'hello' && msg.role === 'reader') stderr.write(`[bento] read-only: another viewer holds the input\r\n`);
+      if (msg.type === 'role' && msg.role === 'reader') stderr.write(`\r\n[bento] read-only now: ${msg.reason}\r\n`);
+      if (msg.type === 'notice') stderr.write(`\r\n[bento] ${msg.message}\r\n`);
+      if (msg.type === 'closed') closedReason = msg.reason ?? 'console closed';
+    });
+    ws.on('close', () => {
+      if (!opened) return;
+      if (closedReason) finish({ end: 'closed', message: closedReason });
+      else finish({ end: 'daemon-lost', message: `lost the connection to bentod; ${opts.name} keeps running` });
+    });
+  });
+}
+
+const SIGNALS: NodeJS.Signals[] = ['SIGTERM', 'SIGHUP'];
