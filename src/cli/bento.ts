@@ -27,7 +27,9 @@ function seconds(v: string): number {
 const program = new Command('bento')
   .description('A keyboard-driven terminal VM manager. Without a command, opens the TUI.')
   .version(VERSION)
-  .showHelpAfterError('(run bento --help for usage)')
+  // Usage errors follow the same rule as every other failure: one line on stderr, status 1.
+  .configureOutput({ outputError: (str, write) => write(`bento: ${str.replace(/^error: /, '').trim()} (see bento --help)\n`) })
+  .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 1))
   .action(async () => {
     const { runTui } = await import('../ui/run.js');
     await runTui({ home, socket, ensure: client });

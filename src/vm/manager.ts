@@ -209,7 +209,8 @@ export class VmManager {
   private async transition(name: string, from: VmState, via: VmState, act: (vm: RunningVm) => Promise<void>): Promise<Vm> {
     return this.locked(name, async () => {
       const e = this.entry(name);
-      if (!e.vm || e.state !== from) throw new BentoError(e.vm ? 'invalid-state' : 'not-running', `${name} is ${e.state}, not ${from}`);
+      if (!e.vm) throw new BentoError('not-running', `${name} is not running`);
+      if (e.state !== from) throw new BentoError('invalid-state', `${name} is ${e.state}, not ${from}`);
       const vm = e.vm;
       this.setState(e, via, null);
       try {

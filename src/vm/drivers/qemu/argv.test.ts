@@ -62,6 +62,11 @@ describe('buildQemuCommand (golden)', () => {
     golden('disk-iso-kvm', buildQemuCommand(spec, files('/h/vms/demo'), 'kvm', { arch: 'x64' }));
   });
 
+  it('kernel boot with a disk: the disk gets a boot index after the kernel', () => {
+    const spec: VmSpec = { ...base, disks: [{ path: '/h/vms/demo/disk.qcow2', format: 'qcow2', owned: true, readonly: false }] };
+    golden('kernel-disk', buildQemuCommand(spec, files('/h/vms/demo'), 'tcg', { arch: 'x64' }));
+  });
+
   it('virtio console with the default command line', () => {
     golden('virtio-console', buildQemuCommand({ ...base, cmdline: null, console: 'virtio' }, files('/h/vms/demo'), 'tcg', { arch: 'x64' }));
   });

@@ -76,7 +76,8 @@ export function buildQemuCommand(spec: VmSpec, files: QemuFiles, accel: 'kvm' | 
     if (spec.initrd) args.push('-initrd', spec.initrd);
     args.push('-append', spec.cmdline ?? defaultCmdline(spec, host));
   }
-  let bootIndex = 0;
+  // Direct kernel boot registers its own option ROM at bootindex 0; disks then come after it.
+  let bootIndex = spec.kernel ? 1 : 0;
   if (spec.iso) {
     args.push('-drive', kv({ file: spec.iso, format: 'raw', if: 'none', id: 'cd0', media: 'cdrom', readonly: true }));
     args.push('-device', arm ? `virtio-blk-pci,drive=cd0,bootindex=${bootIndex++}` : `ide-cd,drive=cd0,bootindex=${bootIndex++}`);
