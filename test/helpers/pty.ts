@@ -7,7 +7,7 @@ const { Terminal } = xh;
 /** A program in a real pseudo-terminal, its screen read through a headless xterm. */
 export interface PtyRun {
   write(data: string): void;
-  /** The visible screen as text, one line per row, trailing spaces trimmed. */
+  /** The normal screen with its scrollback, then the alternate screen when active, as text. */
   screen(): string;
   /** Every byte the program wrote to its terminal, as latin1 text (for byte-level assertions). */
   raw(): string;
@@ -39,9 +39,10 @@ export function runInPty(command: string, args: string[], opts: { env?: Record<s
   });
   const exited = new Promise<{ exitCode: number; signal?: number }>((resolve) => p.onExit((e) => resolve(e)));
   const screen = (): string => {
-    const buf = term.buffer.active;
     const lines: string[] = [];
-    for (let i = 0; i < buf.length; i++) lines.push(buf.getLine(i)?.translateToString(true) ?? '');
+    // A guest program may leave the alternate screen on; what was printed before is still on the normal one.
+    const buffers = term.buffer.active === term.buffer.normal ? [term.buffer.normal] : [term.buffer.normal, term.buffer.active];
+    for (const buf of buffers) for (let i = 0; i < buf.length; i++) lines.push(buf.getLine(i)?.translateToString(true) ?? '');
     return lines.join('\n');
   };
   const raw = (): string => Buffer.concat(chunks).toString('latin1');

@@ -97,30 +97,6 @@ describe('the serial console through bentod', () => {
     for (const r of [a, b, c]) await ended(r);
   });
 
-  it('strips the hostile corpus printed by the guest and keeps colours', async () => {
-    const a = attached(home, 'con');
-    runs.push(a.run);
-    await a.run.waitForScreen('(Ctrl-] to detach)');
-    // No echo, and every payload travels as base64, so only the guest's printf output carries the bytes.
-    a.run.write('stty -echo\r');
-    await new Promise((r) => setTimeout(r, 500));
-    for (const c of HOSTILE_CASES) {
-      a.run.write(`echo ${c.input.toString('base64')} | base64 -d\r`);
-    }
-    a.run.write(`echo ${Buffer.from('\x1b[1;31mRED-OK\x1b[0m\n').toString('base64')} | base64 -d; echo CORPUS-$((9*9))\r`);
-    await a.run.waitForScreen('CORPUS-81', 30_000);
-    const raw = a.run.raw();
-    expect(raw).toContain('\x1b[1;31mRED-OK\x1b[0m');
-    for (const c of HOSTILE_CASES) {
-      for (const bad of c.mustNotContain) {
-        if (bad.length < 3 && !bad.includes(0x1b)) continue; // too short to be meaningful across the whole session
-        expect(raw.includes(bad.toString('latin1')), `${c.name}: ${JSON.stringify(bad.toString('latin1'))} reached the host terminal`).toBe(false);
-      }
-    }
-    a.run.write('stty echo\r\x1d');
-    await ended(a);
-  });
-
   it('ends the attach with a message when bentod dies, and loses no guest output', async () => {
     const a = attached(home, 'con');
     runs.push(a.run);
@@ -143,8 +119,43 @@ describe('the serial console through bentod', () => {
     await ended(b);
   });
 
-  it('ends the attach with a message when the guest powers off', async () => {
+  it('strips the hostile corpus printed by the guest and keeps colours', async () => {
     const a = attached(home, 'con');
+    runs.push(a.run);
+    await a.run.waitForScreen('(Ctrl-] to detach)');
+    // Each payload travels as base64 in short lines (the tty's line limit), is decoded by the guest,
+    // and is framed by markers whose printed form differs from the typed command line.
+    const type = async (line: string): Promise<void> => {
+      a.run.write(`${line}\r`);
+      await new Promise((r) => setTimeout(r, 5));
+    };
+    const cases = [...HOSTILE_CASES, { name: 'colours', input: Buffer.from('\x1b[1;31mRED-OK\x1b[0m\n'), mustNotContain: [] }];
+    for (const [i, c] of cases.entries()) {
+      await type('rm -f /tmp/c');
+      const b64 = c.input.toString('base64');
+      for (let k = 0; k < b64.length; k += 400) await type(`echo ${b64.slice(k, k + 400)} >> /tmp/c`);
+      await type(`echo BEGIN-$((1000+${i})); base64 -d /tmp/c; echo END-$((1000+${i}))`);
+      await a.run.waitForRaw(`END-${1000 + i}`, 30_000);
+    }
+    const raw = a.run.raw();
+    const segment = (i: number): string => {
+      const s = raw.indexOf(`BEGIN-${1000 + i}\r`);
+      return raw.slice(s, raw.indexOf(`END-${1000 + i}`, s));
+    };
+    expect(segment(cases.length - 1)).toContain('\x1b[1;31mRED-OK\x1b[0m');
+    for (const [i, c] of cases.entries()) {
+      const seg = segment(i);
+      expect(seg.length, c.name).toBeGreaterThan(0);
+      for (const bad of c.mustNotContain) {
+        expect(seg.includes(bad.toString('latin1')), `${c.name}: ${JSON.stringify(bad.toString('latin1'))} reached the host terminal`).toBe(false);
+      }
+    }
+    a.run.write('\x1d');
+    await ended(a);
+  });
+
+  it('ends the attach with a message when the guest powers off', async () => {
+    const a = attached(home, 'con', ['--force']);
     runs.push(a.run);
     await a.run.waitForScreen('(Ctrl-] to detach)');
     a.run.write('poweroff -f\r');
