@@ -1,14 +1,18 @@
 import type net from 'node:net';
 import { errorMessage } from '../vm/errors.js';
 
+/** bentod's verdict on one client connection. */
+export type Admit = (s: net.Socket) => { ok: true } | { ok: false; reason: string };
+
 /**
  * The peer check bentod applies to every connection: the client's uid must be bentod's own (or
- * root). Without the native addon the socket's 0600 mode in a 0700 folder is the only guard; that is
- * logged once so it is never silent.
+ * root). The addon is loaded once, here: without it the socket's 0600 mode in a 0700 folder is the
+ * only guard, and that is logged at start so it is never silent.
  */
-export async function makeAdmit(log: (line: string) => void): Promise<((s: net.Socket) => { ok: true } | { ok: false; reason: string }) | undefined> {
+export async function makeAdmit(log: (line: string) => void): Promise<Admit | undefined> {
   try {
-    const { checkPeer } = await import('../native/peer-check.js');
+    const [{ checkPeer }, { loadNative }] = await Promise.all([import('../native/peer-check.js'), import('../native/native.js')]);
+    loadNative();
     return (socket) => {
       try {
         const verdict = checkPeer(socket, { allowUids: [] });
