@@ -123,20 +123,22 @@ describe('the serial console through bentod', () => {
     const a = attached(home, 'con');
     runs.push(a.run);
     await a.run.waitForScreen('(Ctrl-] to detach)');
-    // Each payload travels as base64 in short lines (the tty's line limit), is decoded by the guest,
-    // and is framed by markers whose printed form differs from the typed command line.
-    const type = async (line: string): Promise<void> => {
-      a.run.write(`${line}\r`);
-      await new Promise((r) => setTimeout(r, 5));
-    };
-    const cases = [...HOSTILE_CASES, { name: 'colours', input: Buffer.from('\x1b[1;31mRED-OK\x1b[0m\n'), mustNotContain: [] }];
-    for (const [i, c] of cases.entries()) {
-      await type('rm -f /tmp/c');
-      const b64 = c.input.toString('base64');
-      for (let k = 0; k < b64.length; k += 400) await type(`echo ${b64.slice(k, k + 400)} >> /tmp/c`);
-      await type(`echo BEGIN-$((1000+${i})); base64 -d /tmp/c; echo END-$((1000+${i}))`);
-      await a.run.waitForRaw(`END-${1000 + i}`, 30_000);
+    // The whole corpus travels as base64 in short lines (the tty's line limit) written with the shell's
+    // builtin echo, and is decoded by one `base64 -d`: each case framed by markers the guest prints,
+    // after a CAN that ends whatever sequence the case before left open.
+    // The multi-kilobyte floods are left to the unit tests: typing them through a 16550 UART takes minutes.
+    const small = HOSTILE_CASES.filter((c) => c.input.length <= 1024);
+    expect(small.length).toBeGreaterThan(40);
+    const cases = [...small, { name: 'colours', input: Buffer.from('\x1b[1;31mRED-OK\x1b[0m\n'), mustNotContain: [] }];
+    const blob = Buffer.concat(cases.flatMap((c, i) => [Buffer.from(`\x18\r\nBEGIN-${1000 + i}\r\n`), c.input, Buffer.from(`\x18\r\nEND-${1000 + i}\r\n`)]));
+    const b64 = blob.toString('base64');
+    a.run.write('rm -f /tmp/c\r');
+    for (let k = 0; k < b64.length; k += 400) {
+      a.run.write(`echo ${b64.slice(k, k + 400)} >> /tmp/c\r`);
+      await new Promise((r) => setTimeout(r, 20));
     }
+    a.run.write('base64 -d /tmp/c; echo DONE-$((6*6))\r');
+    await a.run.waitForRaw('DONE-36', 60_000);
     const raw = a.run.raw();
     const segment = (i: number): string => {
       const s = raw.indexOf(`BEGIN-${1000 + i}\r`);
