@@ -133,9 +133,13 @@ describe('the serial console through bentod', () => {
     const blob = Buffer.concat(cases.flatMap((c, i) => [Buffer.from(`\x18\r\nBEGIN-${1000 + i}\r\n`), c.input, Buffer.from(`\x18\r\nEND-${1000 + i}\r\n`)]));
     const b64 = blob.toString('base64');
     a.run.write('rm -f /tmp/c\r');
-    for (let k = 0; k < b64.length; k += 400) {
+    // The guest's tty holds 4 KiB of typed input: wait for it to catch up every few lines.
+    for (let k = 0, n = 0; k < b64.length; k += 400, n++) {
       a.run.write(`echo ${b64.slice(k, k + 400)} >> /tmp/c\r`);
-      await new Promise((r) => setTimeout(r, 20));
+      if (n % 4 === 3) {
+        a.run.write(`echo SYNC-$((${2000 + n}+1))\r`);
+        await a.run.waitForRaw(`SYNC-${2001 + n}`, 30_000);
+      }
     }
     a.run.write('base64 -d /tmp/c; echo DONE-$((6*6))\r');
     await a.run.waitForRaw('DONE-36', 60_000);
