@@ -43,11 +43,18 @@ export function client(home: string): BentoClient {
 }
 
 /** Creates a VM that boots the test guest, through the CLI. */
-export async function createGuest(home: string, name: string, opts: { acpi?: 'poweroff' | 'ignore'; extra?: string[] } = {}): Promise<void> {
+export async function createGuest(
+  home: string,
+  name: string,
+  opts: { acpi?: 'poweroff' | 'ignore'; virtio?: boolean; extra?: string[] } = {},
+): Promise<void> {
   const g = guest();
+  // With the virtio console the guest runs a second shell on hvc0, which bentod then streams.
+  const console = opts.virtio ? ['--console', 'virtio'] : [];
+  const cmdline = `console=ttyS0 bento.acpi=${opts.acpi ?? 'poweroff'}${opts.virtio ? ' bento.console=hvc0' : ''}`;
   const r = await bento(home, [
-    'create', name, '--kernel', g.kernel, '--initrd', g.initrd,
-    '--cmdline', `console=ttyS0 bento.acpi=${opts.acpi ?? 'poweroff'}`, '--memory', '256M', '--accel', 'tcg',
+    'create', name, '--kernel', g.kernel, '--initrd', g.initrd, ...console,
+    '--cmdline', cmdline, '--memory', '256M', '--accel', 'tcg',
     ...(opts.extra ?? []),
   ]);
   if (r.exitCode !== 0) throw new Error(`bento create ${name} failed: ${r.stderr}`);

@@ -74,9 +74,10 @@ describe('the serial console through bentod', () => {
 
   it('lets two viewers watch, one type, and --force take the input over', async () => {
     const a = attached(home, 'con');
-    const b = attached(home, 'con');
-    runs.push(a.run, b.run);
+    runs.push(a.run);
     await a.run.waitForScreen('(Ctrl-] to detach)');
+    const b = attached(home, 'con');
+    runs.push(b.run);
     await b.run.waitForScreen('read-only');
     a.run.write('echo FROM-A-$((2+3))\r');
     await a.run.waitForScreen('FROM-A-5');
@@ -119,47 +120,6 @@ describe('the serial console through bentod', () => {
     await ended(b);
   });
 
-  it('strips the hostile corpus printed by the guest and keeps colours', async () => {
-    const a = attached(home, 'con');
-    runs.push(a.run);
-    await a.run.waitForScreen('(Ctrl-] to detach)');
-    // The whole corpus travels as base64 in short lines (the tty's line limit) written with the shell's
-    // builtin echo, and is decoded by one `base64 -d`: each case framed by markers the guest prints,
-    // after a CAN that ends whatever sequence the case before left open.
-    // The multi-kilobyte floods are left to the unit tests: typing them through a 16550 UART takes minutes.
-    const small = HOSTILE_CASES.filter((c) => c.input.length <= 1024);
-    expect(small.length).toBeGreaterThan(40);
-    const cases = [...small, { name: 'colours', input: Buffer.from('\x1b[1;31mRED-OK\x1b[0m\n'), mustNotContain: [] }];
-    const blob = Buffer.concat(cases.flatMap((c, i) => [Buffer.from(`\x18\r\nBEGIN-${1000 + i}\r\n`), c.input, Buffer.from(`\x18\r\nEND-${1000 + i}\r\n`)]));
-    const b64 = blob.toString('base64');
-    a.run.write('rm -f /tmp/c\r');
-    // The guest's tty holds 4 KiB of typed input: wait for it to catch up every few lines.
-    for (let k = 0, n = 0; k < b64.length; k += 400, n++) {
-      a.run.write(`echo ${b64.slice(k, k + 400)} >> /tmp/c\r`);
-      if (n % 4 === 3) {
-        a.run.write(`echo SYNC-$((${2000 + n}+1))\r`);
-        await a.run.waitForRaw(`SYNC-${2001 + n}`, 30_000);
-      }
-    }
-    a.run.write('base64 -d /tmp/c; echo DONE-$((6*6))\r');
-    await a.run.waitForRaw('DONE-36', 60_000);
-    const raw = a.run.raw();
-    const segment = (i: number): string => {
-      const s = raw.indexOf(`BEGIN-${1000 + i}\r`);
-      return raw.slice(s, raw.indexOf(`END-${1000 + i}`, s));
-    };
-    expect(segment(cases.length - 1)).toContain('\x1b[1;31mRED-OK\x1b[0m');
-    for (const [i, c] of cases.entries()) {
-      const seg = segment(i);
-      expect(seg.length, c.name).toBeGreaterThan(0);
-      for (const bad of c.mustNotContain) {
-        expect(seg.includes(bad.toString('latin1')), `${c.name}: ${JSON.stringify(bad.toString('latin1'))} reached the host terminal`).toBe(false);
-      }
-    }
-    a.run.write('\x1d');
-    await ended(a);
-  });
-
   it('ends the attach with a message when the guest powers off', async () => {
     const a = attached(home, 'con', ['--force']);
     runs.push(a.run);
@@ -169,4 +129,67 @@ describe('the serial console through bentod', () => {
     expect(a.run.screen()).toMatch(/\[bento\] con stopped \((guest-shutdown|crashed)\)/);
     expect((await bento(home, ['ls', '--json'])).stdout).toContain('"state": "stopped"');
   });
+});
+
+/**
+ * The hostile corpus goes through the virtio console: the emulated 16550 under TCG was seen to
+ * duplicate and drop characters in qemu's own serial log during bursts, which would make a byte-exact
+ * check flaky for reasons that are not bento's.
+ */
+describe('guest output is sanitised before it reaches the host terminal', () => {
+  let home: string;
+  const runs: PtyRun[] = [];
+  beforeAll(async () => {
+    home = tempHome();
+    await createGuest(home, 'fast', { virtio: true });
+    expect((await bento(home, ['start', 'fast'])).exitCode).toBe(0);
+    // One marker from the ttyS0 shell, one from the hvc0 shell that bentod streams.
+    await waitFor('both shells ready', () => serialLog(home, 'fast').split('BENTO-GUEST-READY').length > 2, 120_000, 200);
+  });
+  afterAll(async () => {
+    for (const r of runs) r.kill();
+    await cleanupHome(home);
+  });
+
+it('strips the hostile corpus printed by the guest and keeps colours', async () => {
+  const a = attached(home, 'fast');
+  runs.push(a.run);
+  await a.run.waitForScreen('(Ctrl-] to detach)');
+  // The whole corpus travels as base64 in short lines (the tty's line limit) written with the shell's
+  // builtin echo, and is decoded by one `base64 -d`: each case framed by markers the guest prints,
+  // after a CAN that ends whatever sequence the case before left open.
+  // The multi-kilobyte floods are left to the unit tests: typing them through a 16550 UART takes minutes.
+  const small = HOSTILE_CASES.filter((c) => c.input.length <= 1024);
+  expect(small.length).toBeGreaterThan(40);
+  const cases = [...small, { name: 'colours', input: Buffer.from('\x1b[1;31mRED-OK\x1b[0m\n'), mustNotContain: [] }];
+  const blob = Buffer.concat(cases.flatMap((c, i) => [Buffer.from(`\x18\r\nBEGIN-${1000 + i}\r\n`), c.input, Buffer.from(`\x18\r\nEND-${1000 + i}\r\n`)]));
+  const b64 = blob.toString('base64');
+  a.run.write('rm -f /tmp/c\r');
+  // The guest's tty holds 4 KiB of typed input: wait for it to catch up every few lines.
+  for (let k = 0, n = 0; k < b64.length; k += 400, n++) {
+    a.run.write(`echo ${b64.slice(k, k + 400)} >> /tmp/c\r`);
+    if (n % 4 === 3) {
+      a.run.write(`echo SYNC-$((${2000 + n}+1))\r`);
+      await a.run.waitForRaw(`SYNC-${2001 + n}`, 30_000);
+    }
+  }
+  a.run.write('base64 -d /tmp/c; echo DONE-$((6*6))\r');
+  await a.run.waitForRaw('DONE-36', 60_000);
+  const raw = a.run.raw();
+  const segment = (i: number): string => {
+    const s = raw.indexOf(`BEGIN-${1000 + i}\r`);
+    return raw.slice(s, raw.indexOf(`END-${1000 + i}`, s));
+  };
+  expect(segment(cases.length - 1)).toContain('\x1b[1;31mRED-OK\x1b[0m');
+  if (process.env.DEBUG_CONSOLE) fs.writeFileSync('/tmp/console-raw.txt', raw, 'latin1');
+  for (const [i, c] of cases.entries()) {
+    const seg = segment(i);
+    expect(seg.length, c.name).toBeGreaterThan(0);
+    for (const bad of c.mustNotContain) {
+      expect(seg.includes(bad.toString('latin1')), `${c.name}: ${JSON.stringify(bad.toString('latin1'))} reached the host terminal`).toBe(false);
+    }
+  }
+  a.run.write('\x1d');
+  await ended(a);
+});
 });
