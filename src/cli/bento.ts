@@ -74,7 +74,7 @@ program
     else print(`created ${vm.name}`);
   });
 
-async function attach(name: string, o: { force?: boolean; readonly?: boolean; fromBoot?: boolean }): Promise<void> {
+async function attach(name: string, o: { force?: boolean; readonly?: boolean; fromBoot?: boolean; pane?: boolean }): Promise<void> {
   const c = await client();
   const [{ attachConsole }, { loadPreferences }, { parseEscapeKey, describeEscapeKey }] = await Promise.all([
     import('../console/attach.js'),
@@ -90,6 +90,7 @@ async function attach(name: string, o: { force?: boolean; readonly?: boolean; fr
     force: o.force ?? false,
     readOnly: o.readonly ?? false,
     fromBoot: o.fromBoot ?? false,
+    unfiltered: o.pane ?? false,
   });
   if (res.end === 'daemon-lost') process.exitCode = 1;
   if (res.signal) process.exitCode = 128 + (res.signal === 'SIGHUP' ? 1 : 15);
@@ -112,7 +113,9 @@ program
   .description("attach to a VM's console (Ctrl-] detaches; the guest never sees it)")
   .option('--force', 'take the input over from another viewer')
   .option('--readonly', 'watch without sending keys')
-  .action((name: string, o: { force?: boolean; readonly?: boolean }) => attach(name, o));
+  // The TUI's pane runs the console in a headless terminal that only draws cells: no filtering needed.
+  .addOption(new Option('--pane', 'output goes to a bento pane, not a real terminal').hideHelp())
+  .action((name: string, o: { force?: boolean; readonly?: boolean; pane?: boolean }) => attach(name, o));
 
 program
   .command('stop <name>')

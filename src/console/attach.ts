@@ -18,6 +18,11 @@ export interface AttachOptions {
   scrollback?: number;
   /** Replay everything the current run printed (for `start --console`). */
   fromBoot?: boolean;
+  /**
+   * Pass guest output through unfiltered. Only for the TUI's pane, whose terminal is a headless one
+   * that draws cells and never acts on the host: there the guest's queries (CSI 6n) get answers.
+   */
+  unfiltered?: boolean;
   stdin?: NodeJS.ReadStream;
   stdout?: NodeJS.WriteStream;
   stderr?: NodeJS.WriteStream;
@@ -48,7 +53,7 @@ export function attachConsole(opts: AttachOptions): Promise<AttachResult> {
 
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url, { perMessageDeflate: false });
-    const clean = createSanitizer();
+    const clean = opts.unfiltered ? { push: (b: Buffer) => b, flush: () => Buffer.alloc(0) } : createSanitizer();
     let raw = false;
     let done = false;
     let closedReason: string | null = null;
@@ -61,7 +66,7 @@ export function attachConsole(opts: AttachOptions): Promise<AttachResult> {
       for (const s of SIGNALS) process.off(s, onSignal[s]);
       stdout.write(clean.flush());
       if (raw) {
-        stdout.write(TERMINAL_RESTORE);
+        if (!opts.unfiltered) stdout.write(TERMINAL_RESTORE);
         stdin.setRawMode(false);
       }
       stdin.pause();
