@@ -1,6 +1,12 @@
 # bento's native addon. Built at install by scripts/build-native.mjs (node-gyp rebuild in this folder);
 # src/native/native.ts loads build/Release/bento_native.node (or build/Debug).
+# On macOS a second module, bento_vz.node (the Virtualization.framework binding, src/vz/*.mm), is
+# built beside it; src/vm/drivers/vz/binding.ts loads it. `node-gyp rebuild --bento_vz=false` leaves
+# it out (scripts/build-native.mjs does that when it fails, so the first addon still gets built).
 {
+  'variables': {
+    'bento_vz%': 'true',
+  },
   'targets': [
     {
       'target_name': 'bento_native',
@@ -43,27 +49,54 @@
         ['OS=="win"', {
           'defines': ['_HAS_EXCEPTIONS=1'],
         }],
-        ['OS=="mac"', {
-          # PENDING (vz backend, not written yet): the Objective-C++ binding goes here once
-          # src/vz/*.mm exists. Listing a missing file would break every macOS install, so the
-          # entries stay commented until then:
-          #
-          # 'sources': [
-          #   'src/vz/vz.mm',
-          # ],
-          # 'link_settings': {
-          #   'libraries': [
-          #     '$(SDKROOT)/System/Library/Frameworks/Foundation.framework',
-          #     '$(SDKROOT)/System/Library/Frameworks/Virtualization.framework',
-          #   ],
-          # },
-          # 'xcode_settings': {
-          #   'CLANG_ENABLE_OBJC_ARC': 'YES',
-          #   'OTHER_CPLUSPLUSFLAGS': ['-fobjc-arc'],
-          # },
-          # 'defines': ['BENTO_WITH_VZ=1'],
-        }],
       ],
     },
+  ],
+  'conditions': [
+    # The vz binding is its own module so bento_native stays free of Objective-C and of
+    # Virtualization.framework: Linux never sees these sources, and a Mac whose SDK cannot build
+    # them still gets the peer-credentials addon.
+    ['OS=="mac" and bento_vz=="true"', {
+      'targets': [
+        {
+          'target_name': 'bento_vz',
+          'sources': [
+            'src/vz/vz_addon.mm',
+            'src/vz/vz_common.cc',
+            'src/vz/vz_config.cc',
+            'src/vz/vz_configuration.mm',
+            'src/vz/vz_machine.mm',
+            'src/vz/vz_objc.mm',
+          ],
+          'include_dirs': [
+            "<!(node -p \"require('node-addon-api').include_dir\")",
+          ],
+          'defines': [
+            'NAPI_VERSION=8',
+            'NAPI_CPP_EXCEPTIONS',
+            'NODE_ADDON_API_DISABLE_DEPRECATED',
+          ],
+          'cflags!': ['-fno-exceptions'],
+          'cflags_cc!': ['-fno-exceptions'],
+          'link_settings': {
+            'libraries': [
+              '$(SDKROOT)/System/Library/Frameworks/Foundation.framework',
+              '$(SDKROOT)/System/Library/Frameworks/Security.framework',
+              '$(SDKROOT)/System/Library/Frameworks/Virtualization.framework',
+            ],
+          },
+          'xcode_settings': {
+            'GCC_ENABLE_CPP_EXCEPTIONS': 'YES',
+            'CLANG_CXX_LANGUAGE_STANDARD': 'c++17',
+            'CLANG_CXX_LIBRARY': 'libc++',
+            # ARC for the .mm files (gyp adds -fobjc-arc to Objective-C/C++ compiles). ARC in
+            # Objective-C++ is exception-safe by default (-fobjc-arc-exceptions).
+            'CLANG_ENABLE_OBJC_ARC': 'YES',
+            'MACOSX_DEPLOYMENT_TARGET': '11.0',
+            'OTHER_CFLAGS': ['-Wall', '-Wextra', '-Wunguarded-availability-new'],
+          },
+        },
+      ],
+    }],
   ],
 }

@@ -49,9 +49,9 @@ function headerArgs() {
 }
 
 /** Runs `node-gyp rebuild` in native/; returns an error description, or undefined on success. */
-function build() {
+function build(extra = []) {
   const script = findNodeGypScript();
-  const args = ['rebuild', '--jobs=max', ...headerArgs()];
+  const args = ['rebuild', '--jobs=max', ...headerArgs(), ...extra];
   const [command, argv] = script ? [process.execPath, [script, ...args]] : ['node-gyp', args];
   console.log(`bento: building the native addon: ${[command, ...argv].join(' ')} (in ${nativeDir})`);
   const result = spawnSync(command, argv, {
@@ -72,7 +72,17 @@ function build() {
   return undefined;
 }
 
-const failure = build();
+let failure = build();
+if (failure !== undefined && process.platform === 'darwin') {
+  // The vz binding (Objective-C++, needs the macOS 13 SDK) must not cost the peer-credentials addon:
+  // build again without it; bentod then runs with QEMU and says why vz is unavailable.
+  console.warn(`\nbento: WARNING: the build with the vz backend failed (${failure}); building without it.\n`);
+  const without = build(['--bento_vz=false']);
+  if (without === undefined) {
+    console.warn('bento: built without the vz backend: VMs use QEMU until the vz binding builds (`npm rebuild bento`).\n');
+  }
+  failure = without;
+}
 if (failure !== undefined) {
   const retry = 'run `npm rebuild bento` (or `node scripts/build-native.mjs` in the checkout)';
   if (process.platform === 'linux') {

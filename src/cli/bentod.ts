@@ -1,7 +1,6 @@
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { startDaemon } from '../api/daemon.js';
-import { QemuDriver, detectDiskFormat } from '../vm/drivers/qemu/driver.js';
 import { BentoError, errorMessage } from '../vm/errors.js';
 import { realHost } from '../vm/host.js';
 import { VmManager } from '../vm/manager.js';
@@ -10,6 +9,7 @@ import { InstanceStore } from '../vm/store.js';
 import { hostAccel } from '../vm/accel.js';
 import { VERSION } from './version.js';
 import { makeAdmit } from './admit.js';
+import { detectFormat, makeDrivers, offeredBackends, withBackends } from './drivers.js';
 
 function log(line: string): void {
   process.stderr.write(`${new Date().toISOString()} ${line}\n`);
@@ -28,19 +28,23 @@ async function main(): Promise<void> {
     process.stdout.write(`${VERSION}\n`);
     return;
   }
+  // Everything bentod and its qemu children create (logs, sockets, disks) is private to the user.
+  process.umask(0o077);
   const home = bentoHome();
   const socket = values.socket ?? socketPath(home);
-  const qemu = new QemuDriver();
-  const manager = new VmManager({ store: new InstanceStore(home), drivers: { qemu }, host: realHost(), detectFormat: detectDiskFormat, log });
+  const drivers = makeDrivers(home);
+  const manager = new VmManager({ store: new InstanceStore(home), drivers, host: withBackends(realHost(), drivers), detectFormat, log });
   const accel = hostAccel();
   log(`host accelerator: ${accel.accel} (${accel.why}) on ${os.platform()}/${os.arch()}`);
+  const vz = drivers.vz.availability();
+  log(vz.ok ? 'vz backend available (new VMs default to it when they fit)' : `vz backend unavailable: ${vz.reason}`);
   const daemon = await startDaemon({
     home,
     socket,
     manager,
     log,
     admit: await makeAdmit(log),
-    version: { version: VERSION, backends: ['qemu'], defaultAccel: accel.accel, pid: process.pid },
+    version: { version: VERSION, backends: offeredBackends(drivers), defaultAccel: accel.accel, pid: process.pid },
   });
   let closing = false;
   const shutdown = (signal: string): void => {

@@ -19,6 +19,16 @@ export const FILES = {
   state: 'state.json',
   events: 'events.log',
   qemuStderr: 'qemu.stderr',
+  // vz backend: a raw disk (vz cannot read qcow2), the per-VM helper's files, EFI state, and, in
+  // BENTO_HOME itself, the node binary signed with the virtualization entitlement.
+  rawDisk: 'disk.img',
+  vzHelperConfig: 'vz-helper.json',
+  vzControlSocket: 'vz.sock',
+  vzHelperLog: 'vz-helper.log',
+  vzEfiVars: 'efi-vars.fd',
+  vzMachineId: 'vz-machine-id',
+  vzSavedState: 'vz-saved.state',
+  vzNode: 'node-vz',
 } as const;
 
 /** Sockets have a 104-byte path limit on macOS (108 on Linux); we check against the smaller. */

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { BentoError, type FieldError } from './errors.js';
 import { SIZE_RULE, parseSizeMiB } from './size.js';
-import type { CreateRequest, DiskFormat, VmSpec } from './types.js';
+import type { Backend, CreateRequest, DiskFormat, DiskSpec, VmSpec } from './types.js';
 
 /** lima's rule: letters and digits, with single `.`, `_` or `-` between them. */
 export const NAME_RE = /^[A-Za-z0-9]+(?:[._-][A-Za-z0-9]+)*$/;
@@ -20,6 +20,30 @@ export interface HostFacts {
   memoryMiB: number;
   /** What is at a path: a regular file, something else, or nothing. */
   stat(p: string): 'file' | 'other' | 'missing';
+  /** Why a backend cannot run VMs here, or null when it can; absent: every backend is assumed usable. */
+  backendUnavailable?(backend: Backend): string | null;
+}
+
+/**
+ * The backend of a request that names none: vz where it is usable and the request fits it (no
+ * accelerator asked for, no qcow2 disk), since it is the native way to run Linux guests on a Mac; else qemu.
+ */
+export function defaultBackend(req: Pick<CreateRequest, 'accel'>, disks: DiskSpec[], host: HostFacts): Backend {
+  if (!host.backendUnavailable || host.backendUnavailable('vz') !== null) return DEFAULTS.backend;
+  if (req.accel !== undefined && req.accel !== 'auto') return DEFAULTS.backend;
+  return disks.every((d) => d.format === 'raw') ? 'vz' : DEFAULTS.backend;
+}
+
+/** Rules only the vz backend has: it is its own accelerator and reads raw images only. */
+function vzFieldErrors(accel: string | undefined, disks: DiskSpec[]): FieldError[] {
+  const out: FieldError[] = [];
+  if (accel !== undefined && accel !== 'auto') {
+    out.push({ field: 'accel', message: `must be auto with the vz backend (Virtualization.framework is its own accelerator; got ${accel})` });
+  }
+  for (const d of disks.filter((x) => x.format !== 'raw')) {
+    out.push({ field: 'disk', message: `is a ${d.format} image and the vz backend takes raw images only (convert it: qemu-img convert -O raw ${d.path} OUT.img)` });
+  }
+  return out;
 }
 
 const nameSchema = z
@@ -136,15 +160,21 @@ export function validateCreate(body: unknown, host: HostFacts, detectFormat: (p:
   if (parsed.success && !req.kernel && !req.disk && !req.iso && req.diskSize === undefined) {
     out.push({ field: 'kernel', message: 'a VM needs something to boot: kernel, disk, diskSize or iso' });
   }
+  const unavailable = req.backend ? (host.backendUnavailable?.(req.backend) ?? null) : null;
+  if (unavailable !== null) out.push({ field: 'backend', message: `${req.backend} is unavailable here: ${unavailable}` });
+  else if (req.backend === 'vz') out.push(...vzFieldErrors(req.accel, []));
   if (out.length) throw fieldsError(out);
 
   const disks = req.disk
     ? [{ path: req.disk, format: req.diskFormat ?? detectFormat(req.disk), owned: false, readonly: false }]
     : [];
+  const backend = req.backend ?? defaultBackend(req, disks, host);
+  const diskErrors = backend === 'vz' ? vzFieldErrors(undefined, disks) : [];
+  if (diskErrors.length) throw fieldsError(diskErrors);
   return {
     spec: {
       name: req.name,
-      backend: req.backend ?? DEFAULTS.backend,
+      backend,
       cpus: req.cpus ?? DEFAULTS.cpus,
       memoryMiB: memoryMiB ?? DEFAULTS.memoryMiB,
       accel: req.accel ?? DEFAULTS.accel,
@@ -197,6 +227,7 @@ export function applyPatch(spec: VmSpec, body: unknown, host: HostFacts): VmSpec
   if (!next.kernel && next.disks.length === 0 && !next.iso) {
     out.push({ field: 'kernel', message: 'a VM needs something to boot: kernel, disk or iso' });
   }
+  if (next.backend === 'vz') out.push(...vzFieldErrors(next.accel, []));
   if (out.length) throw fieldsError(out);
   return next;
 }

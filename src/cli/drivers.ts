@@ -1,0 +1,43 @@
+// bentod's drivers and what validation learns from them; kept apart from bentod.ts so tests can
+// check the composition itself (which backends a host offers, and why not).
+import fs from 'node:fs';
+import path from 'node:path';
+import { QemuDriver, detectDiskFormat } from '../vm/drivers/qemu/driver.js';
+import { sniffDiskFormat } from '../vm/drivers/vz/disk.js';
+import { VzDriver, type VzDriverOptions } from '../vm/drivers/vz/driver.js';
+import type { Driver } from '../vm/drivers/driver.js';
+import type { HostFacts } from '../vm/spec.js';
+import type { Backend, DiskFormat } from '../vm/types.js';
+
+/** Every backend bentod knows, keyed by name. */
+export type Drivers = Record<Backend, Driver>;
+
+/**
+ * Both drivers, always: a backend that cannot run here stays registered so that asking for it gets
+ * its reason (vz on Linux: "needs macOS"), not a bare "unknown backend".
+ */
+export function makeDrivers(home: string, vz: Partial<VzDriverOptions> = {}): Drivers {
+  return { qemu: new QemuDriver(), vz: new VzDriver({ home, ...vz }) };
+}
+
+/** The host facts validation uses, plus each backend's availability (a field error on `backend`). */
+export function withBackends(host: HostFacts, drivers: Drivers): HostFacts {
+  return {
+    ...host,
+    backendUnavailable(backend) {
+      const a = drivers[backend].availability();
+      return a.ok ? null : a.reason;
+    },
+  };
+}
+
+/** The backends that can run VMs here, for /api/version (qemu is listed even when missing, as before). */
+export function offeredBackends(drivers: Drivers): Backend[] {
+  return drivers.vz.availability().ok ? ['qemu', 'vz'] : ['qemu'];
+}
+
+/** Disk format detection: qemu-img when installed, else the image's magic (a Mac with only vz). */
+export function detectFormat(file: string): DiskFormat {
+  const hasQemuImg = (process.env.PATH ?? '').split(path.delimiter).some((d) => d && fs.existsSync(path.join(d, 'qemu-img')));
+  return hasQemuImg ? detectDiskFormat(file) : sniffDiskFormat(file);
+}

@@ -1,0 +1,146 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { writeFileSync } from 'atomically';
+import { BentoError, errorMessage } from '../../errors.js';
+import { FILES, MAX_SOCKET_PATH, vmFiles } from '../../paths.js';
+import { isSameProcess } from '../../proc.js';
+import { readRuntime } from '../../runtime.js';
+import type { Accel, VmSpec } from '../../types.js';
+import type { Driver, DriverCapabilities, RunningVm } from '../driver.js';
+import { loadVzBinding, type VzBinding, type VzHostInfo } from './binding.js';
+import { buildVzConfig } from './config.js';
+import { ControlClient } from './control-client.js';
+import { createRawDisk } from './disk.js';
+import { mapVzError } from './errors.js';
+import { PROTOCOL_VERSION, type HelperConfig } from './protocol.js';
+import { defaultHelperCommand, spawnHelper, vzNodePath, type HelperCommand } from './spawn.js';
+import { VzVm } from './vz-vm.js';
+
+/** What the vz driver depends on; tests swap the platform, the binding and the helper command. */
+export interface VzDriverOptions {
+  /** BENTO_HOME, where the signed node lives by default. */
+  home: string;
+  platform?: NodeJS.Platform;
+  loadBinding?: () => VzBinding;
+  /** How to run the helper; default: the signed node with dist/vz-helper.js (or the TS source). */
+  helper?: HelperCommand;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** The Virtualization.framework backend: one helper process per VM, driven over its control socket. */
+export class VzDriver implements Driver {
+  readonly backend = 'vz' as const;
+  private readonly platform: NodeJS.Platform;
+  private readonly loadBinding: () => VzBinding;
+  private readonly env: NodeJS.ProcessEnv;
+  private info: VzHostInfo | null = null;
+  private lastProbeError = '';
+
+  constructor(private readonly opts: VzDriverOptions) {
+    this.platform = opts.platform ?? process.platform;
+    this.loadBinding = opts.loadBinding ?? loadVzBinding;
+    this.env = opts.env ?? process.env;
+  }
+
+  /** Pause and restart always; save/restore where the framework has it (macOS 14+, Apple silicon). */
+  get capabilities(): DriverCapabilities {
+    return { pause: true, restart: true, saveRestore: this.probe()?.features.saveRestore ?? false };
+  }
+
+  /** The addon's view of this Mac, probed once it loads (a failure is retried: the addon may be built later). */
+  private probe(): VzHostInfo | null {
+    if (this.info || this.platform !== 'darwin') return this.info;
+    try {
+      this.info = this.loadBinding().info();
+    } catch (err) {
+      this.lastProbeError = errorMessage(err);
+    }
+    return this.info;
+  }
+
+  availability(): { ok: true } | { ok: false; reason: string } {
+    if (this.platform !== 'darwin') {
+      return { ok: false, reason: `it needs macOS (Apple Virtualization.framework) and this host runs ${this.platform}; use --backend qemu` };
+    }
+    const info = this.probe();
+    if (!info) return { ok: false, reason: this.lastProbeError.split('\n')[0] ?? 'the vz addon did not load' };
+    if (!info.supported) return { ok: false, reason: 'Virtualization.framework says this Mac cannot run VMs (VZVirtualMachine.isSupported is false)' };
+    return { ok: true };
+  }
+
+  resolveAccel(): Accel {
+    return 'vz';
+  }
+
+  private helperCommand(): HelperCommand {
+    return this.opts.helper ?? defaultHelperCommand(vzNodePath(this.opts.home, this.env));
+  }
+
+  private helperConfig(spec: VmSpec, dir: string, info: VzHostInfo): HelperConfig {
+    const files = vmFiles(dir);
+    return {
+      protocol: PROTOCOL_VERSION,
+      name: spec.name,
+      vz: buildVzConfig(spec, files, info),
+      files: { control: files.vzControlSocket, console: files.consoleSocket, log: files.serialLog, state: files.state },
+      restoreFrom: null,
+    };
+  }
+
+  describe(spec: VmSpec, dir: string): Record<string, unknown> {
+    const files = vmFiles(dir);
+    const avail = this.availability();
+    if (!avail.ok) return { backend: 'vz', unavailable: avail.reason };
+    const cmd = this.helperCommand();
+    try {
+      return { helper: [cmd.node, ...cmd.args, files.vzHelperConfig], configuration: this.helperConfig(spec, dir, this.info!).vz };
+    } catch (err) {
+      return { helper: [cmd.node, ...cmd.args, files.vzHelperConfig], error: errorMessage(err) };
+    }
+  }
+
+  async provision(spec: VmSpec, dir: string, opts: { newDiskMiB: number | null }): Promise<VmSpec> {
+    if (opts.newDiskMiB === null) return spec;
+    const disk = path.join(dir, FILES.rawDisk);
+    createRawDisk(disk, opts.newDiskMiB);
+    return { ...spec, disks: [{ path: disk, format: 'raw', owned: true, readonly: false }, ...spec.disks] };
+  }
+
+  async start(spec: VmSpec, dir: string): Promise<RunningVm> {
+    const avail = this.availability();
+    if (!avail.ok) throw new BentoError('unsupported', `backend vz is unavailable: ${avail.reason}`);
+    const files = vmFiles(dir);
+    for (const sock of [files.vzControlSocket, files.consoleSocket]) {
+      if (Buffer.byteLength(sock) > MAX_SOCKET_PATH) {
+        throw new BentoError('start-failed', `start-failed: socket path ${sock} is longer than ${MAX_SOCKET_PATH} bytes; use a shorter BENTO_HOME`);
+      }
+    }
+    const config = this.helperConfig(spec, dir, this.info!);
+    writeFileSync(files.vzHelperConfig, JSON.stringify(config, null, 2) + '\n', { mode: 0o600 });
+    // The helper writes a fresh record once its VM runs; an old one must not be mistaken for it.
+    fs.rmSync(files.state, { force: true });
+    const { line, pid } = await spawnHelper(this.helperCommand(), files.vzHelperConfig, files.vzHelperLog, this.env);
+    if (line.type === 'failed') throw mapVzError(line.error, 'start');
+    try {
+      const client = await ControlClient.connect(files.vzControlSocket, { timeoutMs: 10_000 });
+      return new VzVm({ client, pid: line.pid, startedAt: new Date(line.startedAt), files, logOffset: line.logOffset });
+    } catch (err) {
+      // A helper we cannot drive holds its disks: take it (and its VM) down rather than orphan it.
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+      throw new BentoError('start-failed', `start-failed: could not drive the vz helper: ${errorMessage(err)}`, { cause: err });
+    }
+  }
+
+  async adopt(_spec: VmSpec, dir: string): Promise<RunningVm | null> {
+    const files = vmFiles(dir);
+    const rec = readRuntime(files.state);
+    // The helper's argv holds this VM's own config path: a reused pid is never mistaken for it.
+    if (!rec || rec.accel !== 'vz' || !isSameProcess(rec, files.vzHelperConfig)) return null;
+    const client = await ControlClient.connect(files.vzControlSocket, { timeoutMs: 5_000 });
+    return new VzVm({ client, pid: rec.pid, startedAt: new Date(rec.startedAt), files, logOffset: rec.logOffset });
+  }
+}
