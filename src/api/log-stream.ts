@@ -10,6 +10,9 @@ const FOLLOW_TAIL_BYTES = 64 * 1024;
  */
 export function streamLog(file: string, res: ServerResponse, follow: boolean): void {
   res.writeHead(200, { 'content-type': 'application/octet-stream', 'cache-control': 'no-store' });
+  // Send the headers now: a follower of an empty log would otherwise wait for the first byte before
+  // its request even resolves, and could not close a stream it never got.
+  res.flushHeaders();
   if (!follow) {
     const rs = fs.createReadStream(file);
     rs.on('error', () => res.end());
