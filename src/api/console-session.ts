@@ -3,10 +3,12 @@ import net from 'node:net';
 import type { WebSocket } from 'ws';
 import type { ConsoleEndpoint } from '../vm/drivers/driver.js';
 
-/** A viewer whose unsent output passes this is cut off rather than letting memory grow. */
-const MAX_VIEWER_BUFFER = 16 * 1024 * 1024;
+/** A viewer with this much unsent output gets no more until it drains: memory stays bounded. */
+const HIGH_WATER = 1024 * 1024;
 /** Largest chunk read from the log at once. */
 const READ_CHUNK = 256 * 1024;
+/** A safety net for a drain event that never comes (the socket closed meanwhile). */
+const RETRY_MS = 250;
 
 /** Control messages bentod sends to a console viewer as WebSocket text frames. */
 export type ConsoleControl =
@@ -18,18 +20,28 @@ export type ConsoleControl =
 interface Viewer {
   ws: WebSocket;
   warnedReadOnly: boolean;
+  /** How far into the log this viewer has been sent: each viewer reads at its own pace. */
+  offset: number;
+  /** Waiting for its socket to drain. */
+  draining: boolean;
 }
 
 /**
  * One running VM's console in bentod. Output comes from the serial log that qemu writes itself, so
  * nothing is lost while bentod is away and every viewer sees exactly the bytes of the log (scrollback
- * and live output never overlap). Input goes to the chardev socket; bentod also drains that socket,
- * since an unread socket would eventually stall the guest's console.
+ * and live output never overlap). Each viewer keeps its own offset into the log, so a slow viewer
+ * only falls behind (its backlog stays on disk) and never slows the others or grows memory. Input
+ * goes to the chardev socket; bentod also drains that socket, since an unread socket would
+ * eventually stall the guest's console.
  */
 export class ConsoleSession {
   private readonly viewers = new Set<Viewer>();
   private writer: Viewer | null = null;
-  private offset: number;
+  /** The log's size when the session opened: where a viewer's scrollback is counted from. */
+  private readonly openedAt: number;
+  private retry: NodeJS.Timeout | null = null;
+  /** Set while closing: every viewer gets the rest of the output before the close frame. */
+  private finishing = false;
   private chardev: net.Socket | null = null;
   private watcher: fs.FSWatcher | null = null;
   private timer: NodeJS.Timeout | null = null;
@@ -43,7 +55,7 @@ export class ConsoleSession {
     private readonly endpoint: ConsoleEndpoint,
     private readonly log: (line: string) => void,
   ) {
-    this.offset = this.logSize();
+    this.openedAt = this.logSize();
     this.connect(0);
     try {
       this.watcher = fs.watch(endpoint.log, () => this.pump());
@@ -80,7 +92,10 @@ export class ConsoleSession {
 
   /** Adds a viewer: it gets up to `scrollback` bytes of recent output, then everything new. */
   attach(ws: WebSocket, opts: { force: boolean; scrollback: number; readOnly: boolean; fromBoot: boolean }): void {
-    const v: Viewer = { ws, warnedReadOnly: false };
+    // From boot: everything this run printed (start --console); otherwise the recent tail.
+    const end = Math.max(this.logSize(), this.openedAt);
+    const start = opts.fromBoot ? Math.min(this.endpoint.bootOffset, end) : Math.max(0, end - opts.scrollback);
+    const v: Viewer = { ws, warnedReadOnly: false, offset: start, draining: false };
     this.viewers.add(v);
     if (!opts.readOnly && (this.writer === null || opts.force)) this.setWriter(v, opts.force ? 'taken over with --force' : 'first viewer');
     this.send(v, { type: 'hello', name: this.name, role: this.writer === v ? 'writer' : 'reader', viewers: this.viewers.size });
@@ -88,18 +103,6 @@ export class ConsoleSession {
       this.send(v, { type: 'notice', message: 'read-only: another viewer holds the input (attach with --force to take it)' });
     }
     this.pump();
-    // From boot: everything this run printed (start --console); otherwise the recent tail.
-    const start = opts.fromBoot ? Math.min(this.endpoint.bootOffset, this.offset) : Math.max(0, this.offset - opts.scrollback);
-    if (this.offset > start) {
-      const fd = fs.openSync(this.endpoint.log, 'r');
-      try {
-        const tail = Buffer.alloc(this.offset - start);
-        fs.readSync(fd, tail, 0, tail.length, start);
-        ws.send(tail, { binary: true });
-      } finally {
-        fs.closeSync(fd);
-      }
-    }
     ws.on('message', (data, isBinary) => {
       if (isBinary) this.input(v, data as Buffer);
     });
@@ -132,7 +135,7 @@ export class ConsoleSession {
     if (v.ws.readyState === v.ws.OPEN) v.ws.send(JSON.stringify(msg));
   }
 
-  /** Reads what the log gained since the last read and sends it to every viewer. */
+  /** Sends every viewer what the log holds beyond its offset, as far as its send buffer allows. */
   pump(): void {
     if (this.closed) return;
     if (this.reading) {
@@ -140,24 +143,23 @@ export class ConsoleSession {
       return;
     }
     this.reading = true;
+    let blocked = false;
     let fd: number | null = null;
     try {
       fd = fs.openSync(this.endpoint.log, 'r');
       const size = fs.fstatSync(fd).size;
-      if (size < this.offset) this.offset = 0; // truncated by rotation
-      while (this.offset < size) {
-        const n = fs.readSync(fd, this.buf, 0, Math.min(READ_CHUNK, size - this.offset), this.offset);
-        if (n <= 0) break;
-        this.offset += n;
-        const chunk = Buffer.from(this.buf.subarray(0, n));
-        for (const v of this.viewers) {
-          if (v.ws.bufferedAmount > MAX_VIEWER_BUFFER) {
-            this.send(v, { type: 'closed', reason: 'this viewer fell too far behind the console output' });
-            v.ws.close(1013, 'too slow');
-            this.detach(v);
-            continue;
+      for (const v of this.viewers) {
+        if (v.offset > size) v.offset = 0; // truncated by rotation
+        while (v.offset < size && v.ws.readyState === v.ws.OPEN) {
+          if (v.ws.bufferedAmount >= HIGH_WATER && !this.finishing) {
+            blocked = true;
+            this.whenDrained(v);
+            break;
           }
-          v.ws.send(chunk, { binary: true });
+          const n = fs.readSync(fd, this.buf, 0, Math.min(READ_CHUNK, size - v.offset), v.offset);
+          if (n <= 0) break;
+          v.offset += n;
+          v.ws.send(Buffer.from(this.buf.subarray(0, n)), { binary: true });
         }
       }
     } catch {
@@ -166,18 +168,37 @@ export class ConsoleSession {
       if (fd !== null) fs.closeSync(fd);
       this.reading = false;
     }
+    if (blocked && !this.retry) {
+      this.retry = setTimeout(() => {
+        this.retry = null;
+        this.pump();
+      }, RETRY_MS);
+    }
     if (this.again) {
       this.again = false;
       setImmediate(() => this.pump());
     }
   }
 
+  /** Pumps again as soon as the viewer's socket drains (ws keeps its net.Socket as `_socket`). */
+  private whenDrained(v: Viewer): void {
+    const sock = (v.ws as unknown as { _socket?: net.Socket })._socket;
+    if (!sock || v.draining) return;
+    v.draining = true;
+    sock.once('drain', () => {
+      v.draining = false;
+      this.pump();
+    });
+  }
+
   /** Ends the session: viewers get the reason, then their connection closes. */
   close(reason: string): void {
     if (this.closed) return;
+    this.finishing = true;
     this.pump();
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
+    if (this.retry) clearTimeout(this.retry);
     this.watcher?.close();
     this.chardev?.destroy();
     for (const v of this.viewers) {
