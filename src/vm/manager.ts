@@ -1,7 +1,7 @@
 import { Mutex } from 'async-mutex';
 import { BentoError, errorMessage } from './errors.js';
 import { vmDir, vmFiles } from './paths.js';
-import { appendEvent, readRuntime, writeRuntime } from './runtime.js';
+import { appendEvent, readRuntime, rotateLogIfLarge, writeRuntime } from './runtime.js';
 import { applyPatch, validateCreate, type HostFacts } from './spec.js';
 import type { InstanceStore } from './store.js';
 import type { ConsoleEndpoint, Driver, RunningVm } from './drivers/driver.js';
@@ -124,6 +124,8 @@ export class VmManager {
       if (e.vm) throw new BentoError('already-running', `${name} is already running (pid ${e.vm.pid ?? '?'})`);
       this.setState(e, 'starting', null);
       try {
+        // The VM is stopped, so nothing holds the log open: the only safe moment to rotate it.
+        if (rotateLogIfLarge(vmFiles(this.dir(name)).serialLog)) this.deps.log(`${name}: serial log rotated to serial.log.1`);
         const vm = await this.driver(e.spec).start(e.spec, this.dir(name));
         this.attach(e, vm);
         this.setState(e, await vm.queryState(), null);

@@ -16,6 +16,8 @@ export interface PtyRun {
   resize(cols: number, rows: number): void;
   exited: Promise<{ exitCode: number; signal?: number }>;
   kill(): void;
+  /** The pid of the program started in the pty. */
+  pid: number;
 }
 
 /** Runs `command args` in node-pty at cols x rows with the given environment. */
@@ -63,6 +65,7 @@ export function runInPty(command: string, args: string[], opts: { env?: Record<s
       term.resize(c, r);
     },
     exited,
+    pid: p.pid,
     kill: () => {
       try {
         p.kill('SIGKILL');

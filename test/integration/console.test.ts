@@ -120,6 +120,31 @@ describe('the serial console through bentod', () => {
     await ended(b);
   });
 
+  it.each([
+    ['SIGTERM', 143],
+    ['SIGHUP', 129],
+  ] as const)('restores the terminal when the client gets %s', async (signal, code) => {
+    const a = attached(home, 'con', ['--readonly']);
+    runs.push(a.run);
+    await a.run.waitForScreen('(Ctrl-] to detach)');
+    // The console client is the wrapper shell's child.
+    const client = await waitFor('the console client process', () =>
+      fs.readdirSync('/proc').find((p) => {
+        if (!/^\d+$/.test(p)) return false;
+        try {
+          const stat = fs.readFileSync(`/proc/${p}/stat`, 'utf8');
+          const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+          return ppid === a.run.pid && fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('console');
+        } catch {
+          return false;
+        }
+      }),
+    );
+    process.kill(Number(client), signal);
+    expect(await ended(a)).toBe(String(code));
+    expect(a.run.screen()).toContain(`[bento] ${signal}: detached from con`);
+  });
+
   it('ends the attach with a message when the guest powers off', async () => {
     const a = attached(home, 'con', ['--force']);
     runs.push(a.run);
