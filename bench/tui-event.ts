@@ -17,7 +17,8 @@ import { median, ms, percentile } from './stats.js';
 
 const pty = (ptyModule as unknown as { default?: typeof ptyModule }).default ?? ptyModule;
 const root = path.resolve(import.meta.dirname, '..');
-const bento = path.join(root, 'dist', 'bento.js');
+// BENTO_DIST: a copy of dist/ that a concurrent `npm run build` cannot remove mid-run.
+const bento = path.join(process.env.BENTO_DIST ?? path.join(root, 'dist'), 'bento.js');
 const guest = process.env.BENTO_GUEST_DIR ?? path.join(os.homedir(), '.cache/bento/test-guest');
 if (!fs.existsSync(bento) || !fs.existsSync(path.join(guest, 'READY'))) throw new Error('run `npm run build` and `npm run guest` first');
 const ROUNDS = Number(process.env.ROUNDS ?? 40);

@@ -15,7 +15,8 @@ import { BentoClient } from '../src/api/client.js';
 
 const pty = (ptyModule as unknown as { default?: typeof ptyModule }).default ?? ptyModule;
 const root = path.resolve(import.meta.dirname, '..');
-const bento = path.join(root, 'dist', 'bento.js');
+// BENTO_DIST: a copy of dist/ that a concurrent `npm run build` cannot remove mid-run.
+const bento = path.join(process.env.BENTO_DIST ?? path.join(root, 'dist'), 'bento.js');
 if (!fs.existsSync(bento)) throw new Error('run `npm run build` first');
 const N = Number(process.env.VMS ?? 100);
 const SECONDS = Number(process.env.SECONDS ?? 10);

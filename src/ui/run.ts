@@ -1,13 +1,153 @@
+import os from 'node:os';
+import path from 'node:path';
 import type { BentoClient } from '../api/client.js';
+import { handOver } from '../console/handover.js';
+import { BentoError } from '../vm/errors.js';
+import type { Session } from './App.js';
+import type { EscapeKey } from './components/ConsolePane.js';
+import { initialView, viewReducer } from './view-state.js';
+import { createVmStore, type VmStore } from './vm-store.js';
 
 /** Options the CLI passes to the TUI. */
 export interface TuiOptions {
   home: string;
   socket: string;
   ensure: () => Promise<BentoClient>;
+  /** The console escape key from the user's preferences (default Ctrl-]). */
+  escape?: EscapeKey;
+  /** Where the test guest is, for the first-run demo VM. */
+  guestDir?: string;
 }
 
-/** Opens the TUI. */
-export async function runTui(_opts: TuiOptions): Promise<void> {
-  throw new Error('the TUI is not built yet; use the bento commands (bento --help)');
+/** How long the first frame waits for bentod's snapshot, so it shows the VMs rather than "connecting". */
+const FIRST_FRAME_WAIT_MS = 300;
+
+function firstSnapshot(store: VmStore): Promise<void> {
+  return new Promise((resolve) => {
+    const ready = (): boolean => store.getState().loaded || store.getState().conn.status === 'lost';
+    if (ready()) return resolve();
+    const timer = setTimeout(done, FIRST_FRAME_WAIT_MS);
+    const off = store.subscribe(() => ready() && done());
+    function done(): void {
+      clearTimeout(timer);
+      off();
+      resolve();
+    }
+  });
+}
+
+const ALT_ON = '\x1b[?1049h\x1b[H\x1b[2J';
+const ALT_OFF = '\x1b[?1049l';
+const CURSOR_ON = '\x1b[?25h';
+
+/** The command that shows a VM's console: this same bento, `console NAME`. */
+function consoleCommand(socket: string, home: string) {
+  const self = process.argv[1] ?? 'bento';
+  return (name: string) => ({
+    command: process.execPath,
+    args: [...process.execArgv, self, 'console', name],
+    env: { BENTO_HOME: home, BENTO_SOCKET: socket },
+  });
+}
+
+/**
+ * Opens the TUI on the alternate screen and returns when the user quits; VMs keep running. For `a`
+ * (attach) Ink is unmounted, the terminal handed to `bento console NAME`, and the same view is
+ * rendered again when that exits. The terminal is restored on every way out.
+ */
+export async function runTui(opts: TuiOptions): Promise<void> {
+  const { stdin, stdout } = process;
+  if (!stdin.isTTY || !stdout.isTTY) {
+    throw new BentoError('invalid-input', 'the TUI needs a terminal; in scripts use the commands (bento ls, bento start NAME, …)');
+  }
+  // Ink, React and the screen (about 100 ms of loading, mostly yoga's WebAssembly) load while bentod
+  // is reached and its snapshot is on its way, so the first frame already shows the VMs.
+  const ui = Promise.all([import('ink'), import('./App.js')]);
+  ui.catch(() => undefined); // awaited below; a failure must not surface as an unhandled rejection first
+  const client = await opts.ensure();
+  const store = createVmStore(client);
+  store.start();
+  let loaded: Awaited<typeof ui>;
+  try {
+    [loaded] = await Promise.all([ui, firstSnapshot(store)]);
+  } catch (err) {
+    store.dispose();
+    throw err;
+  }
+  const [{ render }, { appElement }] = loaded;
+  const session: Session = { view: initialView() };
+  const command = consoleCommand(opts.socket, opts.home);
+  const guestDir = opts.guestDir ?? process.env.BENTO_GUEST_DIR ?? path.join(os.homedir(), '.cache', 'bento', 'test-guest');
+
+  let alt = false;
+  const enter = (): void => {
+    if (!alt) stdout.write(ALT_ON);
+    alt = true;
+  };
+  const leave = (): void => {
+    if (alt) stdout.write(ALT_OFF + CURSOR_ON);
+    alt = false;
+  };
+  const onExit = (): void => leave();
+  process.on('exit', onExit);
+
+  let unmount: (() => void) | null = null;
+  const onSignal = (sig: NodeJS.Signals): void => {
+    unmount?.();
+    leave();
+    process.exit(128 + (os.constants.signals[sig] ?? 15));
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGHUP', onSignal);
+
+  try {
+    for (;;) {
+      let attachTo: string | null = null;
+      enter();
+      const ink = render(
+        appElement({
+          client,
+          store,
+          session,
+          consoleCommand: command,
+          guestDir,
+          ...(opts.escape ? { escape: opts.escape } : {}),
+          onAttach: (name: string) => {
+            attachTo = name;
+            // Not from inside the key handler that asked: let React finish that update first.
+            setImmediate(() => ink.unmount());
+          },
+          startDaemon: opts.ensure,
+        }),
+        { exitOnCtrlC: false, patchConsole: true, maxFps: 60 },
+      );
+      unmount = () => ink.unmount();
+      await ink.waitUntilExit();
+      unmount = null;
+      const name: string | null = attachTo;
+      if (name === null) break;
+      leave();
+      const { command: cmd, args, env } = command(name);
+      let text: string;
+      let kind: 'info' | 'error' = 'info';
+      try {
+        const res = await handOver({ command: cmd, args, env: { ...process.env, ...env } });
+        text = res.exitCode === 0 ? `back from ${name}` : `the console of ${name} ended with ${res.signal ?? `code ${res.exitCode}`}`;
+        if (res.exitCode !== 0) kind = 'error';
+      } catch (err) {
+        text = (err as Error).message;
+        kind = 'error';
+      }
+      session.view = viewReducer(session.view, { type: 'status', text, kind });
+    }
+  } finally {
+    process.off('SIGTERM', onSignal);
+    process.off('SIGHUP', onSignal);
+    process.off('exit', onExit);
+    store.dispose();
+    leave();
+    // Everything is closed above; should a stray handle still hold the event loop, quitting must
+    // not hang with the terminal already restored. Unref'd: it never delays a clean exit.
+    setTimeout(() => process.exit(process.exitCode ?? 0), 2000).unref();
+  }
 }

@@ -1,0 +1,89 @@
+/**
+ * Hands the terminal to a child process (the full-screen console) and takes it back: this process
+ * stops reading the terminal while the child runs, so every key reaches the child, and ignores the
+ * keyboard signals the child's terminal modes may still let through.
+ */
+import { spawn } from 'node:child_process';
+import { BentoError } from '../vm/errors.js';
+
+/** How the child ended. */
+export interface HandoverResult {
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+/** What to run. */
+export interface HandoverOptions {
+  command: string;
+  args: string[];
+  env?: NodeJS.ProcessEnv;
+  stdin?: NodeJS.ReadStream;
+}
+
+interface ReadHandle {
+  reading?: boolean;
+  readStop?(): number;
+  readStart?(): number;
+}
+
+/**
+ * Makes this process stop reading its terminal; returns the function that resumes it. Removing the
+ * 'readable' listener is not enough: libuv keeps reading into the stream's buffer, and those keys
+ * would never reach the child. The handle is private API, guarded so a future Node only loses the
+ * guarantee, not the feature.
+ */
+export function releaseStdin(stdin: NodeJS.ReadStream = process.stdin): () => void {
+  if (stdin.isTTY) stdin.setRawMode(false);
+  stdin.pause();
+  const handle = (stdin as unknown as { _handle?: ReadHandle })._handle;
+  const stopped = !!handle?.reading && typeof handle.readStop === 'function';
+  if (stopped) {
+    handle.reading = false;
+    handle.readStop!();
+  }
+  return () => {
+    // The stream still counts its last read as pending; restarting the handle completes it.
+    if (stopped && handle.readStart) {
+      handle.reading = true;
+      handle.readStart();
+    }
+  };
+}
+
+const KEYBOARD_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGQUIT', 'SIGTSTP'];
+const FORWARDED: NodeJS.Signals[] = ['SIGTERM', 'SIGHUP'];
+
+/** Runs `command` on this terminal (stdio inherited) and resolves when it exits. */
+export function handOver(opts: HandoverOptions): Promise<HandoverResult> {
+  const stdin = opts.stdin ?? process.stdin;
+  const resume = releaseStdin(stdin);
+  const ignore = (): void => undefined;
+  for (const s of KEYBOARD_SIGNALS) process.on(s, ignore);
+  return new Promise<HandoverResult>((resolve, reject) => {
+    let child: ReturnType<typeof spawn>;
+    const forward = (sig: NodeJS.Signals): void => {
+      child.kill(sig);
+    };
+    const done = (): void => {
+      for (const s of KEYBOARD_SIGNALS) process.off(s, ignore);
+      for (const s of FORWARDED) process.off(s, forward);
+      resume();
+    };
+    try {
+      child = spawn(opts.command, opts.args, { stdio: 'inherit', env: opts.env ?? process.env });
+    } catch (err) {
+      done();
+      reject(new BentoError('start-failed', `cannot run ${opts.command}: ${(err as Error).message}`, { cause: err }));
+      return;
+    }
+    for (const s of FORWARDED) process.on(s, forward);
+    child.once('error', (err) => {
+      done();
+      reject(new BentoError('start-failed', `cannot run ${opts.command}: ${err.message}`, { cause: err }));
+    });
+    child.once('exit', (code, signal) => {
+      done();
+      resolve({ exitCode: code, signal });
+    });
+  });
+}

@@ -1,0 +1,91 @@
+import { Box, Text } from 'ink';
+import type { ReactNode } from 'react';
+import { formatUptime } from '../../cli/format.js';
+import { formatMiB } from '../../vm/size.js';
+import type { Vm } from '../../vm/types.js';
+import { secondClock } from '../clock.js';
+import { useClock } from '../hooks/use-clock.js';
+import type { LogTail } from '../hooks/use-log-tail.js';
+import { useTheme } from '../hooks/use-theme.js';
+import { cleanText, fitStart } from '../text.js';
+import { isLive, stateGlyph, stopCountdown } from '../vm-view.js';
+import { Panel } from './Panel.js';
+
+/** Props of DetailsPane. */
+export interface DetailsPaneProps {
+  vm: Vm | null;
+  tail: LogTail;
+  width: number;
+  height: number;
+}
+
+const LABEL = 9;
+
+/** The selected VM: state and why, process, boot source, disks, folder, and its last serial lines. */
+export function DetailsPane({ vm, tail, width, height }: DetailsPaneProps): ReactNode {
+  const theme = useTheme();
+  useClock(secondClock, { isActive: vm !== null && (isLive(vm) || vm.state === 'stopping') });
+  const inner = Math.max(width - 4, 1);
+  const rows = Math.max(height - 2, 0);
+  if (!vm) {
+    return (
+      <Panel title="details" width={width} height={height} focused={false}>
+        <Text color={theme.muted}> no VM selected</Text>
+      </Panel>
+    );
+  }
+  const s = vm.spec;
+  const now = Date.now();
+  const value = (text: string): string => fitStart(cleanText(text), inner - LABEL).trimEnd();
+  const info: [string, ReactNode][] = [];
+  const left = stopCountdown(vm, now);
+  info.push([
+    'state',
+    <Text key="s">
+      <Text color={theme.state(vm.state)} bold>
+        {stateGlyph(vm.state, 0)} {vm.state}
+      </Text>
+      {isLive(vm) ? ` for ${formatUptime(vm.startedAt, now)}` : ''}
+      {left !== null ? <Text color={theme.warn}>{` · forced in ${left}s`}</Text> : null}
+    </Text>,
+  ]);
+  if (vm.reason) info.push(['reason', <Text key="r" color={vm.state === 'error' ? theme.error : undefined}>{value(vm.reason)}</Text>]);
+  info.push(['process', `${vm.pid ?? '-'} · ${vm.backend}/${vm.accel}${s.accel === 'auto' ? ' (auto)' : ''}`]);
+  info.push(['size', `${vm.cpus} cpu${vm.cpus === 1 ? '' : 's'} · ${formatMiB(vm.memoryMiB)} memory`]);
+  if (s.kernel) info.push(['kernel', value(s.kernel)]);
+  if (s.initrd) info.push(['initrd', value(s.initrd)]);
+  if (s.cmdline) info.push(['cmdline', value(s.cmdline)]);
+  s.disks.forEach((d, i) => info.push([`disk${s.disks.length > 1 ? ` ${i}` : ''}`, value(`${d.path} (${d.format}${d.readonly ? ', ro' : ''})`)]));
+  if (s.iso) info.push(['iso', value(s.iso)]);
+  info.push(['mac', s.mac]);
+  info.push(['folder', value(vm.dir)]);
+
+  const shownInfo = info.slice(0, rows);
+  const logRows = rows - shownInfo.length - 1;
+  const lines = logRows > 0 ? tail.lines.slice(-logRows) : [];
+  return (
+    <Panel title={`details · ${vm.name}`} width={width} height={height} focused={false}>
+      {shownInfo.map(([label, v]) => (
+        <Box key={label} paddingLeft={1}>
+          <Box width={LABEL} flexShrink={0}>
+            <Text color={theme.muted}>{label}</Text>
+          </Box>
+          <Text wrap="truncate">{v}</Text>
+        </Box>
+      ))}
+      {logRows > 0 ? (
+        <Box flexDirection="column" paddingLeft={1}>
+          <Text color={theme.muted} wrap="truncate">
+            {`── serial ${tail.error ? `(${cleanText(tail.error)}) ` : ''}`.padEnd(inner, '─')}
+          </Text>
+          {lines.length === 0 && !tail.error ? <Text color={theme.muted}>(no output yet)</Text> : null}
+          {lines.map((l, i) => (
+            <Text key={i} wrap="truncate">
+              {l || ' '}
+            </Text>
+          ))}
+        </Box>
+      ) : null}
+    </Panel>
+  );
+}

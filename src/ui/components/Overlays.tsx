@@ -1,0 +1,77 @@
+import type { ReactNode } from 'react';
+import type { Vm } from '../../vm/types.js';
+import type { FormValues } from '../form-model.js';
+import type { Dialog } from '../view-state.js';
+import { ConfirmDialog } from './ConfirmDialog.js';
+import { DemoOffer } from './DemoOffer.js';
+import { HelpOverlay } from './HelpOverlay.js';
+import { VmForm } from './VmForm.js';
+
+/** Props of Overlays. */
+export interface OverlaysProps {
+  dialog: Dialog | null;
+  vms: ReadonlyMap<string, Vm>;
+  screen: { cols: number; rows: number };
+  escapeLabel: string;
+  guestDir: string;
+  close(): void;
+  create(values: FormValues): Promise<void>;
+  edit(vm: Vm, values: FormValues): Promise<void>;
+  kill(name: string): void;
+  remove(name: string, force: boolean): void;
+  demo(): Promise<void>;
+  openCreate(): void;
+}
+
+/** The open dialog, if any: it has the keys while it is up. */
+export function Overlays(p: OverlaysProps): ReactNode {
+  const d = p.dialog;
+  if (!d) return null;
+  switch (d.type) {
+    case 'help':
+      return <HelpOverlay escapeLabel={p.escapeLabel} screen={p.screen} isActive onClose={p.close} />;
+    case 'create':
+      return <VmForm vm={null} screen={p.screen} isActive onSubmit={p.create} onCancel={p.close} />;
+    case 'edit': {
+      const vm = p.vms.get(d.name);
+      if (!vm) return null;
+      return <VmForm vm={vm} screen={p.screen} isActive onSubmit={(v) => p.edit(vm, v)} onCancel={p.close} />;
+    }
+    case 'confirm-kill':
+      return (
+        <ConfirmDialog
+          title={`Force stop ${d.name}?`}
+          message={`${d.name} is switched off at once, like pulling the plug: the guest gets no chance to shut down, and unsaved data in it is lost.`}
+          verb="force stop"
+          screen={p.screen}
+          isActive
+          onConfirm={() => {
+            p.close();
+            p.kill(d.name);
+          }}
+          onCancel={p.close}
+        />
+      );
+    case 'confirm-delete':
+      return (
+        <ConfirmDialog
+          title={`Delete ${d.name}?`}
+          message={
+            d.force
+              ? `${d.name} is running: it is forced off first. Then its definition and the disks bento created for it are deleted. This cannot be undone.`
+              : `The definition of ${d.name} and the disks bento created for it are deleted. Disks you attached from elsewhere are kept. This cannot be undone.`
+          }
+          verb="delete"
+          screen={p.screen}
+          isActive
+          onConfirm={() => {
+            p.close();
+            p.remove(d.name, d.force);
+          }}
+          onCancel={p.close}
+        />
+      );
+    case 'demo':
+      return <DemoOffer guestDir={p.guestDir} screen={p.screen} isActive onAccept={p.demo} onNew={p.openCreate} onDecline={p.close} />;
+  }
+}

@@ -1,0 +1,244 @@
+import { Box, useApp } from 'ink';
+import type { AppProps } from '../App.js';
+import { useCallback, useEffect, useMemo, useReducer, useRef, useState, type ReactNode } from 'react';
+import { BentoError, errorMessage } from '../../vm/errors.js';
+import type { Vm } from '../../vm/types.js';
+import { createRequest, patchBody, type FormValues } from '../form-model.js';
+import { useFilterInput } from '../hooks/use-filter-input.js';
+import { useLogTail } from '../hooks/use-log-tail.js';
+import { useTableKeys } from '../hooks/use-table-keys.js';
+import { useTerminalSize } from '../hooks/use-terminal-size.js';
+import { useVmActions } from '../hooks/use-vm-actions.js';
+import { useVmStore } from '../hooks/use-vm-store.js';
+import { FILTER_HINTS, LOG_HINTS, TABLE_HINTS, consoleHints } from '../keys.js';
+import { computeLayout, tableRows } from '../layout.js';
+import { openPane as realOpenPane } from '../pane-adapter.js';
+import { initialView, viewReducer } from '../view-state.js';
+import { pauseAction, refusal } from '../vm-actions.js';
+import { selectionIndex, visibleVms } from '../vm-view.js';
+import type { EscapeKey } from './ConsolePane.js';
+import { Header } from './Header.js';
+import { HintBar } from './HintBar.js';
+import { MainBody } from './MainBody.js';
+import { Overlays } from './Overlays.js';
+import { StatusLine } from './StatusLine.js';
+
+const DEFAULT_ESCAPE: EscapeKey = { byte: 0x1d, label: 'Ctrl-]' };
+
+/** The screen: header, hint bar, VM table, details, console pane, status line, dialogs. */
+export function Screen(props: AppProps): ReactNode {
+  const { client, store, consoleCommand, guestDir, escape = DEFAULT_ESCAPE, openPane = realOpenPane } = props;
+  const app = useApp();
+  const state = useVmStore(store);
+  const session = useRef(props.session ?? { view: initialView() }).current;
+  const [view, dispatch] = useReducer(viewReducer, session.view);
+  session.view = view;
+  const { cols, rows } = useTerminalSize(props.size);
+  const layout = computeLayout(cols, rows, view);
+  const actions = useVmActions(client, store, dispatch);
+
+  const list = useMemo(() => visibleVms(state.vms.values(), view.filter, view.sort), [state.vms, view.filter, view.sort]);
+  const selIndex = selectionIndex(list, view.selected, view.selIndex);
+  const selected = selIndex >= 0 ? list[selIndex]! : null;
+  // When the selected VM disappears (deleted, filtered out), the neighbour takes over the selection.
+  useEffect(() => {
+    if (selected && selected.name !== view.selected) dispatch({ type: 'select', name: selected.name, index: selIndex });
+  }, [selected, selIndex, view.selected]);
+
+  // Bumps each time bentod comes back, so log streams reopen.
+  const [epoch, setEpoch] = useState(0);
+  const wasLost = useRef(false);
+  useEffect(() => {
+    if (state.conn.status === 'lost') wasLost.current = true;
+    else if (state.conn.status === 'live' && wasLost.current) {
+      wasLost.current = false;
+      setEpoch((e) => e + 1);
+      dispatch({ type: 'status', text: 'connected to bentod again', kind: 'info' });
+    }
+  }, [state.conn.status]);
+
+  const tail = useLogTail(client, selected?.name ?? null, { isActive: layout.details !== null, maxLines: 200, delayMs: 150, maxFps: 5, epoch });
+
+  useEffect(() => {
+    const s = view.status;
+    if (!s) return;
+    const t = setTimeout(() => dispatch({ type: 'status-clear', id: s.id }), s.kind === 'error' ? 10_000 : 5_000);
+    return () => clearTimeout(t);
+  }, [view.status]);
+
+  // A VM being edited that disappears (deleted elsewhere) takes its form with it.
+  const editing = view.dialog?.type === 'edit' ? view.dialog.name : null;
+  useEffect(() => {
+    if (editing && !state.vms.has(editing)) dispatch({ type: 'dialog', dialog: null });
+  }, [editing, state.vms]);
+
+  useEffect(() => {
+    if (state.loaded && state.vms.size === 0 && !view.demoOffered && !view.dialog) {
+      dispatch({ type: 'demo-offered' });
+      dispatch({ type: 'dialog', dialog: { type: 'demo' } });
+    }
+  }, [state.loaded, state.vms.size, view.demoOffered, view.dialog]);
+
+  const say = (text: string, kind: 'info' | 'error' = 'info'): void => dispatch({ type: 'status', text, kind });
+  // Several keys can arrive in one read ("jjj"): each move starts where the previous one ended.
+  const cursor = useRef(selIndex);
+  cursor.current = selIndex;
+  const select = (i: number): void => {
+    if (!list.length) return;
+    const idx = Math.min(Math.max(i, 0), list.length - 1);
+    cursor.current = idx;
+    dispatch({ type: 'select', name: list[idx]!.name, index: idx });
+  };
+  const cur = (): Vm | null => list[cursor.current] ?? null;
+  const quit = props.onQuit ?? (() => app.exit());
+  const page = layout.table ? tableRows(layout.table.h) : 10;
+  const dialogOpen = view.dialog !== null;
+
+  useTableKeys(
+    {
+      move: (d) => select(cursor.current + d),
+      jump: (to) => select(to < 0 ? 0 : list.length - 1),
+      page: (dir) => select(cursor.current + dir * page),
+      sort: (key) => dispatch({ type: 'sort', key }),
+      startFilter: () => dispatch({ type: 'filter-start' }),
+      clearFilter: () => view.filter && dispatch({ type: 'filter-clear' }),
+      act: (a) => {
+        const vm = cur();
+        if (!vm) return say('no VM selected', 'error');
+        if (a === 'attach') {
+          const why = refusal('attach', vm);
+          if (why) return say(why, 'error');
+          if (!props.onAttach) return say('attach needs a terminal', 'error');
+          return props.onAttach(vm.name);
+        }
+        if (a === 'edit') {
+          const why = refusal('edit', vm);
+          return why ? say(why, 'error') : dispatch({ type: 'dialog', dialog: { type: 'edit', name: vm.name } });
+        }
+        actions.act(a === 'pause-toggle' ? pauseAction(vm) : a, vm);
+      },
+      create: () => dispatch({ type: 'dialog', dialog: { type: 'create' } }),
+      openConsole: () => {
+        const vm = cur();
+        if (!vm) return say('no VM selected', 'error');
+        const running = vm.state !== 'stopped' && vm.state !== 'error';
+        dispatch({ type: 'console-open', name: vm.name, focus: running });
+        if (!running) say(`${vm.name} is ${vm.state}: s starts it, and its console appears here`);
+      },
+      focusConsole: () => (view.console ? dispatch({ type: 'focus', focus: 'console' }) : say('no console pane is open (Enter opens one)')),
+      toggleFull: () => {
+        if (!view.console) return say('no console pane is open (Enter opens one)');
+        dispatch({ type: 'console-full', full: !view.console.full });
+        if (!view.console.full) dispatch({ type: 'focus', focus: 'console' });
+      },
+      closeConsole: () => view.console && dispatch({ type: 'console-close' }),
+      openLog: () => {
+        const vm = cur();
+        return vm ? dispatch({ type: 'log-open', name: vm.name }) : say('no VM selected', 'error');
+      },
+      help: () => dispatch({ type: 'dialog', dialog: { type: 'help' } }),
+      reconnect: () => {
+        if (state.conn.status !== 'lost') return say('bentod is connected');
+        say('starting bentod…');
+        (props.startDaemon?.() ?? Promise.resolve()).then(
+          () => store.reconnectNow(),
+          (err: unknown) => say(errorMessage(err), 'error'),
+        );
+      },
+      quit,
+    },
+    { isActive: !dialogOpen && view.focus === 'table' },
+  );
+  useFilterInput({
+    isActive: !dialogOpen && view.focus === 'filter',
+    onEdit: (input, key) => dispatch({ type: 'filter-key', input, key }),
+    onDone: () => dispatch({ type: 'filter-done' }),
+    onClear: () => dispatch({ type: 'filter-clear' }),
+  });
+
+  const close = useCallback(() => dispatch({ type: 'dialog', dialog: null }), []);
+  const create = async (values: FormValues): Promise<void> => {
+    const vm = await client.create(createRequest(values));
+    store.upsert(vm);
+    dispatch({ type: 'dialog', dialog: null });
+    dispatch({ type: 'select', name: vm.name, index: selIndex });
+    say(`created ${vm.name}: s starts it`);
+  };
+  const edit = async (vm: Vm, values: FormValues): Promise<void> => {
+    const body = patchBody(vm, values);
+    if (Object.keys(body).length === 0) {
+      dispatch({ type: 'dialog', dialog: null });
+      return say(`${vm.name}: nothing changed`);
+    }
+    store.upsert(await client.patch(vm.name, body));
+    dispatch({ type: 'dialog', dialog: null });
+    say(`saved ${vm.name}`);
+  };
+  const demo = async (): Promise<void> => {
+    let vm: Vm;
+    try {
+      vm = await client.create({ name: 'demo', kernel: `${guestDir}/vmlinuz`, initrd: `${guestDir}/initrd.img`, cmdline: 'console=ttyS0', memory: '256M' });
+    } catch (err) {
+      if (!(err instanceof BentoError && err.code === 'already-exists')) throw err;
+      vm = await client.get('demo');
+    }
+    store.upsert(vm);
+    dispatch({ type: 'select', name: vm.name, index: 0 });
+    if (vm.state === 'stopped') store.upsert(await client.start(vm.name));
+    dispatch({ type: 'dialog', dialog: null });
+    dispatch({ type: 'console-open', name: vm.name, focus: true });
+    say(`demo is booting; type into its console, ${escape.label} goes back to the list`);
+  };
+
+  const consoleFocused = view.focus === 'console' && !!view.console;
+  const hints = consoleFocused ? consoleHints(escape.label) : view.focus === 'log' ? LOG_HINTS : view.focus === 'filter' ? FILTER_HINTS : TABLE_HINTS;
+  const hintLabel = consoleFocused ? ` console · ${view.console!.name} ` : view.focus === 'log' ? ' log ' : view.focus === 'filter' ? ' filter ' : undefined;
+  return (
+      <Box flexDirection="column" width={cols} height={rows - 1}>
+        <Header conn={state.conn} version={state.version} vms={state.vms} width={cols} />
+        <HintBar hints={hints} vm={selected} width={cols} label={hintLabel} />
+        <MainBody
+          layout={layout}
+          view={view}
+          rows={list}
+          selIndex={selIndex}
+          selected={selected}
+          total={state.vms.size}
+          sort={view.sort}
+          loaded={state.loaded}
+          vms={state.vms}
+          tail={tail}
+          dialogOpen={dialogOpen}
+          client={client}
+          epoch={epoch}
+          escape={escape}
+          openPane={openPane}
+          consoleCommand={consoleCommand}
+          leaveConsole={() => {
+            // Back to the table, which a full-screen console covers: the split comes back with it.
+            if (view.console?.full) dispatch({ type: 'console-full', full: false });
+            dispatch({ type: 'focus', focus: 'table' });
+          }}
+          closeLog={() => dispatch({ type: 'log-close' })}
+        />
+        <StatusLine status={view.status} width={cols} />
+        <Overlays
+          dialog={view.dialog}
+          vms={state.vms}
+          screen={{ cols, rows }}
+          escapeLabel={escape.label}
+          guestDir={guestDir}
+          close={close}
+          create={create}
+          edit={edit}
+          kill={actions.kill}
+          remove={(name, force) => {
+            if (view.console?.name === name) dispatch({ type: 'console-close' });
+            actions.remove(name, force);
+          }}
+          demo={demo}
+          openCreate={() => dispatch({ type: 'dialog', dialog: { type: 'create' } })}
+        />
+      </Box>
+  );
+}

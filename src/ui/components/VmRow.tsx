@@ -1,0 +1,53 @@
+import { Box, Text } from 'ink';
+import { memo, type ReactNode } from 'react';
+import type { Vm } from '../../vm/types.js';
+import { useTheme } from '../hooks/use-theme.js';
+import { COLUMN_GAP, cellText, pad, type Column } from '../table-columns.js';
+import { stateLabel } from '../vm-view.js';
+
+/** Props of VmRow. */
+export interface VmRowProps {
+  vm: Vm;
+  columns: Column[];
+  selected: boolean;
+  focused: boolean;
+  /** Spinner frame; only changes for rows in a transitional state. */
+  spin: number;
+  /** Second tick; only changes for rows whose uptime or countdown moves. */
+  sec: number;
+}
+
+/** One VM in the table: a single line, the state coloured; memoised so unchanged rows are not rebuilt. */
+export const VmRow = memo(function VmRow({ vm, columns, selected, focused, spin }: VmRowProps): ReactNode {
+  const theme = useTheme();
+  const now = Date.now();
+  // The mark keeps the selection visible without colour and without focus.
+  let before = selected ? '>' : ' ';
+  let state = '';
+  let after = '';
+  let seenState = false;
+  for (const col of columns) {
+    const sep = col === columns[0] ? '' : COLUMN_GAP;
+    if (col.id === 'state') {
+      before += sep;
+      state = pad(col, stateLabel(vm, spin, now));
+      seenState = true;
+    } else if (seenState) after += sep + pad(col, cellText(col, vm, now));
+    else before += sep + pad(col, cellText(col, vm, now));
+  }
+  // Three text nodes, not one: Ink measures each node's width, and ASCII-only text takes a fast path
+  // that the glyphs of the state cell would otherwise deny to the whole line.
+  return (
+    <Box height={1}>
+      <Text wrap="truncate" inverse={selected && focused} bold={selected && !focused}>
+        {before}
+      </Text>
+      <Text wrap="truncate" inverse={selected && focused} bold={selected && !focused} color={theme.state(vm.state)}>
+        {state}
+      </Text>
+      <Text wrap="truncate" inverse={selected && focused} bold={selected && !focused}>
+        {after}
+      </Text>
+    </Box>
+  );
+});

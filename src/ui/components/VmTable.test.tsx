@@ -1,0 +1,118 @@
+import { afterEach, describe, expect, test } from 'vitest';
+import { fakeVm, fakeVms } from '../fake-client.js';
+import { renderApp, type Harness } from '../test/render-app.js';
+
+let h: Harness;
+afterEach(() => h?.unmount());
+
+/** The table's rows as "name state" pairs, in screen order. */
+function rows(frame: string): string[] {
+  return [...frame.matchAll(/^[│║]([ >])(\S+)\s+(\S)\s(\w+)\s.*qemu/gm)].map((m) => `${m[1] === '>' ? '>' : ''}${m[2]} ${m[4]}`);
+}
+
+describe('the VM table', () => {
+  test('shows every column, coloured states as words and glyphs, and counts in the header', async () => {
+    h = await renderApp([
+      fakeVm('web', { state: 'running', cpus: 2, memoryMiB: 2048, pid: 10, startedAt: new Date(Date.now() - 125_000).toISOString() }),
+      fakeVm('db', { state: 'stopped', memoryMiB: 512 }),
+      fakeVm('cache', { state: 'paused', startedAt: new Date().toISOString() }),
+    ]);
+    const f = h.frame();
+    expect(f).toMatch(/NAME↑\s+STATE\s+BACKEND\s+ACCEL\s+CPUS\s+MEMORY\s+UPTIME/);
+    expect(f).toMatch(/web\s+● running\s+qemu\s+tcg\s+2\s+2G\s+2m/);
+    expect(f).toMatch(/db\s+○ stopped\s+qemu\s+tcg\s+1\s+512M\s+-/);
+    expect(f).toMatch(/cache\s+‖ paused/);
+    expect(f).toContain('3 VMs · 1 running · 1 paused · 1 stopped');
+    expect(f).toContain('● bentod 0.1.0');
+    expect(rows(f)).toEqual(['>cache paused', 'db stopped', 'web running']);
+  });
+
+  test('renders only the rows that fit, with 1000 VMs, and scrolls with j/k, PgDn, g and G', async () => {
+    h = await renderApp(fakeVms(1000));
+    const first = rows(h.frame());
+    expect(first.length).toBeLessThan(20);
+    expect(first[0]).toBe('>vm-0001 stopped');
+    expect(h.frame()).toContain('1/1000');
+    expect(h.frame()).not.toContain('vm-0500');
+    await h.press('G');
+    expect(rows(h.frame()).at(-1)).toBe('>vm-1000 stopped');
+    expect(h.frame()).toContain('1000/1000');
+    await h.press('g', 'j', 'j', '\x1b[B');
+    expect(h.frame()).toContain('4/1000');
+    await h.press('\x1b[6~');
+    const paged = rows(h.frame()).find((r) => r.startsWith('>'));
+    expect(Number(paged!.slice(4, 8))).toBeGreaterThan(10);
+    await h.press('kkk');
+    expect(rows(h.frame()).find((r) => r.startsWith('>'))).toBe(`>vm-${String(Number(paged!.slice(4, 8)) - 3).padStart(4, '0')} stopped`);
+  });
+
+  test('/ filters by name as you type; Enter keeps it, Esc clears it, ! inverts', async () => {
+    h = await renderApp([fakeVm('web-1'), fakeVm('web-2'), fakeVm('db')]);
+    await h.press('/', 'w', 'e');
+    expect(h.frame()).toContain('VMs /we▏');
+    expect(rows(h.frame())).toEqual(['>web-1 stopped', 'web-2 stopped']);
+    await h.press('\r');
+    expect(h.frame()).toContain('VMs /we ');
+    expect(h.frame()).toContain('of 3');
+    await h.press('\x1b');
+    expect(rows(h.frame())).toHaveLength(3);
+    await h.press('/!web\r');
+    expect(rows(h.frame())).toEqual(['>db stopped']);
+    await h.press('\x1b', '/zzz');
+    expect(h.frame()).toContain('No VM matches /zzz');
+  });
+
+  test('keys read together are each handled: /web then Enter then s in one read', async () => {
+    h = await renderApp([fakeVm('web'), fakeVm('db')]);
+    await h.press('/web\rs');
+    await h.waitFor('● running');
+    expect(h.client.calls.filter((c) => c.method === 'start').map((c) => c.args[0])).toEqual(['web']);
+  });
+
+  test('shift-letter sort keys order the table; the same key again reverses', async () => {
+    h = await renderApp([
+      fakeVm('a', { cpus: 2, memoryMiB: 4096 }),
+      fakeVm('b', { cpus: 8, memoryMiB: 256, state: 'running', startedAt: new Date().toISOString() }),
+      fakeVm('c', { cpus: 1, memoryMiB: 1024 }),
+    ]);
+    await h.press('C');
+    expect(rows(h.frame()).map((r) => r.replace('>', '')[0])).toEqual(['c', 'a', 'b']);
+    expect(h.frame()).toContain('CPUS↑');
+    await h.press('C');
+    expect(rows(h.frame()).map((r) => r.replace('>', '')[0])).toEqual(['b', 'a', 'c']);
+    expect(h.frame()).toContain('CPUS↓');
+    await h.press('M');
+    expect(rows(h.frame()).map((r) => r.replace('>', '')[0])).toEqual(['b', 'c', 'a']);
+    await h.press('T');
+    expect(rows(h.frame())[0]).toContain('b running');
+    await h.press('N');
+    expect(rows(h.frame()).map((r) => r.replace('>', '')[0])).toEqual(['a', 'b', 'c']);
+  });
+
+  test('the selection follows its VM through updates, sorting and new VMs; a deleted one hands it to its neighbour', async () => {
+    h = await renderApp([fakeVm('b'), fakeVm('c'), fakeVm('d')]);
+    await h.press('j');
+    expect(rows(h.frame())).toContain('>c stopped');
+    // A VM created elsewhere sorts in above; a state change re-orders under sort-by-state.
+    h.client.vms.set('a', fakeVm('a', { state: 'running' }));
+    h.client.emit({ name: 'a', state: 'running', previous: 'stopped', reason: null, at: '' });
+    await h.waitFor(/a\s+● running/);
+    expect(rows(h.frame())).toContain('>c stopped');
+    await h.press('T');
+    h.client.setState('c', 'running');
+    await h.waitFor(/>c\s+● running/);
+    expect(rows(h.frame())[1]).toBe('>c running');
+    h.store.remove('c');
+    await h.waitFor(/>\S+/);
+    expect(rows(h.frame()).find((r) => r.startsWith('>'))).toBeDefined();
+    expect(h.frame()).not.toMatch(/\bc\s+● running/);
+  });
+
+  test('the column header stays right under the title when the focus comes and goes', async () => {
+    h = await renderApp([fakeVm('web', { state: 'running', pid: 1, startedAt: new Date().toISOString() })], { rows: 24 });
+    const header = (): string => h.frame().split('\n')[3] ?? '';
+    expect(header()).toContain('NAME↑');
+    await h.press('?', 'x', '\r', '\x1d');
+    expect(header()).toContain('NAME↑');
+  });
+});

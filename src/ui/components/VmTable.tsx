@@ -1,0 +1,81 @@
+import { Box, Text } from 'ink';
+import { useMemo, useRef, type ReactNode } from 'react';
+import type { Vm } from '../../vm/types.js';
+import { secondClock, spinnerClock } from '../clock.js';
+import { useClock } from '../hooks/use-clock.js';
+import { useTheme } from '../hooks/use-theme.js';
+import { scrollOffset, tableRows } from '../layout.js';
+import { COLUMN_GAP, pad, tableColumns } from '../table-columns.js';
+import { isLive, isTransitional, type Sort } from '../vm-view.js';
+import { Panel } from './Panel.js';
+import { VmRow } from './VmRow.js';
+
+/** Props of VmTable. */
+export interface VmTableProps {
+  rows: readonly Vm[];
+  /** Index of the selected row, -1 when none. */
+  selected: number;
+  total: number;
+  sort: Sort;
+  filter: string;
+  editingFilter: boolean;
+  loaded: boolean;
+  focused: boolean;
+  width: number;
+  height: number;
+}
+
+/**
+ * The VM list. Only the rows that fit are rendered (a window that follows the selection), so a
+ * keypress costs the same with 10 VMs or 1000; the clocks run only while a visible row needs them.
+ */
+export function VmTable(props: VmTableProps): ReactNode {
+  const { rows, selected, total, sort, filter, editingFilter, loaded, focused, width, height } = props;
+  const theme = useTheme();
+  const visible = tableRows(height);
+  const offsetRef = useRef(0);
+  const offset = scrollOffset(offsetRef.current, Math.max(selected, 0), visible, rows.length);
+  offsetRef.current = offset;
+  const window = rows.slice(offset, offset + visible);
+  const animate = window.some((v) => isTransitional(v.state));
+  const ticking = window.some((v) => isLive(v) || v.state === 'stopping');
+  const spin = useClock(spinnerClock, { isActive: animate });
+  const sec = useClock(secondClock, { isActive: ticking });
+  const columns = useMemo(() => tableColumns(width - 3), [width]);
+
+  const header = columns
+    .map((c) => pad(c, c.sort === sort.key ? `${c.title}${sort.desc ? '↓' : '↑'}` : c.title))
+    .join(COLUMN_GAP);
+  const title = editingFilter ? `VMs /${filter}▏` : filter ? `VMs /${filter}` : 'VMs';
+  const right = rows.length ? `${selected + 1}/${rows.length}${rows.length !== total ? ` of ${total}` : ''}` : `0/${total}`;
+
+  let empty: string | null = null;
+  if (!loaded) empty = 'connecting to bentod…';
+  else if (total === 0) empty = 'No VMs yet. Press n to create one.';
+  else if (rows.length === 0) empty = `No VM matches /${filter} (Esc clears the filter)`;
+
+  return (
+    <Panel title={title} right={right} width={width} height={height} focused={focused}>
+      <Text bold color={theme.muted} wrap="truncate">
+        {` ${header}`}
+      </Text>
+      {empty ? (
+        <Box paddingLeft={1}>
+          <Text color={theme.muted}>{empty}</Text>
+        </Box>
+      ) : (
+        window.map((vm, i) => (
+          <VmRow
+            key={vm.name}
+            vm={vm}
+            columns={columns}
+            selected={offset + i === selected}
+            focused={focused}
+            spin={isTransitional(vm.state) ? spin : 0}
+            sec={isLive(vm) || vm.state === 'stopping' ? sec : 0}
+          />
+        ))
+      )}
+    </Panel>
+  );
+}

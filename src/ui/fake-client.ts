@@ -1,0 +1,208 @@
+/**
+ * An in-memory stand-in for bentod behind the UiClient interface, for component tests and the TUI
+ * benches: VMs in a map, state events pushed to subscribers, scripted failures, log streams.
+ */
+import { PassThrough, type Readable } from 'node:stream';
+import type { EventHandlers } from '../api/client.js';
+import { BentoError } from '../vm/errors.js';
+import { parseSizeMiB } from '../vm/size.js';
+import type { CreateRequest, Disposer, StateEvent, StopRequest, VersionInfo, Vm, VmState } from '../vm/types.js';
+import type { UiClient } from './ui-client.js';
+
+/** A VM as bentod would return it, with overrides. */
+export function fakeVm(name: string, over: Partial<Vm> = {}): Vm {
+  const cpus = over.cpus ?? 1;
+  const memoryMiB = over.memoryMiB ?? 512;
+  return {
+    name,
+    backend: 'qemu',
+    state: 'stopped',
+    reason: null,
+    accel: 'tcg',
+    cpus,
+    memoryMiB,
+    pid: null,
+    startedAt: null,
+    dir: `/home/u/.local/share/bento/vms/${name}`,
+    stopDeadline: null,
+    ...over,
+    spec: {
+      name,
+      backend: 'qemu',
+      cpus,
+      memoryMiB,
+      accel: 'auto',
+      kernel: '/guest/vmlinuz',
+      initrd: '/guest/initrd.img',
+      cmdline: 'console=ttyS0',
+      disks: [],
+      iso: null,
+      mac: '52:54:00:12:34:56',
+      console: 'serial',
+      createdAt: '2024-01-01T00:00:00.000Z',
+      ...over.spec,
+    },
+  };
+}
+
+/** `n` stopped VMs named vm-0001 … */
+export function fakeVms(n: number): Vm[] {
+  return Array.from({ length: n }, (_, i) => fakeVm(`vm-${String(i + 1).padStart(4, '0')}`, { cpus: (i % 4) + 1, memoryMiB: 256 * ((i % 8) + 1) }));
+}
+
+type Method = 'create' | 'patch' | 'remove' | 'start' | 'stop' | 'pause' | 'resume' | 'restart' | 'get' | 'events' | 'stream';
+
+/** The fake bentod. */
+export class FakeClient implements UiClient {
+  readonly vms = new Map<string, Vm>();
+  /** Every call, in order. */
+  readonly calls: { method: Method; args: unknown[] }[] = [];
+  /** The next call of a method rejects with this error. */
+  readonly failures = new Map<Method, BentoError>();
+  /** Serial log text per VM, sent when a log stream opens. */
+  readonly logs = new Map<string, string>();
+  /** Open log streams, and the VM of each. */
+  readonly streams = new Map<PassThrough, string>();
+  private readonly subscribers = new Set<EventHandlers>();
+  /** When false, a graceful stop stays in `stopping` until finishStop(). */
+  autoStop = true;
+
+  constructor(vms: Vm[] = []) {
+    for (const vm of vms) this.vms.set(vm.name, vm);
+  }
+
+  private record(method: Method, args: unknown[]): void {
+    this.calls.push({ method, args });
+    const err = this.failures.get(method);
+    if (err) {
+      this.failures.delete(method);
+      throw err;
+    }
+  }
+  private must(name: string): Vm {
+    const vm = this.vms.get(name);
+    if (!vm) throw new BentoError('not-found', `no VM named "${name}"`);
+    return vm;
+  }
+  /** Changes a VM's state and pushes the event, as bentod does. */
+  setState(name: string, state: VmState, reason: string | null = null, extra: Partial<Vm> = {}): Vm {
+    const vm = this.must(name);
+    const live = state !== 'stopped';
+    const next: Vm = {
+      ...vm,
+      state,
+      reason,
+      pid: live ? (vm.pid ?? 4242) : null,
+      startedAt: live ? (vm.startedAt ?? new Date().toISOString()) : null,
+      stopDeadline: state === 'stopping' ? vm.stopDeadline : null,
+      ...extra,
+    };
+    this.vms.set(name, next);
+    this.emit({ name, state, previous: vm.state, reason, at: new Date().toISOString() });
+    return next;
+  }
+  /** Pushes an event to every subscriber. */
+  emit(ev: StateEvent): void {
+    for (const h of [...this.subscribers]) h.onEvent(ev);
+  }
+  /** bentod goes away: every event stream ends. */
+  end(): void {
+    const subs = [...this.subscribers];
+    this.subscribers.clear();
+    for (const h of subs) h.onEnd?.(null);
+  }
+  /** Ends a graceful stop that autoStop left in `stopping`. */
+  finishStop(name: string): void {
+    this.setState(name, 'stopped', 'guest-shutdown');
+  }
+  /** How many event subscribers are connected. */
+  subscriberCount(): number {
+    return this.subscribers.size;
+  }
+
+  async version(): Promise<VersionInfo> {
+    return { version: '0.1.0', backends: ['qemu'], defaultAccel: 'tcg', pid: 1 };
+  }
+  async list(): Promise<Vm[]> {
+    return [...this.vms.values()];
+  }
+  async get(name: string): Promise<Vm> {
+    this.record('get', [name]);
+    return this.must(name);
+  }
+  async create(req: CreateRequest): Promise<Vm> {
+    this.record('create', [req]);
+    if (this.vms.has(req.name)) throw new BentoError('already-exists', `a VM named "${req.name}" already exists`);
+    const memoryMiB = req.memory === undefined ? 512 : (parseSizeMiB(req.memory) ?? 512);
+    const vm = fakeVm(req.name, { cpus: typeof req.cpus === 'number' ? req.cpus : 1, memoryMiB });
+    this.vms.set(vm.name, vm);
+    return vm;
+  }
+  async patch(name: string, body: Record<string, unknown>): Promise<Vm> {
+    this.record('patch', [name, body]);
+    const vm = this.must(name);
+    const next = { ...vm, ...(typeof body.cpus === 'number' ? { cpus: body.cpus } : {}) };
+    this.vms.set(name, next);
+    return next;
+  }
+  async remove(name: string, opts: { force?: boolean } = {}): Promise<void> {
+    this.record('remove', [name, opts]);
+    const vm = this.must(name);
+    if (vm.state !== 'stopped' && !opts.force) throw new BentoError('invalid-state', `${name} is ${vm.state}; stop it first or use --force`);
+    this.vms.delete(name);
+  }
+  async start(name: string): Promise<Vm> {
+    this.record('start', [name]);
+    this.setState(name, 'starting');
+    return this.setState(name, 'running');
+  }
+  async stop(name: string, req: StopRequest = {}): Promise<Vm> {
+    this.record('stop', [name, req]);
+    if (req.force) return this.setState(name, 'stopped', 'forced');
+    this.setState(name, 'stopping', null, { stopDeadline: new Date(Date.now() + (req.timeoutMs ?? 30_000)).toISOString() });
+    if (this.autoStop) return this.setState(name, 'stopped', 'guest-shutdown');
+    return new Promise((resolve) => {
+      const check = (ev: StateEvent): void => {
+        if (ev.name === name && ev.state === 'stopped') resolve(this.must(name));
+      };
+      this.subscribers.add({ onEvent: check });
+    });
+  }
+  async pause(name: string): Promise<Vm> {
+    this.record('pause', [name]);
+    return this.setState(name, 'paused');
+  }
+  async resume(name: string): Promise<Vm> {
+    this.record('resume', [name]);
+    return this.setState(name, 'running');
+  }
+  async restart(name: string): Promise<Vm> {
+    this.record('restart', [name]);
+    this.setState(name, 'stopped');
+    return this.setState(name, 'running');
+  }
+  async events(handlers: EventHandlers, opts: { snapshot?: boolean } = {}): Promise<Disposer> {
+    this.record('events', [opts]);
+    this.subscribers.add(handlers);
+    if (opts.snapshot) queueMicrotask(() => this.subscribers.has(handlers) && handlers.onSnapshot?.([...this.vms.values()]));
+    return () => {
+      this.subscribers.delete(handlers);
+    };
+  }
+  async stream(path: string): Promise<Readable> {
+    this.record('stream', [path]);
+    const name = decodeURIComponent(/^\/api\/vms\/([^/]+)\/log/.exec(path)?.[1] ?? '');
+    this.must(name);
+    const s = new PassThrough();
+    this.streams.set(s, name);
+    s.on('close', () => this.streams.delete(s));
+    const text = this.logs.get(name);
+    if (text) s.write(text);
+    return s;
+  }
+  /** Appends to a VM's log and to its open streams. */
+  appendLog(name: string, text: string): void {
+    this.logs.set(name, (this.logs.get(name) ?? '') + text);
+    for (const [s, n] of this.streams) if (n === name) s.write(text);
+  }
+}

@@ -1,0 +1,70 @@
+/** The VM table's columns for a width: fixed columns, the name takes the rest; narrow tables drop some. */
+import { formatUptime } from '../cli/format.js';
+import { formatMiB } from '../vm/size.js';
+import type { Vm } from '../vm/types.js';
+import { fit, fitRight } from './text.js';
+import type { SortKey } from './vm-view.js';
+
+/** A column id. */
+export type ColumnId = 'name' | 'state' | 'backend' | 'accel' | 'cpus' | 'memory' | 'uptime';
+
+/** One column. */
+export interface Column {
+  id: ColumnId;
+  title: string;
+  width: number;
+  right: boolean;
+  sort: SortKey | null;
+}
+
+const FIXED: Column[] = [
+  { id: 'state', title: 'STATE', width: 15, right: false, sort: 'state' },
+  { id: 'backend', title: 'BACKEND', width: 7, right: false, sort: null },
+  { id: 'accel', title: 'ACCEL', width: 5, right: false, sort: null },
+  { id: 'cpus', title: 'CPUS', width: 5, right: true, sort: 'cpus' },
+  { id: 'memory', title: 'MEMORY', width: 7, right: true, sort: 'memory' },
+  { id: 'uptime', title: 'UPTIME', width: 7, right: true, sort: 'uptime' },
+];
+// Dropped in this order when the name column would get too narrow.
+const DROP: ColumnId[] = ['backend', 'accel', 'cpus', 'uptime'];
+const GAP = 2;
+const MIN_NAME = 12;
+
+/** Columns for a table `width` cells wide (inside its borders; one leading space). */
+export function tableColumns(width: number): Column[] {
+  let fixed = FIXED.slice();
+  const nameWidth = (): number => width - 1 - fixed.reduce((n, c) => n + c.width + GAP, 0);
+  for (const id of DROP) {
+    if (nameWidth() >= MIN_NAME) break;
+    fixed = fixed.filter((c) => c.id !== id);
+  }
+  return [{ id: 'name', title: 'NAME', width: Math.max(nameWidth(), 4), right: false, sort: 'name' }, ...fixed];
+}
+
+/** The text of a cell (the state cell is drawn by the row itself, with its colour). */
+export function cellText(col: Column, vm: Vm, now: number): string {
+  switch (col.id) {
+    case 'name':
+      return vm.name;
+    case 'backend':
+      return vm.backend;
+    case 'accel':
+      return vm.accel;
+    case 'cpus':
+      return String(vm.cpus);
+    case 'memory':
+      return formatMiB(vm.memoryMiB);
+    case 'uptime':
+      return vm.state === 'stopped' ? '-' : formatUptime(vm.startedAt, now);
+    case 'state':
+      return vm.state;
+  }
+}
+
+/** A cell padded to its column. */
+export function pad(col: Column, text: string): string {
+  return col.right ? fitRight(text, col.width) : fit(text, col.width);
+}
+
+/** The gap between columns. */
+export const COLUMN_GAP = ' '.repeat(GAP);

@@ -1,0 +1,49 @@
+/** Which action fits which state: an action that does not fit is refused with a reason, never sent. */
+import type { Vm } from '../vm/types.js';
+
+/** Everything a key can do to one VM. */
+export type VmAction = 'start' | 'stop' | 'kill' | 'pause' | 'resume' | 'restart' | 'edit' | 'delete' | 'console' | 'attach';
+
+/** Why `action` does not fit `vm` right now, or null when it does. */
+export function refusal(action: VmAction, vm: Vm): string | null {
+  const { name, state } = vm;
+  switch (action) {
+    case 'start':
+      if (state === 'stopped' || state === 'error') return null;
+      if (state === 'paused') return `${name} is paused: p resumes it`;
+      return `${name} is already ${state}`;
+    case 'stop':
+      if (state === 'running' || state === 'paused') return null;
+      if (state === 'stopping') return `${name} is already stopping: K forces it off now`;
+      if (state === 'stopped') return `${name} is not running`;
+      if (state === 'error') return `${name} is in error: K forces it off`;
+      return `${name} is ${state}: wait until it settles, or K to force it off`;
+    case 'kill':
+      return state === 'stopped' ? `${name} is not running` : null;
+    case 'pause':
+      if (state === 'running') return null;
+      if (state === 'paused') return `${name} is already paused`;
+      return `only a running VM can be paused (${name} is ${state})`;
+    case 'resume':
+      return state === 'paused' ? null : `only a paused VM can be resumed (${name} is ${state})`;
+    case 'restart':
+      if (state === 'running' || state === 'paused') return null;
+      if (state === 'stopped' || state === 'error') return `${name} is not running: s starts it`;
+      return `${name} is ${state}: wait until it settles`;
+    case 'edit':
+      if (state === 'stopped') return null;
+      return `${name} is ${state}: only a stopped VM can be changed (S stops it)`;
+    case 'delete':
+      return null;
+    case 'console':
+      return null;
+    case 'attach':
+      if (state === 'stopped' || state === 'error') return `${name} is not running: s starts it`;
+      return null;
+  }
+}
+
+/** What `p` does for this VM: pause a running one, resume a paused one. */
+export function pauseAction(vm: Vm): 'pause' | 'resume' {
+  return vm.state === 'paused' ? 'resume' : 'pause';
+}

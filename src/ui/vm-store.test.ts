@@ -1,0 +1,87 @@
+import { afterEach, expect, test } from 'vitest';
+import { BentoError } from '../vm/errors.js';
+import { FakeClient, fakeVm } from './fake-client.js';
+import type { VmState } from '../vm/types.js';
+import { createVmStore, needsRefresh, type VmStore } from './vm-store.js';
+
+const settle = (ms = 10): Promise<void> => new Promise((r) => setTimeout(r, ms));
+let store: VmStore | null = null;
+afterEach(() => store?.dispose());
+
+test('the snapshot fills the store; an event applies at once, then the VM is re-read', async () => {
+  const client = new FakeClient([fakeVm('a'), fakeVm('b')]);
+  store = createVmStore(client);
+  let changes = 0;
+  store.subscribe(() => changes++);
+  store.start();
+  await settle();
+  expect(store.getState().loaded).toBe(true);
+  expect(store.getState().conn.status).toBe('live');
+  expect([...store.getState().vms.keys()]).toEqual(['a', 'b']);
+  const before = changes;
+  client.vms.set('a', { ...client.vms.get('a')!, state: 'running', pid: 7, startedAt: '2024-01-01T00:00:00Z' });
+  client.emit({ name: 'a', state: 'running', previous: 'stopped', reason: null, at: '' });
+  // Applied synchronously from the event, before any request.
+  expect(store.getState().vms.get('a')!.state).toBe('running');
+  expect(changes).toBe(before + 1);
+  await settle();
+  expect(store.getState().vms.get('a')!.pid).toBe(7);
+  expect(client.calls.filter((c) => c.method === 'get')).toHaveLength(1);
+});
+
+test('an event for an unknown VM adds it; a re-read that finds nothing removes it', async () => {
+  const client = new FakeClient([fakeVm('a')]);
+  store = createVmStore(client);
+  store.start();
+  await settle();
+  client.vms.set('made-elsewhere', fakeVm('made-elsewhere', { state: 'running' }));
+  client.emit({ name: 'made-elsewhere', state: 'running', previous: 'stopped', reason: null, at: '' });
+  await settle();
+  expect(store.getState().vms.has('made-elsewhere')).toBe(true);
+  client.vms.delete('a');
+  client.emit({ name: 'a', state: 'stopping', previous: 'running', reason: null, at: '' });
+  await settle();
+  expect(store.getState().vms.has('a')).toBe(false);
+});
+
+test('when the stream ends the store says so and reconnects with a fresh snapshot', async () => {
+  const client = new FakeClient([fakeVm('a')]);
+  store = createVmStore(client, { minMs: 20, maxMs: 40 });
+  store.start();
+  await settle();
+  client.failures.set('events', new BentoError('daemon-unavailable', 'cannot reach bentod'));
+  client.end();
+  const lost = store.getState().conn;
+  expect(lost.status).toBe('lost');
+  // The VMs stay on screen while bentod is away.
+  expect(store.getState().vms.size).toBe(1);
+  client.vms.set('b', fakeVm('b'));
+  await settle(120);
+  expect(store.getState().conn.status).toBe('live');
+  expect([...store.getState().vms.keys()].sort()).toEqual(['a', 'b']);
+  expect(client.calls.filter((c) => c.method === 'events').length).toBe(3);
+});
+
+test('pause and resume need no request; a new run, a stop deadline and unknown VMs do', () => {
+  const running = fakeVm('a', { state: 'running', pid: 1, startedAt: 'x' });
+  const ev = (state: VmState, previous: VmState) => ({ name: 'a', state, previous, reason: null, at: '' });
+  expect(needsRefresh(running, ev('pausing', 'running'))).toBe(false);
+  expect(needsRefresh(running, ev('paused', 'pausing'))).toBe(false);
+  expect(needsRefresh(running, ev('stopped', 'running'))).toBe(false);
+  expect(needsRefresh(running, ev('stopping', 'running'))).toBe(true);
+  expect(needsRefresh(fakeVm('a'), ev('running', 'starting'))).toBe(true);
+  expect(needsRefresh(undefined, ev('running', 'stopped'))).toBe(true);
+});
+
+test('dispose closes the stream and stops reconnecting', async () => {
+  const client = new FakeClient([fakeVm('a')]);
+  store = createVmStore(client, { minMs: 10, maxMs: 10 });
+  store.start();
+  await settle();
+  expect(client.subscriberCount()).toBe(1);
+  store.dispose();
+  expect(client.subscriberCount()).toBe(0);
+  client.end();
+  await settle(40);
+  expect(client.calls.filter((c) => c.method === 'events').length).toBe(1);
+});

@@ -1,0 +1,226 @@
+/**
+ * The TUI's live copy of bentod's VMs. It subscribes to /api/events with a snapshot and applies
+ * each state change at once (so a change reaches the screen within a frame), then re-reads that one
+ * VM for what the event does not carry (pid, start time, stop deadline). Nothing polls: when the
+ * stream ends the store says so and reconnects with backoff; the snapshot on reconnect resyncs.
+ */
+import { BentoError, errorMessage } from '../vm/errors.js';
+import type { Disposer, StateEvent, VersionInfo, Vm } from '../vm/types.js';
+import type { UiClient } from './ui-client.js';
+import { TRANSITIONAL } from './vm-view.js';
+
+/** How long a transitional state waits for the state that usually follows it at once. */
+const TRANSITION_SETTLE_MS = 8;
+
+/** The link to bentod. */
+export type Connection =
+  | { status: 'connecting' }
+  | { status: 'live' }
+  | { status: 'lost'; error: string; retryAt: number | null };
+
+/** What the store holds; a new object on every change. */
+export interface StoreState {
+  vms: ReadonlyMap<string, Vm>;
+  /** The first snapshot has arrived. */
+  loaded: boolean;
+  conn: Connection;
+  version: VersionInfo | null;
+}
+
+/** The store the App reads through useSyncExternalStore. */
+export interface VmStore {
+  getState(): StoreState;
+  subscribe(listener: () => void): Disposer;
+  /** Opens the event stream (idempotent). */
+  start(): void;
+  /** Puts a VM the API just returned (after create, patch or an action). */
+  upsert(vm: Vm): void;
+  /** Drops a VM the TUI just deleted. */
+  remove(name: string): void;
+  /** Retries the connection now instead of waiting for the backoff. */
+  reconnectNow(): void;
+  dispose(): void;
+}
+
+/** Backoff between reconnection attempts. */
+export interface RetryPolicy {
+  minMs: number;
+  maxMs: number;
+}
+
+function settle(vm: Vm, ev: StateEvent): Vm {
+  const next: Vm = { ...vm, state: ev.state, reason: ev.reason };
+  if (ev.state !== 'stopping') next.stopDeadline = null;
+  if (ev.state === 'stopped') {
+    next.pid = null;
+    next.startedAt = null;
+  }
+  return next;
+}
+
+/**
+ * Whether an event leaves something the store cannot derive: a VM it has not seen, a new run (pid,
+ * start time, the accelerator it got), a stop deadline, an error. Pause and resume change the state
+ * only, so they cost no request and no second frame.
+ */
+export function needsRefresh(cur: Vm | undefined, ev: StateEvent): boolean {
+  if (!cur || ev.state === 'stopping' || ev.state === 'error') return true;
+  if (ev.state === 'stopped') return false;
+  return cur.startedAt === null || cur.pid === null;
+}
+
+/** Creates the store over a client; call start() to connect. */
+export function createVmStore(client: UiClient, retry: RetryPolicy = { minMs: 250, maxMs: 5000 }): VmStore {
+  let state: StoreState = { vms: new Map(), loaded: false, conn: { status: 'connecting' }, version: null };
+  const listeners = new Set<() => void>();
+  let stopEvents: Disposer | null = null;
+  let timer: NodeJS.Timeout | null = null;
+  let delay = retry.minMs;
+  let generation = 0;
+  let started = false;
+  let disposed = false;
+  // Per VM: a re-read in flight (true = another event came meanwhile), and an event counter so a
+  // reply that predates a newer event is dropped instead of flashing an old state.
+  const inflight = new Map<string, boolean>();
+  const seq = new Map<string, number>();
+
+  // A transitional state (pausing, resuming…) is usually followed within milliseconds by the one QEMU
+  // reports; announcing it a few milliseconds late lets one frame show both, instead of the final
+  // state waiting out the renderer's frame interval behind the transitional one.
+  let notifyTimer: NodeJS.Timeout | null = null;
+  function notify(): void {
+    if (notifyTimer) clearTimeout(notifyTimer);
+    notifyTimer = null;
+    for (const l of [...listeners]) l();
+  }
+  function set(patch: Partial<StoreState>, settleMs = 0): void {
+    state = { ...state, ...patch };
+    if (settleMs === 0) notify();
+    else notifyTimer ??= setTimeout(notify, settleMs);
+  }
+  function mutate(fn: (m: Map<string, Vm>) => void, settleMs = 0): void {
+    const m = new Map(state.vms);
+    fn(m);
+    set({ vms: m }, settleMs);
+  }
+
+  function refresh(name: string): void {
+    if (inflight.has(name)) {
+      inflight.set(name, true);
+      return;
+    }
+    inflight.set(name, false);
+    const gen = generation;
+    const at = seq.get(name) ?? 0;
+    client
+      .get(name)
+      .then(
+        (vm) => {
+          if (gen === generation && !disposed && (seq.get(name) ?? 0) === at) mutate((m) => m.set(name, vm));
+        },
+        (err: unknown) => {
+          if (gen === generation && !disposed && err instanceof BentoError && err.code === 'not-found') mutate((m) => m.delete(name));
+        },
+      )
+      .finally(() => {
+        const again = inflight.get(name);
+        inflight.delete(name);
+        if (again && !disposed && gen === generation) refresh(name);
+      });
+  }
+
+  function onEvent(ev: StateEvent): void {
+    seq.set(ev.name, (seq.get(ev.name) ?? 0) + 1);
+    const cur = state.vms.get(ev.name);
+    if (cur) mutate((m) => m.set(ev.name, settle(cur, ev)), TRANSITIONAL.has(ev.state) ? TRANSITION_SETTLE_MS : 0);
+    if (needsRefresh(cur, ev)) refresh(ev.name);
+  }
+
+  function lost(message: string): void {
+    if (disposed) return;
+    stopEvents?.();
+    stopEvents = null;
+    generation++;
+    const wait = delay;
+    delay = Math.min(delay * 2, retry.maxMs);
+    set({ conn: { status: 'lost', error: message, retryAt: Date.now() + wait } });
+    if (timer) clearTimeout(timer);
+    timer = setTimeout(() => {
+      timer = null;
+      connect();
+    }, wait);
+  }
+
+  function connect(): void {
+    if (disposed) return;
+    const gen = ++generation;
+    if (state.conn.status === 'lost') set({ conn: { ...state.conn, retryAt: null } });
+    client
+      .events(
+        {
+          onSnapshot: (vms) => {
+            if (gen !== generation) return;
+            delay = retry.minMs;
+            seq.clear();
+            set({ vms: new Map(vms.map((v) => [v.name, v])), loaded: true, conn: { status: 'live' } });
+          },
+          onEvent: (ev) => {
+            if (gen === generation) onEvent(ev);
+          },
+          onEnd: (err) => {
+            if (gen === generation) lost(err ? err.message : 'bentod closed the event stream');
+          },
+        },
+        { snapshot: true },
+      )
+      .then(
+        (stop) => {
+          if (disposed || gen !== generation) return stop();
+          stopEvents = stop;
+          client.version().then(
+            (v) => gen === generation && set({ version: v }),
+            () => undefined,
+          );
+        },
+        (err: unknown) => {
+          if (gen === generation) lost(errorMessage(err));
+        },
+      );
+  }
+
+  return {
+    getState: () => state,
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => {
+        listeners.delete(listener);
+      };
+    },
+    start() {
+      if (started || disposed) return;
+      started = true;
+      connect();
+    },
+    upsert(vm) {
+      mutate((m) => m.set(vm.name, vm));
+    },
+    remove(name) {
+      if (state.vms.has(name)) mutate((m) => m.delete(name));
+    },
+    reconnectNow() {
+      if (disposed || state.conn.status !== 'lost') return;
+      if (timer) clearTimeout(timer);
+      timer = null;
+      connect();
+    },
+    dispose() {
+      disposed = true;
+      if (notifyTimer) clearTimeout(notifyTimer);
+      generation++;
+      if (timer) clearTimeout(timer);
+      stopEvents?.();
+      stopEvents = null;
+      listeners.clear();
+    },
+  };
+}
