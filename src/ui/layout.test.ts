@@ -23,7 +23,8 @@ test('the console splits below, fills the screen, or goes beside on very wide te
   expect(full.console).toEqual({ w: 100, h: 26 });
   expect(computeLayout(200, 50, { console: { full: false }, log: null }).arrangement).toBe('console-right');
   // A terminal too short to split gives the console the whole body.
-  expect(computeLayout(50, 12, { console: { full: false }, log: null }).arrangement).toBe('console-full');
+  expect(computeLayout(50, 12, { console: { full: false }, log: null, focus: 'console' }).arrangement).toBe('console-full');
+  expect(computeLayout(50, 12, { console: { full: false }, log: null, focus: 'table' }).arrangement).toBe('table-only');
 });
 
 test('the window follows the selection, moving as little as possible', () => {

@@ -29,7 +29,7 @@ export interface Layout {
 export const CHROME_LINES = 4;
 
 /** Lays the screen out. */
-export function computeLayout(cols: number, rows: number, view: { console: { full: boolean } | null; log: unknown }): Layout {
+export function computeLayout(cols: number, rows: number, view: { console: { full: boolean } | null; log: unknown; focus?: string }): Layout {
   const c = Math.max(cols, 20);
   const bodyH = Math.max(rows - CHROME_LINES, 3);
   const base = { cols: c, rows, bodyH };
@@ -49,8 +49,11 @@ export function computeLayout(cols: number, rows: number, view: { console: { ful
       };
     }
     const top = Math.max(Math.min(7, bodyH), Math.floor(bodyH * 0.4));
-    // Too short to split usefully: the console takes the body while it is open.
-    if (bodyH - top < 6) return { ...base, arrangement: 'console-full', table: null, details: null, console: { w: c, h: bodyH }, log: null };
+    // Too short to split usefully: whichever has the keys takes the body (the console stays open).
+    if (bodyH - top < 6) {
+      if (view.focus === 'console') return { ...base, arrangement: 'console-full', table: null, details: null, console: { w: c, h: bodyH }, log: null };
+      return { ...base, arrangement: 'table-only', table: { w: c, h: bodyH }, details: null, console: null, log: null };
+    }
     const detailsW = c >= 110 ? Math.min(48, Math.floor(c * 0.36)) : 0;
     return {
       ...base,
