@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { BentoClient } from '../src/api/client.js';
-import { median, ms } from './stats.js';
+import { median, ms, removeHome } from './stats.js';
 
 const root = path.resolve(import.meta.dirname, '..');
 const bento = path.join(root, 'dist', 'bento.js');
@@ -73,10 +73,5 @@ try {
   console.log(`  overhead: bento start ${ms(a - b)} (of which node's own start-up is most), API ${ms(c - b)}   (goal: under 100 ms)`);
   fs.rmSync(bareDir, { recursive: true, force: true });
 } finally {
-  try {
-    process.kill(Number(fs.readFileSync(path.join(home, 'bentod.pid'), 'utf8')));
-  } catch {
-    // no daemon
-  }
-  fs.rmSync(home, { recursive: true, force: true });
+  removeHome(home);
 }

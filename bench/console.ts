@@ -9,7 +9,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { WebSocket } from 'ws';
-import { median, ms, percentile } from './stats.js';
+import { median, ms, percentile, removeHome } from './stats.js';
 
 const root = path.resolve(import.meta.dirname, '..');
 const bento = path.join(root, 'dist', 'bento.js');
@@ -166,10 +166,5 @@ try {
   } catch {
     // not running
   }
-  try {
-    process.kill(Number(fs.readFileSync(path.join(home, 'bentod.pid'), 'utf8')));
-  } catch {
-    // no daemon
-  }
-  fs.rmSync(home, { recursive: true, force: true });
+  removeHome(home);
 }

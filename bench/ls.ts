@@ -2,7 +2,7 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { interleave, median, ms, timeCommand } from './stats.js';
+import { interleave, median, ms, timeCommand, removeHome } from './stats.js';
 
 const root = path.resolve(import.meta.dirname, '..');
 const bento = path.join(root, 'dist', 'bento.js');
@@ -22,10 +22,5 @@ try {
   console.log(`  bento ls        median ${ms(ls)}`);
   console.log(`  ratio           ${(ls / base).toFixed(2)}x   (goal: at most 2x)`);
 } finally {
-  try {
-    process.kill(Number(fs.readFileSync(path.join(home, 'bentod.pid'), 'utf8')));
-  } catch {
-    // no daemon
-  }
-  fs.rmSync(home, { recursive: true, force: true });
+  removeHome(home);
 }

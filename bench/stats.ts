@@ -1,4 +1,6 @@
 import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
 
 /** The median of some numbers. */
 export function median(xs: number[]): number {
@@ -34,3 +36,13 @@ export function interleave(n: number, a: () => number, b: () => number): { a: nu
 
 /** Formats milliseconds. */
 export const ms = (x: number): string => `${x.toFixed(1)} ms`;
+
+/** Stops the bentod of a bench's temporary home (if any) and removes the home. */
+export function removeHome(home: string): void {
+  try {
+    process.kill(Number(fs.readFileSync(path.join(home, 'bentod.pid'), 'utf8')));
+  } catch {
+    // no daemon
+  }
+  fs.rmSync(home, { recursive: true, force: true });
+}

@@ -1,6 +1,6 @@
 import http from 'node:http';
 import { BentoError, type ErrorCode, type FieldError } from '../vm/errors.js';
-import type { CreateRequest, Disposer, StateEvent, StopRequest, VersionInfo, Vm } from '../vm/types.js';
+import type { CreateRequest, Disposer, StateEvent, StopRequest, VersionInfo, Vm, VmChange } from '../vm/types.js';
 
 /** Options of a raw request. */
 interface RequestOptions {
@@ -13,6 +13,8 @@ interface RequestOptions {
 export interface EventHandlers {
   onEvent(ev: StateEvent): void;
   onSnapshot?(vms: Vm[]): void;
+  /** A VM was created, changed or deleted (by any client). */
+  onChange?(ev: VmChange): void;
   /** The stream ended (bentod went away); not called after close(). */
   onEnd?(err: BentoError | null): void;
 }
@@ -142,7 +144,8 @@ export class BentoClient {
         if (!data.length) continue;
         const value = JSON.parse(data.join('\n')) as unknown;
         if (type === 'snapshot') handlers.onSnapshot?.(value as Vm[]);
-        else handlers.onEvent(value as StateEvent);
+        else if (type === 'created' || type === 'changed' || type === 'deleted') handlers.onChange?.(value as VmChange);
+        else if (type === 'message') handlers.onEvent(value as StateEvent);
       }
     });
     const end = (err: Error | null): void => {

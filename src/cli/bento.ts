@@ -31,8 +31,13 @@ const program = new Command('bento')
   .configureOutput({ outputError: (str, write) => write(`bento: ${str.replace(/^error: /, '').trim()} (see bento --help)\n`) })
   .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 1))
   .action(async () => {
-    const { runTui } = await import('../ui/run.js');
-    await runTui({ home, socket, ensure: client });
+    const [{ runTui }, { loadPreferences }, { parseEscapeKey, describeEscapeKey }] = await Promise.all([
+      import('../ui/run.js'),
+      import('./prefs.js'),
+      import('../console/escape-key.js'),
+    ]);
+    const { escapeKey } = loadPreferences(home);
+    await runTui({ home, socket, ensure: client, escape: { byte: parseEscapeKey(escapeKey), label: describeEscapeKey(escapeKey) } });
   });
 
 program

@@ -6,7 +6,7 @@ import { PassThrough, type Readable } from 'node:stream';
 import type { EventHandlers } from '../api/client.js';
 import { BentoError } from '../vm/errors.js';
 import { parseSizeMiB } from '../vm/size.js';
-import type { CreateRequest, Disposer, StateEvent, StopRequest, VersionInfo, Vm, VmState } from '../vm/types.js';
+import type { CreateRequest, Disposer, StateEvent, StopRequest, VersionInfo, Vm, VmChange, VmState } from '../vm/types.js';
 import type { UiClient } from './ui-client.js';
 
 /** A VM as bentod would return it, with overrides. */
@@ -105,6 +105,10 @@ export class FakeClient implements UiClient {
   emit(ev: StateEvent): void {
     for (const h of [...this.subscribers]) h.onEvent(ev);
   }
+  /** Pushes a definition change (created, changed, deleted) to every subscriber, as bentod does. */
+  emitChange(ev: VmChange): void {
+    for (const h of [...this.subscribers]) h.onChange?.(ev);
+  }
   /** bentod goes away: every event stream ends. */
   end(): void {
     const subs = [...this.subscribers];
@@ -136,6 +140,7 @@ export class FakeClient implements UiClient {
     const memoryMiB = req.memory === undefined ? 512 : (parseSizeMiB(req.memory) ?? 512);
     const vm = fakeVm(req.name, { cpus: typeof req.cpus === 'number' ? req.cpus : 1, memoryMiB });
     this.vms.set(vm.name, vm);
+    this.emitChange({ kind: 'created', name: vm.name, vm });
     return vm;
   }
   async patch(name: string, body: Record<string, unknown>): Promise<Vm> {
@@ -143,6 +148,7 @@ export class FakeClient implements UiClient {
     const vm = this.must(name);
     const next = { ...vm, ...(typeof body.cpus === 'number' ? { cpus: body.cpus } : {}) };
     this.vms.set(name, next);
+    this.emitChange({ kind: 'changed', name, vm: next });
     return next;
   }
   async remove(name: string, opts: { force?: boolean } = {}): Promise<void> {
@@ -150,6 +156,7 @@ export class FakeClient implements UiClient {
     const vm = this.must(name);
     if (vm.state !== 'stopped' && !opts.force) throw new BentoError('invalid-state', `${name} is ${vm.state}; stop it first or use --force`);
     this.vms.delete(name);
+    this.emitChange({ kind: 'deleted', name });
   }
   async start(name: string): Promise<Vm> {
     this.record('start', [name]);

@@ -85,3 +85,17 @@ test('dispose closes the stream and stops reconnecting', async () => {
   await settle(40);
   expect(client.calls.filter((c) => c.method === 'events').length).toBe(1);
 });
+
+test('definitions created, changed and deleted by any client arrive as change events', async () => {
+  const client = new FakeClient([fakeVm('a')]);
+  store = createVmStore(client);
+  store.start();
+  await settle();
+  await client.create({ name: 'from-a-script' });
+  expect(store.getState().vms.has('from-a-script')).toBe(true);
+  await client.patch('from-a-script', { cpus: 2 });
+  expect(store.getState().vms.get('from-a-script')!.cpus).toBe(2);
+  await client.remove('from-a-script');
+  expect(store.getState().vms.has('from-a-script')).toBe(false);
+  expect(client.calls.filter((c) => c.method === 'get')).toHaveLength(0);
+});

@@ -167,6 +167,11 @@ export function createVmStore(client: UiClient, retry: RetryPolicy = { minMs: 25
           onEvent: (ev) => {
             if (gen === generation) onEvent(ev);
           },
+          onChange: (ev) => {
+            if (gen !== generation) return;
+            if (ev.kind === 'deleted') mutate((m) => m.delete(ev.name));
+            else mutate((m) => m.set(ev.name, ev.vm));
+          },
           onEnd: (err) => {
             if (gen === generation) lost(err ? err.message : 'bentod closed the event stream');
           },

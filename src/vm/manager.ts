@@ -5,7 +5,7 @@ import { appendEvent, readRuntime, rotateLogIfLarge, writeRuntime } from './runt
 import { applyPatch, validateCreate, type HostFacts } from './spec.js';
 import type { InstanceStore } from './store.js';
 import type { ConsoleEndpoint, Driver, RunningVm } from './drivers/driver.js';
-import type { Backend, Disposer, DiskFormat, StateEvent, StopRequest, Vm, VmSpec, VmState } from './types.js';
+import type { Backend, Disposer, DiskFormat, StateEvent, StopRequest, Vm, VmChange, VmSpec, VmState } from './types.js';
 
 /** Default wait for a guest to power off before a graceful stop turns forced. */
 export const DEFAULT_STOP_TIMEOUT_MS = 30_000;
@@ -33,6 +33,7 @@ export class VmManager {
   private readonly entries = new Map<string, Entry>();
   private readonly locks = new Map<string, Mutex>();
   private readonly listeners = new Set<(ev: StateEvent) => void>();
+  private readonly changeListeners = new Set<(ev: VmChange) => void>();
 
   constructor(private readonly deps: ManagerDeps) {}
 
@@ -72,6 +73,16 @@ export class VmManager {
     return () => this.listeners.delete(listener);
   }
 
+  /** Subscribes to VMs being created, changed (PATCH) or deleted. */
+  onChange(listener: (ev: VmChange) => void): Disposer {
+    this.changeListeners.add(listener);
+    return () => this.changeListeners.delete(listener);
+  }
+
+  private changed(ev: VmChange): void {
+    for (const l of this.changeListeners) l(ev);
+  }
+
   /** Every VM, sorted by name. */
   list(): Vm[] {
     return [...this.entries.values()].sort((a, b) => a.spec.name.localeCompare(b.spec.name)).map((e) => this.view(e));
@@ -101,7 +112,9 @@ export class VmManager {
       const entry: Entry = { spec: final, state: 'stopped', reason: null, vm: null, unsubscribe: null, stopDeadline: null };
       this.entries.set(final.name, entry);
       this.deps.log(`created ${final.name}`);
-      return this.view(entry);
+      const vm = this.view(entry);
+      this.changed({ kind: 'created', name: vm.name, vm });
+      return vm;
     });
   }
 
@@ -112,7 +125,9 @@ export class VmManager {
       if (e.state !== 'stopped') throw new BentoError('invalid-state', `${name} is ${e.state}; stop it before changing it`);
       e.spec = applyPatch(e.spec, body, this.deps.host);
       this.deps.store.write(e.spec);
-      return this.view(e);
+      const vm = this.view(e);
+      this.changed({ kind: 'changed', name, vm });
+      return vm;
     });
   }
 
@@ -192,6 +207,7 @@ export class VmManager {
       this.deps.store.remove(name);
       this.entries.delete(name);
       this.deps.log(`deleted ${name}`);
+      this.changed({ kind: 'deleted', name });
     });
   }
 

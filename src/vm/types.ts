@@ -87,6 +87,9 @@ export interface StateEvent {
   at: string;
 }
 
+/** A VM defined, redefined or deleted, pushed on /api/events as a named event. */
+export type VmChange = { kind: 'created' | 'changed'; name: string; vm: Vm } | { kind: 'deleted'; name: string };
+
 /** Body of POST /api/vms. Sizes are strings like `512M`/`8G` or numbers of MiB. */
 export interface CreateRequest {
   name: string;

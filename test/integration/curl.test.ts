@@ -21,6 +21,7 @@ describe('scripts drive bentod with curl over the Unix socket', () => {
     const events: string[] = [];
     const stream = spawn('curl', ['-sSN', '--unix-socket', sock, 'http://bentod/api/events']);
     stream.stdout.on('data', (c: Buffer) => events.push(c.toString()));
+    await waitFor('the event stream to open', () => events.join('').includes(': bentod events'), 10_000);
 
     const version = await curl('http://bentod/api/version');
     expect(JSON.parse(version.stdout)).toMatchObject({ backends: ['qemu'], defaultAccel: 'tcg' });
@@ -41,16 +42,20 @@ describe('scripts drive bentod with curl over the Unix socket', () => {
     const stopped = await curl('-X', 'POST', '-d', '{"timeoutMs": 60000}', 'http://bentod/api/vms/viacurl/stop');
     expect(JSON.parse(stopped.stdout)).toMatchObject({ state: 'stopped', reason: 'guest-shutdown' });
 
-    await waitFor('the stopped event on the SSE stream', () => events.join('').includes('"state":"stopped"'), 10_000);
-    stream.kill();
-    const states = events
-      .join('')
-      .split('\n')
-      .filter((l) => l.startsWith('data: '))
-      .map((l) => (JSON.parse(l.slice(6)) as { name: string; state: string }).state);
-    expect(states).toEqual(['starting', 'running', 'stopping', 'stopped']);
-
     const del = await curl('-w', '%{http_code}', '-X', 'DELETE', 'http://bentod/api/vms/viacurl');
     expect(del.stdout).toBe('204');
+    await waitFor('the deleted event on the SSE stream', () => events.join('').includes('event: deleted'), 10_000);
+    stream.kill();
+    // Blocks of `event:`/`data:` lines: unnamed ones are state changes, named ones definitions.
+    const blocks = events
+      .join('')
+      .split('\n\n')
+      .filter((b) => b.includes('data: '))
+      .map((b) => ({ type: /^event: (\w+)/m.exec(b)?.[1] ?? 'state', data: JSON.parse(/^data: (.*)$/m.exec(b)![1]!) as { state?: string; name: string } }));
+    expect(blocks.filter((b) => b.type === 'state').map((b) => b.data.state)).toEqual(['starting', 'running', 'stopping', 'stopped']);
+    expect(blocks.filter((b) => b.type !== 'state').map((b) => [b.type, b.data.name])).toEqual([
+      ['created', 'viacurl'],
+      ['deleted', 'viacurl'],
+    ]);
   });
 });
