@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import ptyModule from 'node-pty';
 import { BentoClient } from '../src/api/client.js';
-import { median, ms, percentile } from './stats.js';
+import { median, ms, percentile, removeHome } from './stats.js';
 
 const pty = (ptyModule as unknown as { default?: typeof ptyModule }).default ?? ptyModule;
 const root = path.resolve(import.meta.dirname, '..');
@@ -71,11 +71,6 @@ try {
   } catch {
     // not running
   }
-  try {
-    process.kill(Number(fs.readFileSync(path.join(home, 'bentod.pid'), 'utf8')));
-  } catch {
-    // no daemon
-  }
-  fs.rmSync(home, { recursive: true, force: true });
+  removeHome(home);
 }
 process.exit(0);

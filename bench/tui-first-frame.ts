@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import ptyModule from 'node-pty';
-import { median, ms, timeCommand } from './stats.js';
+import { median, ms, timeCommand, removeHome } from './stats.js';
 
 const pty = (ptyModule as unknown as { default?: typeof ptyModule }).default ?? ptyModule;
 const root = path.resolve(import.meta.dirname, '..');
@@ -70,11 +70,6 @@ try {
   console.log(`  ratio                     ${(table / b).toFixed(2)}x   (goal: at most 3x)`);
   console.log(`  q to exit                 median ${ms(median(runs.map((r) => r.quit)))}`);
 } finally {
-  try {
-    process.kill(Number(fs.readFileSync(path.join(home, 'bentod.pid'), 'utf8')));
-  } catch {
-    // no daemon
-  }
-  fs.rmSync(home, { recursive: true, force: true });
+  removeHome(home);
 }
 process.exit(0);

@@ -12,6 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import ptyModule from 'node-pty';
 import { BentoClient } from '../src/api/client.js';
+import { removeHome } from './stats.js';
 
 const pty = (ptyModule as unknown as { default?: typeof ptyModule }).default ?? ptyModule;
 const root = path.resolve(import.meta.dirname, '..');
@@ -59,11 +60,6 @@ try {
   console.log(`  CPU of the TUI   ${((used / wall) * 100).toFixed(2)}% of a core   (goal: under 1%; /proc resolution ${1000 / TICK} ms)`);
   console.log(`  bytes written    ${bytes - bytesBefore} (no frame while nothing changes)`);
 } finally {
-  try {
-    process.kill(Number(fs.readFileSync(path.join(home, 'bentod.pid'), 'utf8')));
-  } catch {
-    // no daemon
-  }
-  fs.rmSync(home, { recursive: true, force: true });
+  removeHome(home);
 }
 process.exit(0);
