@@ -20,6 +20,11 @@ export interface QemuCommand {
   args: string[];
 }
 
+/** The qemu system emulator for guests of the host's own architecture. */
+export function qemuBinary(host: QemuHost): string {
+  return host.arch === 'arm64' ? 'qemu-system-aarch64' : 'qemu-system-x86_64';
+}
+
 /** QEMU option values separate keys with commas; a literal comma is written twice. */
 export function qemuEscape(value: string): string {
   return value.replaceAll(',', ',,');
@@ -92,5 +97,5 @@ export function buildQemuCommand(spec: VmSpec, files: QemuFiles, accel: 'kvm' | 
   // romfile= skips the PXE option ROM: bento never netboots, and it saves boot time.
   args.push('-netdev', 'user,id=net0', '-device', `virtio-net-pci,netdev=net0,mac=${spec.mac},romfile=`);
   args.push('-device', 'virtio-rng-pci');
-  return { binary: arm ? 'qemu-system-aarch64' : 'qemu-system-x86_64', args };
+  return { binary: qemuBinary(host), args };
 }

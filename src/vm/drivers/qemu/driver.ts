@@ -9,7 +9,7 @@ import { isSameProcess, processIdentity } from '../../proc.js';
 import { readRuntime, writeRuntime } from '../../runtime.js';
 import type { Accel, DiskFormat, VmSpec } from '../../types.js';
 import type { Driver, RunningVm } from '../driver.js';
-import { buildQemuCommand, type QemuCommand, type QemuHost } from './argv.js';
+import { buildQemuCommand, qemuBinary, type QemuCommand, type QemuHost } from './argv.js';
 import { connectQmp } from './qmp.js';
 import { QemuVm } from './qemu-vm.js';
 
@@ -47,7 +47,7 @@ export class QemuDriver implements Driver {
   readonly capabilities = { pause: true, restart: true, saveRestore: false };
 
   availability(): { ok: true } | { ok: false; reason: string } {
-    const bin = this.command(placeholder, '/').binary;
+    const bin = qemuBinary(qemuHost);
     return onPath(bin) ? { ok: true } : { ok: false, reason: `${bin} is not on PATH (install qemu-system)` };
   }
 
@@ -56,7 +56,7 @@ export class QemuDriver implements Driver {
   }
 
   command(spec: VmSpec, dir: string): QemuCommand {
-    const accel = spec === placeholder ? 'tcg' : this.resolveAccel(spec);
+    const accel = this.resolveAccel(spec);
     if (accel === 'vz') throw new BentoError('invalid-input', 'accel vz is only for the vz backend');
     const f = vmFiles(dir);
     return buildQemuCommand(spec, { pid: f.qemuPid, qmp: f.qmpSocket, serialSocket: f.serialSocket, consoleSocket: f.consoleSocket, serialLog: f.serialLog }, accel, qemuHost);
@@ -139,8 +139,3 @@ function fileSize(file: string): number {
 function firstLine(text: string | undefined): string {
   return (text ?? '').split('\n').map((l) => l.trim()).find(Boolean) ?? '';
 }
-
-const placeholder: VmSpec = {
-  name: 'x', backend: 'qemu', cpus: 1, memoryMiB: 64, accel: 'tcg', kernel: null, initrd: null, cmdline: null,
-  disks: [], iso: null, mac: '52:54:00:00:00:00', console: 'serial', createdAt: '',
-};
