@@ -13,6 +13,7 @@
  * reported separately (frames per second while the key repeats).
  */
 import { EventEmitter } from 'node:events';
+import { FakeStdin } from '../src/ui/test/fake-stdin.js';
 import { median, percentile } from './stats.js';
 
 process.env.NODE_ENV ??= 'production'; // what the bundle ships (React's production build)
@@ -35,26 +36,6 @@ class Stdout extends EventEmitter {
     return true;
   };
 }
-class Stdin extends EventEmitter {
-  isTTY = true;
-  private data: string | null = null;
-  write(d: string): void {
-    this.data = d;
-    this.emit('readable');
-  }
-  read(): string | null {
-    const d = this.data;
-    this.data = null;
-    return d;
-  }
-  setEncoding(): void {}
-  setRawMode(): void {}
-  resume(): void {}
-  pause(): void {}
-  ref(): void {}
-  unref(): void {}
-}
-
 async function inProcess(): Promise<void> {
   const [{ render }, { createElement }, { App }, { FakeClient, fakeVms }, { createVmStore }] = await Promise.all([
     import('ink'),
@@ -67,7 +48,7 @@ async function inProcess(): Promise<void> {
   const store = createVmStore(client);
   store.start();
   const stdout = new Stdout();
-  const stdin = new Stdin();
+  const stdin = new FakeStdin();
   const ink = render(
     createElement(App, { client, store, consoleCommand: () => ({ command: 'true', args: [] }), guestDir: '/none' }),
     { stdout: stdout as unknown as NodeJS.WriteStream, stdin: stdin as unknown as NodeJS.ReadStream, exitOnCtrlC: false, patchConsole: false, maxFps: 60 },

@@ -9,6 +9,7 @@ import { FakeClient } from '../fake-client.js';
 import type { PaneFactory, PaneFrame, PaneHandle } from '../pane-adapter.js';
 import { createTheme } from '../theme.js';
 import { createVmStore, type VmStore } from '../vm-store.js';
+import { FakeStdin } from './fake-stdin.js';
 
 /** The fake terminal's width. */
 export const COLS = 100;
@@ -27,27 +28,6 @@ class FakeStdout extends EventEmitter {
     this.frames.push(frame);
     return true;
   };
-}
-
-/** A stdin in raw mode that the test types into. */
-class FakeStdin extends EventEmitter {
-  isTTY = true;
-  private data: string | null = null;
-  write(data: string): void {
-    this.data = data;
-    this.emit('readable');
-  }
-  read(): string | null {
-    const d = this.data;
-    this.data = null;
-    return d;
-  }
-  setEncoding(): void {}
-  setRawMode(): void {}
-  resume(): void {}
-  pause(): void {}
-  ref(): void {}
-  unref(): void {}
 }
 
 /** Lets timers, promises and React effects run. */
