@@ -2,13 +2,10 @@ import fs from 'node:fs';
 import net from 'node:net';
 import type { WebSocket } from 'ws';
 import type { ConsoleEndpoint } from '../vm/drivers/driver.js';
+import { LogFollower, watchLog } from './log-follow.js';
 
 /** A viewer with this much unsent output gets no more until it drains: memory stays bounded. */
 const HIGH_WATER = 1024 * 1024;
-/** Largest chunk read from the log at once. */
-const READ_CHUNK = 256 * 1024;
-/** A safety net for a drain event that never comes (the socket closed meanwhile). */
-const RETRY_MS = 250;
 
 /** Control messages bentod sends to a console viewer as WebSocket text frames. */
 export type ConsoleControl =
@@ -20,10 +17,8 @@ export type ConsoleControl =
 interface Viewer {
   ws: WebSocket;
   warnedReadOnly: boolean;
-  /** How far into the log this viewer has been sent: each viewer reads at its own pace. */
-  offset: number;
-  /** Waiting for its socket to drain. */
-  draining: boolean;
+  /** Reads the log for this viewer at its own pace. */
+  follower: LogFollower;
 }
 
 /**
@@ -39,16 +34,9 @@ export class ConsoleSession {
   private writer: Viewer | null = null;
   /** The log's size when the session opened: where a viewer's scrollback is counted from. */
   private readonly openedAt: number;
-  private retry: NodeJS.Timeout | null = null;
-  /** Set while closing: every viewer gets the rest of the output before the close frame. */
-  private finishing = false;
   private chardev: net.Socket | null = null;
-  private watcher: fs.FSWatcher | null = null;
-  private timer: NodeJS.Timeout | null = null;
+  private readonly unwatch: () => void;
   private closed = false;
-  private reading = false;
-  private again = false;
-  private readonly buf = Buffer.allocUnsafe(READ_CHUNK);
 
   constructor(
     readonly name: string,
@@ -57,14 +45,7 @@ export class ConsoleSession {
   ) {
     this.openedAt = this.logSize();
     this.connect(0);
-    try {
-      this.watcher = fs.watch(endpoint.log, () => this.pump());
-      this.watcher.on('error', () => undefined);
-    } catch {
-      this.watcher = null;
-    }
-    // A slow safety net for a missed watch event; the chardev's own data events wake us first.
-    this.timer = setInterval(() => this.pump(), 1000);
+    this.unwatch = watchLog(endpoint.log, () => this.pump());
   }
 
   private logSize(): number {
@@ -95,7 +76,18 @@ export class ConsoleSession {
     // From boot: everything this run printed (start --console); otherwise the recent tail.
     const end = Math.max(this.logSize(), this.openedAt);
     const start = opts.fromBoot ? Math.min(this.endpoint.bootOffset, end) : Math.max(0, end - opts.scrollback);
-    const v: Viewer = { ws, warnedReadOnly: false, offset: start, draining: false };
+    const sock = (): net.Socket | undefined => (ws as unknown as { _socket?: net.Socket })._socket;
+    const v: Viewer = {
+      ws,
+      warnedReadOnly: false,
+      follower: new LogFollower(this.endpoint.log, start, {
+        write: (chunk) => ws.send(chunk, { binary: true }),
+        full: () => ws.bufferedAmount >= HIGH_WATER,
+        // ws keeps its net.Socket as `_socket`; without one there is nothing to wait for.
+        whenDrained: (cb) => (sock() ? sock()!.once('drain', cb) : setTimeout(cb, 100)),
+        open: () => ws.readyState === ws.OPEN,
+      }),
+    };
     this.viewers.add(v);
     if (!opts.readOnly && (this.writer === null || opts.force)) this.setWriter(v, opts.force ? 'taken over with --force' : 'first viewer');
     this.send(v, { type: 'hello', name: this.name, role: this.writer === v ? 'writer' : 'reader', viewers: this.viewers.size });
@@ -135,71 +127,19 @@ export class ConsoleSession {
     if (v.ws.readyState === v.ws.OPEN) v.ws.send(JSON.stringify(msg));
   }
 
-  /** Sends every viewer what the log holds beyond its offset, as far as its send buffer allows. */
+  /** Sends every viewer what the log gained, as far as each one's send buffer allows. */
   pump(): void {
     if (this.closed) return;
-    if (this.reading) {
-      this.again = true;
-      return;
-    }
-    this.reading = true;
-    let blocked = false;
-    let fd: number | null = null;
-    try {
-      fd = fs.openSync(this.endpoint.log, 'r');
-      const size = fs.fstatSync(fd).size;
-      for (const v of this.viewers) {
-        if (v.offset > size) v.offset = 0; // truncated by rotation
-        while (v.offset < size && v.ws.readyState === v.ws.OPEN) {
-          if (v.ws.bufferedAmount >= HIGH_WATER && !this.finishing) {
-            blocked = true;
-            this.whenDrained(v);
-            break;
-          }
-          const n = fs.readSync(fd, this.buf, 0, Math.min(READ_CHUNK, size - v.offset), v.offset);
-          if (n <= 0) break;
-          v.offset += n;
-          v.ws.send(Buffer.from(this.buf.subarray(0, n)), { binary: true });
-        }
-      }
-    } catch {
-      // The log is not there yet (qemu creates it on its first write); the next wake-up retries.
-    } finally {
-      if (fd !== null) fs.closeSync(fd);
-      this.reading = false;
-    }
-    if (blocked && !this.retry) {
-      this.retry = setTimeout(() => {
-        this.retry = null;
-        this.pump();
-      }, RETRY_MS);
-    }
-    if (this.again) {
-      this.again = false;
-      setImmediate(() => this.pump());
-    }
-  }
-
-  /** Pumps again as soon as the viewer's socket drains (ws keeps its net.Socket as `_socket`). */
-  private whenDrained(v: Viewer): void {
-    const sock = (v.ws as unknown as { _socket?: net.Socket })._socket;
-    if (!sock || v.draining) return;
-    v.draining = true;
-    sock.once('drain', () => {
-      v.draining = false;
-      this.pump();
-    });
+    for (const v of this.viewers) v.follower.pump();
   }
 
   /** Ends the session: viewers get the reason, then their connection closes. */
   close(reason: string): void {
     if (this.closed) return;
-    this.finishing = true;
-    this.pump();
+    // Every viewer gets the rest of the output before the close frame, however far behind it is.
+    for (const v of this.viewers) v.follower.pump({ ignoreFull: true });
     this.closed = true;
-    if (this.timer) clearInterval(this.timer);
-    if (this.retry) clearTimeout(this.retry);
-    this.watcher?.close();
+    this.unwatch();
     this.chardev?.destroy();
     for (const v of this.viewers) {
       this.send(v, { type: 'closed', reason });

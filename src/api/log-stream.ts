@@ -1,12 +1,15 @@
 import fs from 'node:fs';
 import type { ServerResponse } from 'node:http';
+import { LogFollower, watchLog } from './log-follow.js';
 
 /** How much of the log `follow` starts with, so a reader sees recent lines, not the whole history. */
 const FOLLOW_TAIL_BYTES = 64 * 1024;
+/** Queued bytes past which a follower waits for the response to drain. */
+const HIGH_WATER = 1024 * 1024;
 
 /**
  * Streams a serial log to an HTTP response. Without follow: the whole file. With follow: the last
- * 64 KiB, then every byte appended (fs.watch, with a slow timer as a safety net for missed events).
+ * 64 KiB, then every byte appended.
  */
 export function streamLog(file: string, res: ServerResponse, follow: boolean): void {
   res.writeHead(200, { 'content-type': 'application/octet-stream', 'cache-control': 'no-store' });
@@ -19,65 +22,19 @@ export function streamLog(file: string, res: ServerResponse, follow: boolean): v
     rs.pipe(res);
     return;
   }
-  let offset = 0;
+  let size = 0;
   try {
-    offset = Math.max(0, fs.statSync(file).size - FOLLOW_TAIL_BYTES);
+    size = fs.statSync(file).size;
   } catch {
-    offset = 0;
+    size = 0;
   }
-  let reading = false;
-  let again = false;
-  const pump = (): void => {
-    if (reading) {
-      again = true;
-      return;
-    }
-    reading = true;
-    let fd: number;
-    try {
-      fd = fs.openSync(file, 'r');
-    } catch {
-      reading = false;
-      return;
-    }
-    const buf = Buffer.allocUnsafe(256 * 1024);
-    try {
-      for (;;) {
-        const size = fs.fstatSync(fd).size;
-        // The log was truncated or rotated: start over from its beginning.
-        if (size < offset) offset = 0;
-        const n = fs.readSync(fd, buf, 0, buf.length, offset);
-        if (n <= 0) break;
-        offset += n;
-        if (!res.write(Buffer.from(buf.subarray(0, n)))) break;
-      }
-    } finally {
-      fs.closeSync(fd);
-      reading = false;
-    }
-    if (again) {
-      again = false;
-      setImmediate(pump);
-    }
-  };
-  let watcher: fs.FSWatcher | null = null;
-  const watch = (): void => {
-    try {
-      watcher = fs.watch(file, () => pump());
-      watcher.on('error', () => undefined);
-    } catch {
-      watcher = null;
-    }
-  };
-  watch();
-  const timer = setInterval(() => {
-    if (!watcher) watch();
-    pump();
-  }, 1000);
-  res.on('drain', pump);
-  res.on('close', () => {
-    clearInterval(timer);
-    watcher?.close();
+  const follower = new LogFollower(file, Math.max(0, size - FOLLOW_TAIL_BYTES), {
+    write: (chunk) => void res.write(chunk),
+    full: () => res.writableLength >= HIGH_WATER,
+    whenDrained: (cb) => res.once('drain', cb),
+    open: () => !res.destroyed,
   });
-  pump();
+  const stop = watchLog(file, () => follower.pump());
+  res.on('close', stop);
+  follower.pump();
 }
