@@ -25,7 +25,7 @@ function writer(): Promise<void> {
 }
 
 async function viaSession(): Promise<{ secs: number; bytes: number; cpu: number }> {
-  const session = new ConsoleSession('cap', { socket: chardev, log, bootOffset: 0 }, () => undefined);
+  const session = new ConsoleSession('cap', { socket: chardev, log, device: 'serial' }, () => undefined);
   const wss = new WebSocketServer({ noServer: true });
   const server = http.createServer().listen(api);
   server.on('upgrade', (req, sock, head) => wss.handleUpgrade(req, sock, head as Buffer, (ws) => session.attach(ws, { force: false, scrollback: 0, readOnly: false, fromBoot: false })));

@@ -1,7 +1,9 @@
-import fs from 'node:fs';
 import net from 'node:net';
+import path from 'node:path';
 import type { WebSocket } from 'ws';
 import type { ConsoleEndpoint } from '../vm/drivers/driver.js';
+import { vmFiles, type VmFiles } from '../vm/paths.js';
+import { bootPosition, readLogIndex, scrollbackStart, type LogPosition } from '../vm/serial-log.js';
 import { LogFollower, watchLog } from './log-follow.js';
 
 /** A viewer with this much unsent output gets no more until it drains: memory stays bounded. */
@@ -21,21 +23,23 @@ interface Viewer {
   follower: LogFollower;
 }
 
+/** How long a viewer may take to read the rest of the output after the VM stopped. */
+const CLOSE_DRAIN_MS = 30_000;
+
 /**
- * One running VM's console in bentod. Output comes from the serial log that qemu writes itself, so
- * nothing is lost while bentod is away and every viewer sees exactly the bytes of the log (scrollback
- * and live output never overlap). Each viewer keeps its own offset into the log, so a slow viewer
- * only falls behind (its backlog stays on disk) and never slows the others or grows memory. Input
- * goes to the chardev socket; bentod also drains that socket, since an unread socket would
- * eventually stall the guest's console.
+ * One running VM's console in bentod. Output comes from the serial log that bento-vmm writes from
+ * the console socket stream (it outlives bentod, so nothing is lost while bentod is away), and every
+ * viewer sees exactly the bytes of the log. Each viewer keeps its own position in the log, so a slow
+ * viewer only falls behind (its backlog stays on disk) and never slows the others or grows memory.
+ * Input goes to bento-vmm's socket with flow control: while the guest's console is full, bento-vmm
+ * stops reading, this socket's buffer fills, and the writer's WebSocket is paused in turn.
  */
 export class ConsoleSession {
   private readonly viewers = new Set<Viewer>();
   private writer: Viewer | null = null;
-  /** The log's size when the session opened: where a viewer's scrollback is counted from. */
-  private readonly openedAt: number;
   private chardev: net.Socket | null = null;
   private readonly unwatch: () => void;
+  private readonly files: VmFiles;
   private closed = false;
 
   constructor(
@@ -43,17 +47,9 @@ export class ConsoleSession {
     private readonly endpoint: ConsoleEndpoint,
     private readonly log: (line: string) => void,
   ) {
-    this.openedAt = this.logSize();
+    this.files = vmFiles(path.dirname(endpoint.log));
     this.connect(0);
     this.unwatch = watchLog(endpoint.log, () => this.pump());
-  }
-
-  private logSize(): number {
-    try {
-      return fs.statSync(this.endpoint.log).size;
-    } catch {
-      return 0;
-    }
   }
 
   private connect(attempt: number): void {
@@ -62,29 +58,32 @@ export class ConsoleSession {
     sock.on('connect', () => {
       this.chardev = sock;
     });
-    // The bytes are also in the log, which is what viewers read; this is only a wake-up.
+    // What the socket sends is a wake-up (the log grew), never output: viewers read the log.
     sock.on('data', () => this.pump());
+    sock.on('drain', () => this.writer && resumeInput(this.writer.ws));
     sock.on('error', () => undefined);
     sock.on('close', () => {
       if (this.chardev === sock) this.chardev = null;
+      if (this.writer) resumeInput(this.writer.ws);
       if (!this.closed && attempt < 50) setTimeout(() => this.connect(attempt + 1), Math.min(50 * 2 ** attempt, 1000));
     });
   }
 
-  /** Adds a viewer: it gets up to `scrollback` bytes of recent output, then everything new. */
+  /** Adds a viewer: it gets up to `scrollback` bytes of recent output (this boot only), then everything new. */
   attach(ws: WebSocket, opts: { force: boolean; scrollback: number; readOnly: boolean; fromBoot: boolean }): void {
-    // From boot: everything this run printed (start --console); otherwise the recent tail.
-    const end = Math.max(this.logSize(), this.openedAt);
-    const start = opts.fromBoot ? Math.min(this.endpoint.bootOffset, end) : Math.max(0, end - opts.scrollback);
-    const sock = (): net.Socket | undefined => (ws as unknown as { _socket?: net.Socket })._socket;
+    const start = opts.fromBoot ? this.bootStart() : scrollbackStart(this.files, opts.scrollback, this.endpoint.bootOffset ?? 0);
     const v: Viewer = {
       ws,
       warnedReadOnly: false,
       follower: new LogFollower(this.endpoint.log, start, {
         write: (chunk) => ws.send(chunk, { binary: true }),
         full: () => ws.bufferedAmount >= HIGH_WATER,
-        // ws keeps its net.Socket as `_socket`; without one there is nothing to wait for.
-        whenDrained: (cb) => (sock() ? sock()!.once('drain', cb) : setTimeout(cb, 100)),
+        whenDrained: (cb) => {
+          const raw = wsSocket(ws);
+          // ws keeps its net.Socket as `_socket`; without one there is nothing to wait for.
+          if (raw) raw.once('drain', cb);
+          else setTimeout(cb, 100);
+        },
         open: () => ws.readyState === ws.OPEN,
       }),
     };
@@ -102,15 +101,26 @@ export class ConsoleSession {
     ws.on('error', () => this.detach(v));
   }
 
+  /** The current boot's separator record (everything this run printed), for `start --console`. */
+  private bootStart(): LogPosition {
+    const index = readLogIndex(this.files);
+    const last = index?.boots.at(-1);
+    return (index && last && bootPosition(this.files, index, last)) || { file: this.endpoint.log, offset: this.endpoint.bootOffset ?? 0 };
+  }
+
   private setWriter(v: Viewer, reason: string): void {
     const prev = this.writer;
     this.writer = v;
-    if (prev && prev !== v) this.send(prev, { type: 'role', role: 'reader', reason: 'another viewer took the input with --force' });
+    if (prev && prev !== v) {
+      resumeInput(prev.ws);
+      this.send(prev, { type: 'role', role: 'reader', reason: 'another viewer took the input with --force' });
+    }
     if (prev !== v && this.viewers.size > 1) this.log(`${this.name}: console input now held by a new viewer (${reason})`);
   }
 
   private detach(v: Viewer): void {
     if (!this.viewers.delete(v)) return;
+    v.follower.close();
     if (this.writer === v) this.writer = null;
   }
 
@@ -120,7 +130,8 @@ export class ConsoleSession {
       v.warnedReadOnly = true;
       return;
     }
-    this.chardev?.write(data);
+    // Flow control: stop reading the viewer while bento-vmm has not taken what we sent.
+    if (this.chardev && !this.chardev.write(data)) wsSocket(v.ws)?.pause();
   }
 
   private send(v: Viewer, msg: ConsoleControl): void {
@@ -129,22 +140,39 @@ export class ConsoleSession {
 
   /** Sends every viewer what the log gained, as far as each one's send buffer allows. */
   pump(): void {
-    if (this.closed) return;
     for (const v of this.viewers) v.follower.pump();
   }
 
-  /** Ends the session: viewers get the reason, then their connection closes. */
+  /**
+   * Ends the session: each viewer first reads the rest of the output at its own pace (memory stays
+   * bounded however many viewers are behind), then gets the reason and its connection closes.
+   */
   close(reason: string): void {
     if (this.closed) return;
-    // Every viewer gets the rest of the output before the close frame, however far behind it is.
-    for (const v of this.viewers) v.follower.pump({ ignoreFull: true });
     this.closed = true;
-    this.unwatch();
     this.chardev?.destroy();
-    for (const v of this.viewers) {
+    const deadline = Date.now() + CLOSE_DRAIN_MS;
+    const finishViewer = (v: Viewer): void => {
+      if (!this.viewers.has(v)) return;
+      v.follower.pump();
+      if (v.follower.behind && Date.now() < deadline && v.ws.readyState === v.ws.OPEN) {
+        setTimeout(() => finishViewer(v), 50);
+        return;
+      }
       this.send(v, { type: 'closed', reason });
       v.ws.close(1000, 'console closed');
-    }
-    this.viewers.clear();
+      this.detach(v);
+      if (this.viewers.size === 0) this.unwatch();
+    };
+    if (this.viewers.size === 0) this.unwatch();
+    for (const v of [...this.viewers]) finishViewer(v);
   }
+}
+
+function wsSocket(ws: WebSocket): net.Socket | undefined {
+  return (ws as unknown as { _socket?: net.Socket })._socket;
+}
+
+function resumeInput(ws: WebSocket): void {
+  wsSocket(ws)?.resume();
 }

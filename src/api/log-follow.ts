@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { openLogFile, type LogPosition } from '../vm/serial-log.js';
 
 /** Largest chunk read from a log at once. */
 const READ_CHUNK = 256 * 1024;
@@ -16,48 +17,95 @@ export interface LogSink {
 }
 
 /**
- * Reads a growing log from an offset into a sink at the sink's pace: a slow reader falls behind on
- * disk, never in memory. A log that shrank (rotated or truncated) is read again from its start.
+ * Reads a growing log from a position into a sink at the sink's pace: a slow reader falls behind on
+ * disk, never in memory. It keeps the file open, so when bento-vmm rotates the log (serial.log
+ * becomes serial.log.1) it reads the old file to its end and then goes on with the new serial.log
+ * from its start: nothing is skipped and nothing is sent twice. A follower that starts in
+ * serial.log.1 moves on to serial.log the same way.
  */
 export class LogFollower {
   private waiting = false;
+  private fd: number | null = null;
+  private file: string;
+  private offset: number;
+  private closed = false;
 
   constructor(
-    private readonly file: string,
-    public offset: number,
+    /** The live log (serial.log) that the follower ends up on. */
+    private readonly log: string,
+    start: LogPosition,
     private readonly sink: LogSink,
-  ) {}
+  ) {
+    this.file = start.file;
+    this.offset = start.offset;
+  }
 
-  /** Sends what the log holds beyond the offset, as far as the sink allows. */
+  /** Sends what the log holds beyond the position, as far as the sink allows. */
   pump(opts: { ignoreFull?: boolean } = {}): void {
-    if (this.waiting && !opts.ignoreFull) return;
-    let fd: number;
-    try {
-      fd = fs.openSync(this.file, 'r');
-    } catch {
-      return; // not created yet (qemu creates it on its first write); the next wake-up retries
-    }
-    try {
-      const size = fs.fstatSync(fd).size;
-      if (this.offset > size) this.offset = 0;
-      const buf = Buffer.allocUnsafe(Math.min(READ_CHUNK, Math.max(0, size - this.offset)));
-      while (this.offset < size && this.sink.open()) {
-        if (this.sink.full() && !opts.ignoreFull) {
-          this.waiting = true;
-          this.sink.whenDrained(() => {
-            this.waiting = false;
-            this.pump();
-          });
-          return;
+    if (this.closed || (this.waiting && !opts.ignoreFull)) return;
+    for (;;) {
+      if (this.fd === null) {
+        try {
+          this.fd = openLogFile(this.file);
+        } catch {
+          return; // not created yet; the next wake-up retries
         }
-        const n = fs.readSync(fd, buf, 0, Math.min(buf.length, size - this.offset), this.offset);
-        if (n <= 0) break;
-        this.offset += n;
-        this.sink.write(Buffer.from(buf.subarray(0, n)));
+        if (fs.fstatSync(this.fd).size < this.offset) this.offset = 0; // truncated by hand
       }
-    } finally {
-      fs.closeSync(fd);
+      const more = this.drain(this.fd, opts.ignoreFull === true);
+      if (more !== 'eof') return;
+      if (!this.rotatedAway(this.fd)) return;
+      // This file is complete (bento-vmm writes nothing to a file after renaming it): read what
+      // came since the size check, then go on with the live log.
+      if (this.drain(this.fd, true) !== 'eof') return;
+      fs.closeSync(this.fd);
+      this.fd = null;
+      this.file = this.log;
+      this.offset = 0;
     }
+  }
+
+  private drain(fd: number, ignoreFull: boolean): 'eof' | 'paused' | 'gone' {
+    const size = fs.fstatSync(fd).size;
+    const buf = Buffer.allocUnsafe(Math.min(READ_CHUNK, Math.max(1, size - this.offset)));
+    while (this.offset < size) {
+      if (!this.sink.open()) return 'gone';
+      if (this.sink.full() && !ignoreFull) {
+        this.waiting = true;
+        this.sink.whenDrained(() => {
+          this.waiting = false;
+          this.pump();
+        });
+        return 'paused';
+      }
+      const n = fs.readSync(fd, buf, 0, Math.min(buf.length, size - this.offset), this.offset);
+      if (n <= 0) break;
+      this.offset += n;
+      this.sink.write(Buffer.from(buf.subarray(0, n)));
+    }
+    return 'eof';
+  }
+
+  /** True when the open file is no longer the live log (it was rotated, or is serial.log.1). */
+  private rotatedAway(fd: number): boolean {
+    if (this.file !== this.log) return true;
+    try {
+      return fs.lstatSync(this.log).ino !== fs.fstatSync(fd).ino;
+    } catch {
+      return false; // the live log does not exist yet (a rename is in progress): wait
+    }
+  }
+
+  /** True while the follower waits for its sink to drain (it has not caught up with the log). */
+  get behind(): boolean {
+    return this.waiting;
+  }
+
+  /** Lets go of the open file. */
+  close(): void {
+    this.closed = true;
+    if (this.fd !== null) fs.closeSync(this.fd);
+    this.fd = null;
   }
 }
 
@@ -77,7 +125,9 @@ export function watchLog(file: string, onChange: () => void): () => void {
   };
   watch();
   const timer = setInterval(() => {
-    if (!watcher) watch();
+    // After a rotation the watcher follows the renamed file: watch the new one.
+    watcher?.close();
+    watch();
     onChange();
   }, 1000);
   return () => {

@@ -1,4 +1,3 @@
-import fs from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { BentoError } from '../vm/errors.js';
@@ -6,6 +5,7 @@ import type { VmManager } from '../vm/manager.js';
 import { vmFiles } from '../vm/paths.js';
 import { fieldsError, zodFields } from '../vm/spec.js';
 import type { VersionInfo } from '../vm/types.js';
+import type { BootSelector } from '../vm/serial-log.js';
 import { streamLog } from './log-stream.js';
 import { readJson, sendError, sendJson } from './http-util.js';
 import { openEventStream } from './sse.js';
@@ -84,9 +84,10 @@ export function buildRoutes(manager: VmManager, version: VersionInfo): Route[] {
       pattern: new RegExp(`^/api/vms/${NAME}/log$`),
       handler: ({ res, params, url }) => {
         const vm = manager.get(params.name);
-        const file = vmFiles(vm.dir).serialLog;
-        if (!fs.existsSync(file)) fs.writeFileSync(file, '', { mode: 0o600, flag: 'a' });
-        streamLog(file, res, url.searchParams.get('follow') === '1');
+        const boot = parseBoot(url.searchParams.get('boot'));
+        if (!streamLog(vmFiles(vm.dir), res, { follow: url.searchParams.get('follow') === '1', boot })) {
+          throw new BentoError('not-found', `${vm.name}: that boot is no longer in the serial log (only the current and the rotated log are kept)`);
+        }
       },
     },
     {
@@ -95,6 +96,14 @@ export function buildRoutes(manager: VmManager, version: VersionInfo): Route[] {
       handler: ({ req, res, url }) => openEventStream(req, res, manager, url.searchParams.get('snapshot') === '1'),
     },
   ];
+}
+
+/** The `boot` query of the log route: absent or 0 = current, -N = N boots back, `all`. */
+function parseBoot(v: string | null): BootSelector {
+  if (v === null || v === '' || v === '0') return { kind: 'current' };
+  if (v === 'all') return { kind: 'all' };
+  if (/^-[1-9]\d{0,5}$/.test(v)) return { kind: 'back', n: -Number(v) };
+  throw fieldsError([{ field: 'boot', message: 'must be 0 (the current boot), a negative number of boots back such as -1, or all' }]);
 }
 
 /** Dispatches one request; every failure becomes a JSON error, never a crash. */

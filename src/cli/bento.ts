@@ -179,10 +179,15 @@ program
 
 program
   .command('logs <name>')
-  .description("print a VM's serial log")
+  .description("print a VM's serial log: the current (or last) boot unless told otherwise")
   .option('-f, --follow', 'keep printing new output')
-  .action(async (name: string, o: { follow?: boolean }) => {
-    const res = await (await client()).stream(`/api/vms/${encodeURIComponent(name)}/log${o.follow ? '?follow=1' : ''}`);
+  .option('--boot <n>', 'an earlier boot: -1 is the one before the current, -2 the one before that')
+  .option('--all', 'every boot still in the log')
+  .action(async (name: string, o: { follow?: boolean; boot?: string; all?: boolean }) => {
+    if ([o.follow, o.boot !== undefined, o.all].filter(Boolean).length > 1) throw new BentoError('invalid-input', '--follow, --boot and --all go one at a time');
+    if (o.boot !== undefined && !/^(0|-[1-9]\d*)$/.test(o.boot)) throw new BentoError('invalid-input', '--boot: must be 0 or a negative number of boots back, such as -1');
+    const query = o.follow ? '?follow=1' : o.all ? '?boot=all' : o.boot ? `?boot=${o.boot}` : '';
+    const res = await (await client()).stream(`/api/vms/${encodeURIComponent(name)}/log${query}`);
     // Guest output is untrusted: sanitise it for a terminal, but leave it byte-exact for a pipe or file.
     const clean = process.stdout.isTTY ? (await import('../console/sanitize.js')).createSanitizer() : null;
     res.on('data', (c: Buffer) => process.stdout.write(clean ? clean.push(c) : c));

@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { QemuDriver, detectDiskFormat } from '../vm/drivers/qemu/driver.js';
+import { SERIAL_LOG_CAP } from '../vm/runtime.js';
 import { sniffDiskFormat } from '../vm/drivers/vz/disk.js';
 import { VzDriver, type VzDriverOptions } from '../vm/drivers/vz/driver.js';
 import type { Driver } from '../vm/drivers/driver.js';
@@ -17,7 +18,7 @@ export type Drivers = Record<Backend, Driver>;
  * its reason (vz on Linux: "needs macOS"), not a bare "unknown backend".
  */
 export function makeDrivers(home: string, vz: Partial<VzDriverOptions> = {}): Drivers {
-  return { qemu: new QemuDriver(), vz: new VzDriver({ home, ...vz }) };
+  return { qemu: new QemuDriver(serialLogCap()), vz: new VzDriver({ home, ...vz }) };
 }
 
 /** The host facts validation uses, plus each backend's availability (a field error on `backend`). */
@@ -40,4 +41,13 @@ export function offeredBackends(drivers: Drivers): Backend[] {
 export function detectFormat(file: string): DiskFormat {
   const hasQemuImg = (process.env.PATH ?? '').split(path.delimiter).some((d) => d && fs.existsSync(path.join(d, 'qemu-img')));
   return hasQemuImg ? detectDiskFormat(file) : sniffDiskFormat(file);
+}
+
+/**
+ * The size at which a running VM's serial log is rotated: 16 MiB, or BENTO_SERIAL_LOG_CAP bytes
+ * (at least 4096; tests use a small cap to see rotation happen).
+ */
+export function serialLogCap(env: NodeJS.ProcessEnv = process.env): number {
+  const v = Number(env.BENTO_SERIAL_LOG_CAP);
+  return Number.isSafeInteger(v) && v >= 4096 ? v : SERIAL_LOG_CAP;
 }

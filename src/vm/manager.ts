@@ -1,7 +1,7 @@
 import { Mutex } from 'async-mutex';
 import { BentoError, errorMessage } from './errors.js';
 import { vmDir, vmFiles } from './paths.js';
-import { appendEvent, readRuntime, rotateLogIfLarge, writeRuntime } from './runtime.js';
+import { appendEvent, readRuntime, writeRuntime } from './runtime.js';
 import { applyPatch, validateCreate, type HostFacts } from './spec.js';
 import type { InstanceStore } from './store.js';
 import type { ConsoleEndpoint, Driver, RunningVm } from './drivers/driver.js';
@@ -51,14 +51,23 @@ export class VmManager {
         try {
           const vm = await this.driver(spec).adopt(spec, this.dir(spec.name));
           if (!vm) {
-            if (rec && rec.reason === null) entry.reason = 'exited while bentod was not running';
+            if (this.driver(spec).liveProcess(spec, this.dir(spec.name)).alive) {
+              entry.state = 'error';
+              entry.reason = 'unmanaged: a process of this VM is alive but cannot be adopted (bento stop --force kills it)';
+            } else if (rec && rec.reason === null) entry.reason = 'exited while bentod was not running';
             return;
           }
           this.attach(entry, vm);
-          entry.state = await vm.queryState();
+          try {
+            entry.state = await vm.queryState();
+            entry.reason = null;
+          } catch (err) {
+            // Alive but not drivable: shown as broken; `stop --force` kills it by its proven pid.
+            entry.state = 'error';
+            entry.reason = `unresponsive: ${errorMessage(err)}`;
+          }
           this.deps.log(`adopted ${spec.name} (pid ${vm.pid}, ${entry.state})`);
         } catch (err) {
-          // Alive but not drivable: show it as broken and leave the process alone.
           entry.state = 'error';
           entry.reason = `adopt-failed: ${errorMessage(err)}`;
           this.deps.log(`${spec.name}: ${entry.reason}`);
@@ -139,11 +148,9 @@ export class VmManager {
       if (e.vm) throw new BentoError('already-running', `${name} is already running (pid ${e.vm.pid ?? '?'})`);
       this.setState(e, 'starting', null);
       try {
-        // The VM is stopped, so nothing holds the log open: the only safe moment to rotate it.
-        if (rotateLogIfLarge(vmFiles(this.dir(name)).serialLog)) this.deps.log(`${name}: serial log rotated to serial.log.1`);
         const vm = await this.driver(e.spec).start(e.spec, this.dir(name));
         this.attach(e, vm);
-        this.setState(e, await vm.queryState(), null);
+        this.setState(e, await vm.queryState().catch(() => 'running' as const), null);
       } catch (err) {
         const msg = errorMessage(err);
         this.setState(e, 'stopped', msg.startsWith('start-failed') ? msg : `start-failed: ${msg}`);
@@ -159,23 +166,49 @@ export class VmManager {
    */
   async stop(name: string, req: StopRequest = {}): Promise<Vm> {
     const timeoutMs = req.timeoutMs ?? DEFAULT_STOP_TIMEOUT_MS;
+    // A force stop takes no lock and asks no monitor: whatever hangs elsewhere, it kills the proven pid.
+    if (req.force) return this.forceStop(name, 'forced stop');
+    const deadline = Date.now() + timeoutMs;
     const vm = await this.locked(name, async () => {
       const e = this.entry(name);
-      if (!e.vm || e.state === 'stopped') throw new BentoError('not-running', `${name} is not running`);
-      if (req.force) return e.vm;
+      if (!e.vm || e.state === 'stopped') {
+        if (e.state === 'error' && this.processAlive(e)) return null;
+        throw new BentoError('not-running', `${name} is not running`);
+      }
       if (e.state !== 'stopping') {
-        // A paused guest cannot see the power button; let it run so it can shut down cleanly.
-        if (e.state === 'paused') await e.vm.resume();
-        e.stopDeadline = new Date(Date.now() + timeoutMs);
+        const wasPaused = e.state === 'paused';
+        e.stopDeadline = new Date(deadline);
         this.setState(e, 'stopping', null);
-        await e.vm.requestStop();
+        try {
+          // A paused guest cannot see the power button; let it run so it can shut down cleanly.
+          if (wasPaused) await e.vm.resume();
+          await e.vm.requestStop();
+        } catch (err) {
+          this.deps.log(`${name}: could not press the power button (${errorMessage(err)}); forcing`);
+          return null;
+        }
       }
       return e.vm;
     });
-    if (!req.force && (await this.waitFor(name, 'stopped', timeoutMs))) return this.get(name);
-    this.deps.log(`${name}: ${req.force ? 'forced stop' : `guest did not power off within ${timeoutMs} ms; forcing`}`);
-    await vm.kill();
+    if (vm && (await this.waitFor(name, 'stopped', Math.max(0, deadline - Date.now())))) return this.get(name);
+    return this.forceStop(name, `guest did not power off within ${timeoutMs} ms; forcing`);
+  }
+
+  /** Kills a VM's processes by their proven pids, tracked or not; resolves once they are gone. */
+  private async forceStop(name: string, why: string): Promise<Vm> {
+    const e = this.entry(name);
+    if (!e.vm && !this.processAlive(e)) throw new BentoError('not-running', `${name} is not running`);
+    this.deps.log(`${name}: ${why}`);
+    if (e.vm) await e.vm.kill();
+    const driver = this.driver(e.spec);
+    if (driver.liveProcess(e.spec, this.dir(name)).alive) await driver.killStray(e.spec, this.dir(name));
+    if (e.vm === null && e.state !== 'stopped') this.setState(e, 'stopped', 'forced');
     return this.get(name);
+  }
+
+  /** Whether any process of this VM is alive, asked of the processes themselves. */
+  private processAlive(e: Entry): boolean {
+    return this.driver(e.spec).liveProcess(e.spec, this.dir(e.spec.name)).alive;
   }
 
   /** Pauses a running VM (QMP stop). */
@@ -197,13 +230,14 @@ export class VmManager {
   /** Deletes a VM and its folder; a running VM needs `force`, which kills it first. */
   async remove(name: string, opts: { force?: boolean } = {}): Promise<void> {
     const e = this.entry(name);
-    if (e.vm) {
-      if (!opts.force) throw new BentoError('invalid-state', `${name} is ${e.state}; stop it first or use --force`);
-      await e.vm.kill();
+    if (e.vm || this.processAlive(e)) {
+      if (!opts.force) throw new BentoError('invalid-state', `${name} is ${e.state === 'stopped' ? 'running' : e.state}; stop it first or use --force`);
+      await this.forceStop(name, 'deleting with --force');
     }
     await this.locked(name, async () => {
       const cur = this.entry(name);
-      if (cur.vm) throw new BentoError('invalid-state', `${name} was started again while being deleted`);
+      // Never delete the folder (and its disk) under a live process.
+      if (cur.vm || this.processAlive(cur)) throw new BentoError('invalid-state', `${name} was started again while being deleted`);
       this.deps.store.remove(name);
       this.entries.delete(name);
       this.deps.log(`deleted ${name}`);

@@ -19,6 +19,14 @@ export const FILES = {
   state: 'state.json',
   events: 'events.log',
   qemuStderr: 'qemu.stderr',
+  // bento-vmm (native/src/vmm/vmm.c spells these names too): its lock, which its qemu inherits, its
+  // socket for console input and log wake-ups, qemu's exit status, the boots in the log, the
+  // rotated log.
+  vmmLock: 'vmm.lock',
+  vmmSocket: 'vmm.sock',
+  exitRecord: 'exit.json',
+  logIndex: 'log-index.json',
+  serialLogOld: 'serial.log.1',
   // vz backend: a raw disk (vz cannot read qcow2), the per-VM helper's files, EFI state, and, in
   // BENTO_HOME itself, the node binary signed with the virtualization entitlement.
   rawDisk: 'disk.img',

@@ -28,9 +28,9 @@ export function tempHome(): string {
 }
 
 /** Runs `bento ARGS` against a home; never throws on a non-zero exit. */
-export function bento(home: string, args: string[], opts: { timeout?: number; input?: string } = {}): Promise<Result<{ reject: false }>> {
+export function bento(home: string, args: string[], opts: { timeout?: number; input?: string; env?: Record<string, string> } = {}): Promise<Result<{ reject: false }>> {
   return execa('node', [BENTO, ...args], {
-    env: { BENTO_HOME: home },
+    env: { ...opts.env, BENTO_HOME: home },
     reject: false,
     timeout: opts.timeout ?? 120_000,
     ...(opts.input !== undefined ? { input: opts.input } : {}),
@@ -104,20 +104,32 @@ export async function typeSerial(home: string, name: string, text: string): Prom
   });
 }
 
-/** Pids of qemu processes whose command line mentions `marker`. */
-export function qemuPids(marker: string): number[] {
+/** Live (non-zombie) processes whose program is `program` (a basename prefix) and whose command line mentions `marker`. */
+export function processPids(program: string, marker: string): number[] {
   const out: number[] = [];
   for (const p of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(p)) continue;
     try {
-      const argv = fs.readFileSync(`/proc/${p}/cmdline`, 'utf8');
+      const argv = fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0');
       const stat = fs.readFileSync(`/proc/${p}/stat`, 'utf8');
-      if (argv.includes('qemu-system') && argv.includes(marker) && stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z') out.push(Number(p));
+      if (path.basename(argv[0] ?? '').startsWith(program) && argv.some((a) => a.includes(marker)) && stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z') {
+        out.push(Number(p));
+      }
     } catch {
       // raced with an exit
     }
   }
   return out;
+}
+
+/** Pids of qemu processes whose command line mentions `marker` (bento-vmm monitors are not counted). */
+export function qemuPids(marker: string): number[] {
+  return processPids('qemu-system', marker);
+}
+
+/** Pids of bento-vmm monitors whose command line mentions `marker`. */
+export function vmmPids(marker: string): number[] {
+  return processPids('bento-vmm', marker);
 }
 
 function killPid(pid: number): void {
@@ -136,7 +148,7 @@ export async function cleanupHome(home: string): Promise<void> {
   } catch {
     // no daemon
   }
-  for (const pid of qemuPids(home)) killPid(pid);
+  for (const pid of [...vmmPids(home), ...qemuPids(home)]) killPid(pid);
   await new Promise((r) => setTimeout(r, 200));
   fs.rmSync(home, { recursive: true, force: true });
 }

@@ -1,4 +1,4 @@
-import type { Accel, Backend, Disposer, VmSpec, VmState } from '../types.js';
+import type { Accel, Backend, ConsoleDevice, Disposer, VmSpec, VmState } from '../types.js';
 
 /** A state change reported by a backend. */
 export interface DriverEvent {
@@ -13,14 +13,19 @@ export interface DriverCapabilities {
   saveRestore: boolean;
 }
 
-/** The console byte stream of a running VM, as a socket path bentod can connect to. */
+/**
+ * A running VM's console: bytes written to `socket` go to the guest; anything read from it only
+ * says the log grew. The log file (written by a process that outlives bentod) is what viewers read.
+ */
 export interface ConsoleEndpoint {
-  /** A Unix socket carrying the raw console bytes in both directions. */
+  /** A Unix socket taking console input; what it sends back are wake-ups, not output. */
   socket: string;
-  /** The file that keeps everything the console printed. */
+  /** The file that keeps everything the console printed (boots and rotation in log-index.json beside it). */
   log: string;
-  /** The log's size when this run of the VM started: where its boot output begins. */
-  bootOffset: number;
+  /** Which console the guest was given. */
+  device: ConsoleDevice;
+  /** Where this run's output begins, for a backend whose log has no log-index.json (vz). */
+  bootOffset?: number;
 }
 
 /** A VM a driver started or re-adopted; bentod holds one per running VM. */
@@ -62,6 +67,10 @@ export interface Driver {
   start(spec: VmSpec, dir: string): Promise<RunningVm>;
   /** Re-attaches to a VM that outlived a previous bentod; null when it is not running. */
   adopt(spec: VmSpec, dir: string): Promise<RunningVm | null>;
+  /** Whether any process of this VM is alive, decided from the processes, never from state files. */
+  liveProcess(spec: VmSpec, dir: string): { alive: boolean; pid: number | null };
+  /** Kills every process of this VM that is alive though bentod does not drive it. */
+  killStray(spec: VmSpec, dir: string): Promise<void>;
   /** The command line or configuration the backend would use, for inspect. */
   describe(spec: VmSpec, dir: string): Record<string, unknown>;
 }

@@ -29,7 +29,6 @@ function files(dir: string): QemuFiles {
     qmp: `${dir}/qmp.sock`,
     serialSocket: `${dir}/serial.sock`,
     consoleSocket: `${dir}/console.sock`,
-    serialLog: `${dir}/serial.log`,
   };
 }
 

@@ -6,7 +6,6 @@ export interface QemuFiles {
   qmp: string;
   serialSocket: string;
   consoleSocket: string;
-  serialLog: string;
 }
 
 /** Host facts the command line depends on. */
@@ -45,7 +44,9 @@ export function defaultCmdline(spec: Pick<VmSpec, 'console'>, host: QemuHost): s
 
 /**
  * Builds the qemu command line for a VM: a pure function of the spec, the files and the accelerator,
- * covered by golden tests. Every drive names its format; qemu daemonizes so the VM outlives bentod.
+ * covered by golden tests. Every drive names its format. qemu runs under bento-vmm (its parent, which
+ * outlives bentod), and its chardevs have no `logfile`: QEMU's logfile duplicates characters under load,
+ * so bento-vmm writes the log from the socket stream instead.
  */
 export function buildQemuCommand(spec: VmSpec, files: QemuFiles, accel: 'kvm' | 'hvf' | 'tcg', host: QemuHost): QemuCommand {
   const arm = host.arch === 'arm64';
@@ -59,20 +60,19 @@ export function buildQemuCommand(spec: VmSpec, files: QemuFiles, accel: 'kvm' | 
     '-nodefaults',
     '-no-user-config',
     '-display', 'none',
-    '-daemonize',
     // Start paused: bentod connects QMP (and the console) first, then sends `cont`, so no event and
     // no byte of boot output is missed.
     '-S',
     '-pidfile', files.pid,
     '-chardev', `socket,${kv({ id: 'qmp', path: files.qmp, server: true, wait: false })}`,
     '-mon', 'chardev=qmp,mode=control',
-    '-chardev', `socket,${kv({ id: 'serial0', path: files.serialSocket, server: true, wait: false, logfile: files.serialLog, logappend: true })}`,
+    '-chardev', `socket,${kv({ id: 'serial0', path: files.serialSocket, server: true, wait: false })}`,
     '-serial', 'chardev:serial0',
   ];
   if (spec.console === 'virtio') {
     args.push(
       '-device', 'virtio-serial-pci,id=vser0',
-      '-chardev', `socket,${kv({ id: 'console0', path: files.consoleSocket, server: true, wait: false, logfile: files.serialLog, logappend: true })}`,
+      '-chardev', `socket,${kv({ id: 'console0', path: files.consoleSocket, server: true, wait: false })}`,
       '-device', 'virtconsole,chardev=console0,bus=vser0.0',
     );
   }

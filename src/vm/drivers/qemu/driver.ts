@@ -5,13 +5,15 @@ import { promisify } from 'node:util';
 import { hostAccel } from '../../accel.js';
 import { BentoError, errorMessage } from '../../errors.js';
 import { FILES, MAX_SOCKET_PATH, vmFiles } from '../../paths.js';
-import { isSameProcess, processIdentity } from '../../proc.js';
-import { readRuntime, writeRuntime } from '../../runtime.js';
+import { holderPid, lockHeld } from '../../lock-probe.js';
+import { processIdentity, waitForExit } from '../../proc.js';
+import { readRuntime, SERIAL_LOG_CAP, writeRuntime } from '../../runtime.js';
 import type { Accel, DiskFormat, VmSpec } from '../../types.js';
 import type { Driver, RunningVm } from '../driver.js';
 import { buildQemuCommand, qemuBinary, type QemuCommand, type QemuHost } from './argv.js';
 import { connectQmp } from './qmp.js';
 import { QemuVm } from './qemu-vm.js';
+import { provenQemuPid, spawnVmm } from './vmm.js';
 
 const run = promisify(execFile);
 
@@ -41,9 +43,13 @@ export function detectDiskFormat(file: string): DiskFormat {
 }
 
 
-/** The QEMU backend: qemu-system-* daemonized in its own session, driven over QMP. */
+/** The QEMU backend: qemu-system-* under its own bento-vmm monitor (which outlives bentod), driven over QMP. */
 export class QemuDriver implements Driver {
   readonly backend = 'qemu' as const;
+
+  /** @param logCap the serial log's size at which bento-vmm rotates it while the VM runs */
+  constructor(private readonly logCap: number = SERIAL_LOG_CAP) {}
+
   readonly capabilities = { pause: true, restart: true, saveRestore: false };
 
   availability(): { ok: true } | { ok: false; reason: string } {
@@ -59,7 +65,7 @@ export class QemuDriver implements Driver {
     const accel = this.resolveAccel(spec);
     if (accel === 'vz') throw new BentoError('invalid-input', 'accel vz is only for the vz backend');
     const f = vmFiles(dir);
-    return buildQemuCommand(spec, { pid: f.qemuPid, qmp: f.qmpSocket, serialSocket: f.serialSocket, consoleSocket: f.consoleSocket, serialLog: f.serialLog }, accel, qemuHost);
+    return buildQemuCommand(spec, { pid: f.qemuPid, qmp: f.qmpSocket, serialSocket: f.serialSocket, consoleSocket: f.consoleSocket }, accel, qemuHost);
   }
 
   describe(spec: VmSpec, dir: string): Record<string, unknown> {
@@ -81,61 +87,98 @@ export class QemuDriver implements Driver {
 
   async start(spec: VmSpec, dir: string): Promise<RunningVm> {
     const files = vmFiles(dir);
-    for (const sock of [files.qmpSocket, files.serialSocket, files.consoleSocket]) {
+    for (const sock of [files.qmpSocket, files.serialSocket, files.consoleSocket, files.vmmSocket]) {
       if (Buffer.byteLength(sock) > MAX_SOCKET_PATH) {
         throw new BentoError('start-failed', `start-failed: socket path ${sock} is longer than ${MAX_SOCKET_PATH} bytes; use a shorter BENTO_HOME`);
       }
     }
+    // The process is the truth: refuse while any qemu of this VM (or its monitor) is alive.
+    const alive = this.liveProcess(spec, dir);
+    if (alive.alive) throw new BentoError('already-running', `${spec.name} already has a running qemu${alive.pid ? ` (pid ${alive.pid})` : ''}; bento stop --force ${spec.name} kills it`);
     // Leftovers of a previous run would make qemu fail to bind or make us read an old pid.
-    for (const f of [files.qmpSocket, files.serialSocket, files.consoleSocket, files.qemuPid]) fs.rmSync(f, { force: true });
+    for (const f of [files.qmpSocket, files.serialSocket, files.consoleSocket, files.qemuPid, files.vmmSocket]) fs.rmSync(f, { force: true });
     const cmd = this.command(spec, dir);
     const accel = this.resolveAccel(spec);
-    const logOffset = fileSize(files.serialLog);
+    // The console the user types into comes first; with a virtio console the UART's early boot
+    // output is logged too.
+    const consoles = spec.console === 'virtio' ? [files.consoleSocket, files.serialSocket] : [files.serialSocket];
+    const { qemuPid: pid } = await spawnVmm({ dir, files, command: cmd, consoles, logCap: this.logCap });
+    // From here on a failure must take down what was started: a qemu nobody tracks holds its disks.
     try {
-      await run(cmd.binary, cmd.args, { timeout: 60_000, cwd: dir });
-    } catch (err) {
-      const e = err as { stderr?: string; code?: string | number };
-      const detail = e.code === 'ENOENT' ? `${cmd.binary} not found` : firstLine(e.stderr) || errorMessage(err);
-      throw new BentoError('start-failed', `start-failed: ${detail}`, { cause: err });
-    }
-    const pid = Number(fs.readFileSync(files.qemuPid, 'utf8').trim());
-    const identity = processIdentity(pid);
-    if (!identity) throw new BentoError('start-failed', `start-failed: qemu (pid ${pid}) exited right after starting`);
-    const startedAt = new Date();
-    writeRuntime(files.state, { pid, startTime: identity.startTime, startedAt: startedAt.toISOString(), accel, reason: null, logOffset });
-    try {
+      const identity = processIdentity(pid);
+      if (!identity) throw new BentoError('start-failed', `start-failed: qemu (pid ${pid}) exited right after starting`);
+      const startedAt = new Date();
+      writeRuntime(files.state, { pid, startTime: identity.startTime, startedAt: startedAt.toISOString(), accel, reason: null, logOffset: 0 });
       const qmp = await connectQmp(files.qmpSocket, { timeoutMs: 10_000 });
-      const vm = new QemuVm({ qmp, pid, startedAt, accel, files, consoleDevice: spec.console, logOffset });
+      const vm = new QemuVm({ qmp, pid, startedAt, accel, files, consoleDevice: spec.console });
       await qmp.execute('cont');
       return vm;
     } catch (err) {
-      // A qemu we cannot drive is useless and holds its disks: take it down rather than orphan it.
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-      throw new BentoError('start-failed', `start-failed: could not drive qemu over QMP: ${errorMessage(err)}`, { cause: err });
+      await killProven(pid);
+      const msg = errorMessage(err);
+      throw new BentoError('start-failed', msg.startsWith('start-failed') ? msg : `start-failed: ${msg}`, { cause: err });
     }
+  }
+
+  /** Whether any process of this VM is alive: bento-vmm's lock (which its qemu inherits), or a proven qemu pid. */
+  liveProcess(_spec: VmSpec, dir: string): { alive: boolean; pid: number | null } {
+    const files = vmFiles(dir);
+    const pid = provenQemuPid(files);
+    return { alive: pid !== null || lockHeld(files.vmmLock), pid };
   }
 
   async adopt(spec: VmSpec, dir: string): Promise<RunningVm | null> {
     const files = vmFiles(dir);
+    const pid = provenQemuPid(files);
+    if (pid === null) return null;
     const rec = readRuntime(files.state);
-    if (!rec || !isSameProcess(rec, files.qmpSocket)) return null;
-    const qmp = await connectQmp(files.qmpSocket, { timeoutMs: 5_000 });
-    return new QemuVm({ qmp, pid: rec.pid, startedAt: new Date(rec.startedAt), accel: rec.accel, files, consoleDevice: spec.console, logOffset: rec.logOffset });
+    const identity = processIdentity(pid);
+    // state.json only supplies the start time, and only when it is about this very process.
+    const startedAt = rec && rec.pid === pid && identity && rec.startTime === identity.startTime ? new Date(rec.startedAt) : new Date();
+    const accel = rec && rec.pid === pid ? rec.accel : this.resolveAccel(spec);
+    let qmp;
+    try {
+      qmp = await connectQmp(files.qmpSocket, { timeoutMs: 3_000 });
+    } catch (err) {
+      return new QemuVm({ qmp: null, qmpError: `its QMP monitor does not answer (${errorMessage(err)})`, pid, startedAt, accel, files, consoleDevice: spec.console });
+    }
+    const vm = new QemuVm({ qmp, pid, startedAt, accel, files, consoleDevice: spec.console });
+    try {
+      // A start that bentod did not finish (killed between spawn and `cont`) is rolled back.
+      if ((await vm.runStatus()) === 'prelaunch') {
+        await vm.kill();
+        return null;
+      }
+    } catch {
+      // a monitor that connects but does not answer: the manager shows it as `error`
+    }
+    return vm;
+  }
+
+  /** Kills whatever process of this VM is alive though bentod cannot drive it (rm --force, stop --force). */
+  async killStray(_spec: VmSpec, dir: string): Promise<void> {
+    const files = vmFiles(dir);
+    const pid = provenQemuPid(files);
+    if (pid !== null) await killProven(pid);
+    const holder = holderPid(files.vmmLock);
+    if (holder !== null && lockHeld(files.vmmLock)) await killProven(holder);
   }
 }
 
-function fileSize(file: string): number {
+/** SIGTERM, then SIGKILL after a grace period; resolves once the process is gone. */
+async function killProven(pid: number): Promise<void> {
+  for (const sig of ['SIGCONT', 'SIGTERM'] as const) {
+    try {
+      process.kill(pid, sig);
+    } catch {
+      return;
+    }
+  }
+  if (await waitForExit(pid, 3_000)) return;
   try {
-    return fs.statSync(file).size;
+    process.kill(pid, 'SIGKILL');
   } catch {
-    return 0;
+    return;
   }
-}
-
-function firstLine(text: string | undefined): string {
-  return (text ?? '').split('\n').map((l) => l.trim()).find(Boolean) ?? '';
+  await waitForExit(pid, 10_000);
 }

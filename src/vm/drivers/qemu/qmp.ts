@@ -3,6 +3,9 @@ import { BentoError, errorMessage } from '../../errors.js';
 import type { Disposer } from '../../types.js';
 
 /** An asynchronous QMP event, e.g. `{"event":"STOP","timestamp":{…}}`. */
+/** How long any QMP command may take unless its caller says otherwise. */
+export const QMP_DEFAULT_TIMEOUT_MS = 5_000;
+
 export interface QmpEvent {
   event: string;
   data?: Record<string, unknown>;
@@ -160,11 +163,14 @@ export class QmpClient {
     for (const ev of held) this.dispatch(ev);
   }
 
-  /** Runs a command: qmp-error on an error reply, io-error when closed, timeout after opts.timeoutMs. */
+  /**
+   * Runs a command: qmp-error on an error reply, io-error when closed, timeout after opts.timeoutMs
+   * (QMP_DEFAULT_TIMEOUT_MS unless given; 0 waits for ever). A stuck qemu never hangs a caller.
+   */
   execute<T = unknown>(command: string, args?: object, opts: { timeoutMs?: number } = {}): Promise<T> {
     if (this.closed) return Promise.reject(new BentoError('io-error', `QMP ${this.path} is closed; cannot run ${command}`));
     const id = `bento-${this.nextId++}`;
-    const { timeoutMs } = opts;
+    const timeoutMs = opts.timeoutMs ?? QMP_DEFAULT_TIMEOUT_MS;
     return new Promise<T>((resolve, reject) => {
       const expire = (): void => {
         this.pending.delete(id);

@@ -3,8 +3,8 @@ import path from 'node:path';
 import { writeFileSync } from 'atomically';
 import { BentoError, errorMessage } from '../../errors.js';
 import { FILES, MAX_SOCKET_PATH, vmFiles } from '../../paths.js';
-import { isSameProcess } from '../../proc.js';
-import { readRuntime } from '../../runtime.js';
+import { isSameProcess, waitForExit } from '../../proc.js';
+import { readRuntime, rotateLogIfLarge } from '../../runtime.js';
 import type { Accel, VmSpec } from '../../types.js';
 import type { Driver, DriverCapabilities, RunningVm } from '../driver.js';
 import { loadVzBinding, type VzBinding, type VzHostInfo } from './binding.js';
@@ -110,6 +110,8 @@ export class VzDriver implements Driver {
     const avail = this.availability();
     if (!avail.ok) throw new BentoError('unsupported', `backend vz is unavailable: ${avail.reason}`);
     const files = vmFiles(dir);
+    // The helper is not running, so nothing holds the log open: the safe moment to rotate it.
+    rotateLogIfLarge(files.serialLog);
     for (const sock of [files.vzControlSocket, files.consoleSocket]) {
       if (Buffer.byteLength(sock) > MAX_SOCKET_PATH) {
         throw new BentoError('start-failed', `start-failed: socket path ${sock} is longer than ${MAX_SOCKET_PATH} bytes; use a shorter BENTO_HOME`);
@@ -133,6 +135,25 @@ export class VzDriver implements Driver {
       }
       throw new BentoError('start-failed', `start-failed: could not drive the vz helper: ${errorMessage(err)}`, { cause: err });
     }
+  }
+
+  /** The helper process is the VM: alive when its recorded pid is still the very helper of this VM. */
+  liveProcess(_spec: VmSpec, dir: string): { alive: boolean; pid: number | null } {
+    const files = vmFiles(dir);
+    const rec = readRuntime(files.state);
+    const alive = rec !== null && rec.accel === 'vz' && isSameProcess(rec, files.vzHelperConfig);
+    return { alive, pid: alive ? rec.pid : null };
+  }
+
+  async killStray(spec: VmSpec, dir: string): Promise<void> {
+    const { pid } = this.liveProcess(spec, dir);
+    if (pid === null) return;
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      return;
+    }
+    await waitForExit(pid, 10_000);
   }
 
   async adopt(_spec: VmSpec, dir: string): Promise<RunningVm | null> {

@@ -136,7 +136,7 @@ export class VzVm implements RunningVm {
   }
 
   console(): ConsoleEndpoint {
-    return { socket: this.files.consoleSocket, log: this.files.serialLog, bootOffset: this.logOffset };
+    return { socket: this.files.consoleSocket, log: this.files.serialLog, device: 'virtio', bootOffset: this.logOffset };
   }
 
   detach(): void {
