@@ -15,7 +15,7 @@ export default defineConfig({
       {
         test: {
           name: 'integration',
-          include: ['test/integration/**/*.test.{ts,tsx}', 'test/e2e/**/*.test.{ts,tsx}'],
+          include: ['test/integration/**/*.test.{ts,tsx}', 'test/faults/**/*.test.{ts,tsx}', 'test/e2e/**/*.test.{ts,tsx}'],
           fileParallelism: false,
           testTimeout: 180_000,
           hookTimeout: 180_000,

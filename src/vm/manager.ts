@@ -46,10 +46,11 @@ export class VmManager {
         const entry: Entry = { spec, state: 'stopped', reason: null, vm: null, unsubscribe: null, stopDeadline: null };
         this.entries.set(spec.name, entry);
         const files = vmFiles(this.dir(spec.name));
-        const rec = readRuntime(files.state);
-        entry.reason = rec?.reason ?? null;
         try {
           const vm = await this.driver(spec).adopt(spec, this.dir(spec.name));
+          // Read after adopt: a driver that rolls back an interrupted start records why.
+          const rec = readRuntime(files.state);
+          entry.reason = rec?.reason ?? null;
           if (!vm) {
             if (this.driver(spec).liveProcess(spec, this.dir(spec.name)).alive) {
               entry.state = 'error';

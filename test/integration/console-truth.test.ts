@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
+import type net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
@@ -28,7 +29,7 @@ function viewer(home: string, name: string, query: string, delayMs = 0): { bytes
     chunks.push(Buffer.from(data as Buffer));
     if (delayMs > 0) {
       // A slow reader: the socket is not read for delayMs after each message.
-      const raw = (ws as unknown as { _socket?: import('node:net').Socket })._socket;
+      const raw = (ws as unknown as { _socket?: net.Socket })._socket;
       raw?.pause();
       setTimeout(() => raw?.resume(), delayMs);
     }

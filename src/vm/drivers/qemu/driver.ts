@@ -13,6 +13,7 @@ import type { Driver, RunningVm } from '../driver.js';
 import { buildQemuCommand, qemuBinary, type QemuCommand, type QemuHost } from './argv.js';
 import { connectQmp } from './qmp.js';
 import { QemuVm } from './qemu-vm.js';
+import { faultPoint } from '../../test-hooks.js';
 import { provenQemuPid, spawnVmm } from './vmm.js';
 
 const run = promisify(execFile);
@@ -105,6 +106,7 @@ export class QemuDriver implements Driver {
     const { qemuPid: pid } = await spawnVmm({ dir, files, command: cmd, consoles, logCap: this.logCap });
     // From here on a failure must take down what was started: a qemu nobody tracks holds its disks.
     try {
+      faultPoint('start-after-spawn');
       const identity = processIdentity(pid);
       if (!identity) throw new BentoError('start-failed', `start-failed: qemu (pid ${pid}) exited right after starting`);
       const startedAt = new Date();
@@ -147,6 +149,8 @@ export class QemuDriver implements Driver {
       // A start that bentod did not finish (killed between spawn and `cont`) is rolled back.
       if ((await vm.runStatus()) === 'prelaunch') {
         await vm.kill();
+        const reason = 'start-interrupted: bentod died during the start; rolled back';
+        writeRuntime(files.state, { pid, startTime: identity?.startTime ?? '', startedAt: startedAt.toISOString(), accel, reason, logOffset: 0 });
         return null;
       }
     } catch {

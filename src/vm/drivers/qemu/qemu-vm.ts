@@ -14,7 +14,7 @@ const TERM_GRACE_MS = 3_000;
 const EXIT_AFTER_EOF_MS = 5_000;
 /** How often a VM without a working monitor is checked for having exited. */
 const EXIT_POLL_MS = 1_000;
-/** QMP calls made on behalf of inspect are short: a stuck qemu must not stall the caller. */
+/** QMP calls made for inspect and the power button are short: a stuck qemu must not stall the caller. */
 const INSPECT_TIMEOUT_MS = 2_000;
 
 interface QemuVmOptions {
@@ -160,7 +160,8 @@ export class QemuVm implements RunningVm {
   }
 
   async requestStop(): Promise<void> {
-    await this.monitor().execute('system_powerdown');
+    // Short: a qemu that cannot take the power button within this is forced by the caller.
+    await this.monitor().execute('system_powerdown', undefined, { timeoutMs: INSPECT_TIMEOUT_MS });
   }
 
   async reset(): Promise<void> {
