@@ -10,9 +10,10 @@
   'targets': [
     {
       'target_name': 'bento_native',
-      # Sources every OS compiles: what Node lacks and bentod needs (peer credentials).
+      # Sources every OS compiles: what Node lacks and bento needs (peer credentials).
       'sources': [
         'src/addon.cc',
+        'src/checks.cc',
         'src/peer.cc',
       ],
       # node -p runs with this folder as cwd, so the relative include_dir resolves wherever npm
