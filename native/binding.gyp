@@ -10,10 +10,12 @@
   'targets': [
     {
       'target_name': 'bento_native',
-      # Sources every OS compiles: what Node lacks and bento needs (peer credentials, terminal modes).
+      # Sources every OS compiles: what Node lacks and bento needs (peer credentials, terminal modes,
+      # flock).
       'sources': [
         'src/addon.cc',
         'src/checks.cc',
+        'src/flock.cc',
         'src/peer.cc',
         'src/termios.cc',
       ],

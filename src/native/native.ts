@@ -29,6 +29,10 @@ export interface NativeBinding {
   makeRaw(fd: number): TermiosSnapshot;
   /** TCSA*, the flag bits makeRaw touches, NCCS and SIZEOF_TERMIOS, as this platform defines them. */
   readonly termiosConstants: Readonly<Record<TermiosConstant, number>>;
+  /** flock(2); true when done, false when LOCK_NB met a conflicting lock; other failures throw. */
+  flock(fd: number, op: number): boolean;
+  /** LOCK_SH, LOCK_EX, LOCK_UN, LOCK_NB as this platform defines them. */
+  readonly flockConstants: Readonly<Record<'LOCK_SH' | 'LOCK_EX' | 'LOCK_UN' | 'LOCK_NB', number>>;
 }
 
 /** A terminal's modes: `raw` is the platform's struct termios byte for byte; the rest is for reading. */
@@ -53,7 +57,7 @@ export type TermiosConstant =
   | 'VMIN' | 'VTIME' | 'NCCS' | 'SIZEOF_TERMIOS';
 
 /** The binding version this code was written against; must match kBindingVersion in addon.cc. */
-export const BINDING_VERSION = '2';
+export const BINDING_VERSION = '3';
 
 /** Environment variable that points the loader at one specific .node file. */
 export const NATIVE_PATH_ENV = 'BENTO_NATIVE_PATH';

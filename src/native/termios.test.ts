@@ -141,7 +141,7 @@ describe('termios in the native addon, on a real pty', () => {
   it('survives every bad input in a fresh process', () => {
     const script = `const b = require(process.argv[1]); const out = [];
       for (const f of [() => b.tcgetattr(), () => b.makeRaw(NaN), () => b.makeRaw(2 ** 31), () => b.tcsetattr(0, null, 0),
-        () => b.tcsetattr(0, { raw: {} }, 0), () => b.tcgetattr(2 ** 31 - 1)]) {
+        () => b.tcsetattr(0, { raw: {} }, 0), () => b.tcgetattr(2 ** 31 - 1), () => b.flock(2 ** 31 - 1, 2), () => b.flock(0, 3)]) {
         try { f(); out.push('returned'); } catch (e) { out.push(e.code); }
       }
       console.log(JSON.stringify(out));`;
@@ -150,7 +150,7 @@ describe('termios in the native addon, on a real pty', () => {
     expect(r.signal, r.stderr).toBeNull();
     expect(JSON.parse(r.stdout)).toEqual([
       'ERR_INVALID_ARG_TYPE', 'ERR_INVALID_ARG_VALUE', 'ERR_INVALID_ARG_VALUE', 'ERR_INVALID_ARG_TYPE',
-      'ERR_INVALID_ARG_TYPE', 'EBADF',
+      'ERR_INVALID_ARG_TYPE', 'EBADF', 'EBADF', 'ERR_INVALID_ARG_VALUE',
     ]);
   });
 });
