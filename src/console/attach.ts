@@ -1,5 +1,6 @@
 import { WebSocket } from 'ws';
-import { BentoError } from '../vm/errors.js';
+import { enterRaw, type RawHandle } from '../native/termios.js';
+import { BentoError, errorMessage } from '../vm/errors.js';
 import { createSanitizer } from './sanitize.js';
 import { TERMINAL_RESTORE } from './sanitize-policy.js';
 
@@ -36,9 +37,11 @@ export interface AttachResult {
 }
 
 /**
- * Attaches the terminal to a VM's console through bentod: raw mode (Ctrl-C, Ctrl-Z, Ctrl-\ go to the
- * guest), guest output sanitised before it reaches the terminal, the escape key detaches. The terminal
- * is restored on every exit path: detach, the VM stopping, bentod going away, SIGTERM and SIGHUP.
+ * Attaches the terminal to a VM's console through bentod: full raw mode (cfmakeraw: Ctrl-C, Ctrl-Z,
+ * Ctrl-\ go to the guest, and no output processing, so the guest's bytes reach the terminal as sent),
+ * guest output sanitised before it reaches the terminal, the escape key detaches. The terminal's exact
+ * modes are restored on every exit path: detach, the VM stopping, bentod going away, SIGTERM, SIGHUP,
+ * and a process exit nobody planned.
  */
 export function attachConsole(opts: AttachOptions): Promise<AttachResult> {
   const stdin = opts.stdin ?? process.stdin;
@@ -54,7 +57,7 @@ export function attachConsole(opts: AttachOptions): Promise<AttachResult> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url, { perMessageDeflate: false });
     const clean = opts.unfiltered ? { push: (b: Buffer) => b, flush: () => Buffer.alloc(0) } : createSanitizer();
-    let raw = false;
+    let raw: RawHandle | null = null;
     let done = false;
     let closedReason: string | null = null;
     let opened = false;
@@ -64,10 +67,12 @@ export function attachConsole(opts: AttachOptions): Promise<AttachResult> {
       done = true;
       stdin.off('data', onKey);
       for (const s of SIGNALS) process.off(s, onSignal[s]);
+      process.off('exit', restoreOnExit);
       stdout.write(clean.flush());
       if (raw) {
         if (!opts.unfiltered) stdout.write(TERMINAL_RESTORE);
-        stdin.setRawMode(false);
+        // After output drains (TCSADRAIN), so what was written above is shown in raw mode as sent.
+        raw.restore();
       }
       stdin.pause();
       if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING) ws.terminate();
@@ -79,6 +84,10 @@ export function attachConsole(opts: AttachOptions): Promise<AttachResult> {
       const send = i >= 0 ? chunk.subarray(0, i) : chunk;
       if (send.length && ws.readyState === ws.OPEN) ws.send(send, { binary: true });
       if (i >= 0) finish({ end: 'detached', message: `detached from ${opts.name}` });
+    };
+    // An exception or process.exit elsewhere must not leave the user's terminal raw.
+    const restoreOnExit = (): void => {
+      raw?.restore();
     };
     const onSignal = Object.fromEntries(
       SIGNALS.map((s) => [s, () => finish({ end: 'signal', signal: s, message: `${s}: detached from ${opts.name}` })]),
@@ -107,8 +116,18 @@ export function attachConsole(opts: AttachOptions): Promise<AttachResult> {
     ws.on('open', () => {
       stderr.write(`[bento] connected to ${opts.name} (${opts.escapeLabel} to detach)\r\n`);
       if (stdin.isTTY) {
-        stdin.setRawMode(true);
-        raw = true;
+        const fd = (stdin as { fd?: unknown }).fd;
+        try {
+          if (typeof fd !== 'number') throw new BentoError('unsupported', 'the terminal stream has no file descriptor');
+          raw = enterRaw(fd, stdin);
+        } catch (err) {
+          // Nothing was changed (enterRaw puts back what it touched): say why and do not attach half raw.
+          done = true;
+          ws.terminate();
+          reject(new BentoError('io-error', `cannot put the terminal in raw mode: ${errorMessage(err)}`, { cause: err }));
+          return;
+        }
+        process.on('exit', restoreOnExit);
       }
       stdin.on('data', onKey);
       stdin.resume();
