@@ -2,6 +2,7 @@ import { WebSocket } from 'ws';
 import { enterRaw, type RawHandle } from '../native/termios.js';
 import { BentoError, errorMessage } from '../vm/errors.js';
 import { createSanitizer } from './sanitize.js';
+import { createSizeProbe } from './size-probe.js';
 import { TERMINAL_RESTORE } from './sanitize-policy.js';
 
 /** Why an attach session ended. */
@@ -58,6 +59,16 @@ export function attachConsole(opts: AttachOptions): Promise<AttachResult> {
     const ws = new WebSocket(url, { perMessageDeflate: false });
     const clean = opts.unfiltered ? { push: (b: Buffer) => b, flush: () => Buffer.alloc(0) } : createSanitizer();
     let raw: RawHandle | null = null;
+    // The sanitiser drops the guest's CSI 6n (the host terminal would answer it); a resize-style size
+    // probe is answered here instead, from the real terminal's size. The pane's headless terminal
+    // answers queries itself, and a reader's keys are not sent, so only the input holder answers.
+    // Only after this viewer has typed: the probe follows a command typed here, and the replayed
+    // scrollback that comes first may hold an old probe no program is waiting on any more.
+    let holdsInput = !opts.readOnly;
+    let typed = false;
+    const probe = opts.unfiltered
+      ? null
+      : createSizeProbe(() => (stdout.isTTY && stdout.columns > 0 && stdout.rows > 0 ? { cols: stdout.columns, rows: stdout.rows } : null));
     let done = false;
     let closedReason: string | null = null;
     let opened = false;
@@ -82,7 +93,10 @@ export function attachConsole(opts: AttachOptions): Promise<AttachResult> {
     const onKey = (chunk: Buffer): void => {
       const i = chunk.indexOf(opts.escape);
       const send = i >= 0 ? chunk.subarray(0, i) : chunk;
-      if (send.length && ws.readyState === ws.OPEN) ws.send(send, { binary: true });
+      if (send.length && ws.readyState === ws.OPEN) {
+        ws.send(send, { binary: true });
+        typed = true;
+      }
       if (i >= 0) finish({ end: 'detached', message: `detached from ${opts.name}` });
     };
     // An exception or process.exit elsewhere must not leave the user's terminal raw.
@@ -135,10 +149,16 @@ export function attachConsole(opts: AttachOptions): Promise<AttachResult> {
     });
     ws.on('message', (data, isBinary) => {
       if (isBinary) {
+        if (probe) {
+          for (const answer of probe.scan(data as Buffer)) {
+            if (typed && holdsInput && ws.readyState === ws.OPEN) ws.send(answer, { binary: true });
+          }
+        }
         stdout.write(clean.push(data as Buffer));
         return;
       }
       const msg = JSON.parse(String(data)) as { type: string; role?: string; message?: string; reason?: string };
+      if ((msg.type === 'hello' || msg.type === 'role') && msg.role) holdsInput = msg.role !== 'reader';
       if (msg.type === 'hello' && msg.role === 'reader') stderr.write(`[bento] read-only: another viewer holds the input\r\n`);
       if (msg.type === 'role' && msg.role === 'reader') stderr.write(`\r\n[bento] read-only now: ${msg.reason}\r\n`);
       if (msg.type === 'notice') stderr.write(`\r\n[bento] ${msg.message}\r\n`);

@@ -26,6 +26,10 @@ function attached(home: string, name: string): { run: PtyRun; before: () => stri
   return { run, before: read('before'), after: read('after') };
 }
 
+/** The resize trick as a guest one-liner: cursor to 999;999, ask where it is, set the answer. */
+const GUEST_RESIZE =
+  "stty -echo -icanon; printf '\\033%s\\033[r\\033[999;999H\\033[6n\\033%s' 7 8; read -r -d R p; stty echo icanon; p=${p#*[}; stty rows ${p%;*} cols ${p#*;}";
+
 const text = (f: PaneFrame): string[] => f.lines.map((l) => l.map((r) => r.text).join('').trimEnd());
 
 describe('full raw mode on the host terminal', () => {
@@ -66,6 +70,20 @@ describe('full raw mode on the host terminal', () => {
     await a.run.waitForScreen(/EXIT=0/, 30_000);
     await waitFor('stty -g after the attach', () => a.after().length > 0, 10_000);
     expect(a.after()).toBe(a.before());
+  });
+
+  it("answers the guest's size probe from the real terminal, so the guest learns its size", async () => {
+    const a = attached(home, 'hvc');
+    runs.push(a.run);
+    await a.run.waitForScreen('(Ctrl-] to detach)');
+    // busybox here has no `resize`; this is what it does (and what the README suggests in its place).
+    a.run.write(`${GUEST_RESIZE}; echo SIZE-$(stty size | tr ' ' x)\r`);
+    await a.run.waitForScreen('SIZE-30x100', 30_000);
+    a.run.resize(120, 40);
+    a.run.write(`${GUEST_RESIZE}; echo SIZE-$(stty size | tr ' ' x)\r`);
+    await a.run.waitForScreen('SIZE-40x120', 30_000);
+    a.run.write('\x1d');
+    await a.run.waitForScreen(/EXIT=0/, 30_000);
   });
 
   it('the pane engine sees the guest bytes unchanged: after a bare LF the cursor column stays', async () => {
