@@ -12,10 +12,10 @@ import { runInPty, type PtyRun } from '../helpers/pty.js';
  */
 
 /** `bento console NAME` in a pty, wrapped in a shell that records `stty -g` before and after. */
-function attached(home: string, name: string): { run: PtyRun; before: () => string; after: () => string } {
+function attached(home: string, name: string, env: Record<string, string> = {}): { run: PtyRun; before: () => string; after: () => string } {
   const dir = fs.mkdtempSync(path.join(home, 'pty-'));
   const script = `stty -g > ${dir}/before; node ${BENTO} console ${name}; echo "EXIT=$?"; stty -g > ${dir}/after; sleep 1`;
-  const run = runInPty('bash', ['--norc', '--noprofile', '-c', script], { env: { BENTO_HOME: home } });
+  const run = runInPty('bash', ['--norc', '--noprofile', '-c', script], { env: { BENTO_HOME: home, ...env } });
   const read = (f: string) => (): string => {
     try {
       return fs.readFileSync(`${dir}/${f}`, 'utf8');
@@ -52,8 +52,13 @@ describe('full raw mode on the host terminal', () => {
     await cleanupHome(home);
   });
 
-  it.each(['uart', 'hvc'])('a bare LF from the guest (%s) reaches the terminal as a bare LF; stty -g is restored', async (name) => {
-    const a = attached(home, name);
+  it.each([
+    ['uart', 'the addon', {}],
+    ['hvc', 'the addon', {}],
+    // The loader takes an explicit path alone, so a missing one means no addon: /bin/stty does it.
+    ['uart', 'stty (no addon)', { BENTO_NATIVE_PATH: '/nonexistent/bento_native.node' }],
+  ] as const)('a bare LF from the guest (%s, raw mode by %s) reaches the terminal as a bare LF; stty -g is restored', async (name, _how, env) => {
+    const a = attached(home, name, env);
     runs.push(a.run);
     await a.run.waitForScreen('(Ctrl-] to detach)');
     // The markers are computed by the guest, so the typed command's echo never matches them.
