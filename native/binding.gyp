@@ -10,10 +10,14 @@
   'targets': [
     {
       'target_name': 'bento_native',
-      # Sources every OS compiles: what Node lacks and bentod needs (peer credentials).
+      # Sources every OS compiles: what Node lacks and bento needs (peer credentials, terminal modes,
+      # flock).
       'sources': [
         'src/addon.cc',
+        'src/checks.cc',
+        'src/flock.cc',
         'src/peer.cc',
+        'src/termios.cc',
       ],
       # node -p runs with this folder as cwd, so the relative include_dir resolves wherever npm
       # hoisted node-addon-api.

@@ -4,9 +4,9 @@
 // TypeErrors, system problems are Errors carrying `code` (errno name), `errno` and `syscall`.
 #include "peer.h"
 
+#include "checks.h"
+
 #include <cerrno>
-#include <climits>
-#include <cmath>
 #include <cstddef>
 #include <cstring>
 #include <string>
@@ -21,68 +21,9 @@
 namespace bento {
 namespace {
 
-// errno's symbolic name, spelled the way Node's own system errors spell `code`.
-const char* ErrnoName(int err) {
-  switch (err) {
-    case EBADF: return "EBADF";
-    case ENOTSOCK: return "ENOTSOCK";
-    case EAFNOSUPPORT: return "EAFNOSUPPORT";
-    case ENOTCONN: return "ENOTCONN";
-    case EINVAL: return "EINVAL";
-    case ENOPROTOOPT: return "ENOPROTOOPT";
-    case EOPNOTSUPP: return "EOPNOTSUPP";
-    case ENOBUFS: return "ENOBUFS";
-    case ENOMEM: return "ENOMEM";
-    case EFAULT: return "EFAULT";
-    case EACCES: return "EACCES";
-    case EPERM: return "EPERM";
-    case ENOSYS: return "ENOSYS";
-    default: return "UNKNOWN";
-  }
-}
+constexpr const char* kSignature = "getPeerCredentials(fd)";
 
-[[noreturn]] void ThrowSystemError(Napi::Env env, int err, const char* syscall, const std::string& what) {
-  const std::string code = ErrnoName(err);
-  Napi::Error error = Napi::Error::New(env, what + " (" + code + ": " + std::strerror(err) + ")");
-  error.Set("code", Napi::String::New(env, code));
-  // Negative, as in Node's own system errors (libuv reports -errno), so callers can treat both alike.
-  error.Set("errno", Napi::Number::New(env, -err));
-  error.Set("syscall", Napi::String::New(env, syscall));
-  throw error;
-}
-
-[[noreturn]] void ThrowArgError(Napi::Env env, const char* code, const std::string& message) {
-  Napi::TypeError error = Napi::TypeError::New(env, "getPeerCredentials(fd): " + message);
-  error.Set("code", Napi::String::New(env, code));
-  throw error;
-}
-
-std::string Describe(const Napi::Value& value) {
-  if (value.IsUndefined()) return "undefined";
-  if (value.IsNull()) return "null";
-  if (value.IsString()) return "a string";
-  if (value.IsBoolean()) return "a boolean";
-  if (value.IsBigInt()) return "a bigint";
-  if (value.IsSymbol()) return "a symbol";
-  if (value.IsFunction()) return "a function";
-  return "an object";
-}
-
-// Checked in C++ as well as in the JS wrapper: the raw binding is reachable on its own, and a
-// wrong fd must never reach the kernel as a truncated or wrapped-around integer.
-int FdArgument(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  const Napi::Value arg = info[0];
-  if (!arg.IsNumber()) ThrowArgError(env, "ERR_INVALID_ARG_TYPE", "fd must be a number, got " + Describe(arg));
-  const double value = arg.As<Napi::Number>().DoubleValue();
-  const std::string shown = arg.ToString().Utf8Value();
-  if (!std::isfinite(value) || std::trunc(value) != value) {
-    ThrowArgError(env, "ERR_INVALID_ARG_VALUE", "fd must be an integer, got " + shown);
-  }
-  if (value < 0) ThrowArgError(env, "ERR_INVALID_ARG_VALUE", "fd must be >= 0, got " + shown);
-  if (value > INT_MAX) ThrowArgError(env, "ERR_INVALID_ARG_VALUE", "fd is out of range, got " + shown);
-  return static_cast<int>(value);
-}
+int FdArgument(const Napi::CallbackInfo& info) { return bento::FdArgument(info, 0, kSignature); }
 
 #if defined(_WIN32)
 

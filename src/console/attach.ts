@@ -1,6 +1,8 @@
 import { WebSocket } from 'ws';
-import { BentoError } from '../vm/errors.js';
+import { enterRaw, type RawHandle } from '../native/termios.js';
+import { BentoError, errorMessage } from '../vm/errors.js';
 import { createSanitizer } from './sanitize.js';
+import { createSizeProbe } from './size-probe.js';
 import { TERMINAL_RESTORE } from './sanitize-policy.js';
 
 /** Why an attach session ended. */
@@ -36,9 +38,11 @@ export interface AttachResult {
 }
 
 /**
- * Attaches the terminal to a VM's console through bentod: raw mode (Ctrl-C, Ctrl-Z, Ctrl-\ go to the
- * guest), guest output sanitised before it reaches the terminal, the escape key detaches. The terminal
- * is restored on every exit path: detach, the VM stopping, bentod going away, SIGTERM and SIGHUP.
+ * Attaches the terminal to a VM's console through bentod: full raw mode (cfmakeraw: Ctrl-C, Ctrl-Z,
+ * Ctrl-\ go to the guest, and no output processing, so the guest's bytes reach the terminal as sent),
+ * guest output sanitised before it reaches the terminal, the escape key detaches. The terminal's exact
+ * modes are restored on every exit path: detach, the VM stopping, bentod going away, SIGTERM, SIGHUP,
+ * and a process exit nobody planned.
  */
 export function attachConsole(opts: AttachOptions): Promise<AttachResult> {
   const stdin = opts.stdin ?? process.stdin;
@@ -54,7 +58,17 @@ export function attachConsole(opts: AttachOptions): Promise<AttachResult> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url, { perMessageDeflate: false });
     const clean = opts.unfiltered ? { push: (b: Buffer) => b, flush: () => Buffer.alloc(0) } : createSanitizer();
-    let raw = false;
+    let raw: RawHandle | null = null;
+    // The sanitiser drops the guest's CSI 6n (the host terminal would answer it); a resize-style size
+    // probe is answered here instead, from the real terminal's size. The pane's headless terminal
+    // answers queries itself, and a reader's keys are not sent, so only the input holder answers.
+    // Only after this viewer has typed: the probe follows a command typed here, and the replayed
+    // scrollback that comes first may hold an old probe no program is waiting on any more.
+    let holdsInput = !opts.readOnly;
+    let typed = false;
+    const probe = opts.unfiltered
+      ? null
+      : createSizeProbe(() => (stdout.isTTY && stdout.columns > 0 && stdout.rows > 0 ? { cols: stdout.columns, rows: stdout.rows } : null));
     let done = false;
     let closedReason: string | null = null;
     let opened = false;
@@ -64,10 +78,12 @@ export function attachConsole(opts: AttachOptions): Promise<AttachResult> {
       done = true;
       stdin.off('data', onKey);
       for (const s of SIGNALS) process.off(s, onSignal[s]);
+      process.off('exit', restoreOnExit);
       stdout.write(clean.flush());
       if (raw) {
         if (!opts.unfiltered) stdout.write(TERMINAL_RESTORE);
-        stdin.setRawMode(false);
+        // After output drains (TCSADRAIN), so what was written above is shown in raw mode as sent.
+        raw.restore();
       }
       stdin.pause();
       if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING) ws.terminate();
@@ -77,8 +93,15 @@ export function attachConsole(opts: AttachOptions): Promise<AttachResult> {
     const onKey = (chunk: Buffer): void => {
       const i = chunk.indexOf(opts.escape);
       const send = i >= 0 ? chunk.subarray(0, i) : chunk;
-      if (send.length && ws.readyState === ws.OPEN) ws.send(send, { binary: true });
+      if (send.length && ws.readyState === ws.OPEN) {
+        ws.send(send, { binary: true });
+        typed = true;
+      }
       if (i >= 0) finish({ end: 'detached', message: `detached from ${opts.name}` });
+    };
+    // An exception or process.exit elsewhere must not leave the user's terminal raw.
+    const restoreOnExit = (): void => {
+      raw?.restore();
     };
     const onSignal = Object.fromEntries(
       SIGNALS.map((s) => [s, () => finish({ end: 'signal', signal: s, message: `${s}: detached from ${opts.name}` })]),
@@ -107,8 +130,18 @@ export function attachConsole(opts: AttachOptions): Promise<AttachResult> {
     ws.on('open', () => {
       stderr.write(`[bento] connected to ${opts.name} (${opts.escapeLabel} to detach)\r\n`);
       if (stdin.isTTY) {
-        stdin.setRawMode(true);
-        raw = true;
+        const fd = (stdin as { fd?: unknown }).fd;
+        try {
+          if (typeof fd !== 'number') throw new BentoError('unsupported', 'the terminal stream has no file descriptor');
+          raw = enterRaw(fd, stdin);
+        } catch (err) {
+          // Nothing was changed (enterRaw puts back what it touched): say why and do not attach half raw.
+          done = true;
+          ws.terminate();
+          reject(new BentoError('io-error', `cannot put the terminal in raw mode: ${errorMessage(err)}`, { cause: err }));
+          return;
+        }
+        process.on('exit', restoreOnExit);
       }
       stdin.on('data', onKey);
       stdin.resume();
@@ -116,10 +149,16 @@ export function attachConsole(opts: AttachOptions): Promise<AttachResult> {
     });
     ws.on('message', (data, isBinary) => {
       if (isBinary) {
+        if (probe) {
+          for (const answer of probe.scan(data as Buffer)) {
+            if (typed && holdsInput && ws.readyState === ws.OPEN) ws.send(answer, { binary: true });
+          }
+        }
         stdout.write(clean.push(data as Buffer));
         return;
       }
       const msg = JSON.parse(String(data)) as { type: string; role?: string; message?: string; reason?: string };
+      if ((msg.type === 'hello' || msg.type === 'role') && msg.role) holdsInput = msg.role !== 'reader';
       if (msg.type === 'hello' && msg.role === 'reader') stderr.write(`[bento] read-only: another viewer holds the input\r\n`);
       if (msg.type === 'role' && msg.role === 'reader') stderr.write(`\r\n[bento] read-only now: ${msg.reason}\r\n`);
       if (msg.type === 'notice') stderr.write(`\r\n[bento] ${msg.message}\r\n`);

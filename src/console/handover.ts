@@ -1,9 +1,11 @@
 /**
  * Hands the terminal to a child process (the full-screen console) and takes it back: this process
  * stops reading the terminal while the child runs, so every key reaches the child, and ignores the
- * keyboard signals the child's terminal modes may still let through.
+ * keyboard signals the child's terminal modes may still let through. The terminal's modes are saved
+ * before and set again after the child, so a child killed in raw mode cannot leave it raw.
  */
 import { spawn } from 'node:child_process';
+import { saveTerminal, type SavedTerminal } from '../native/termios.js';
 import { BentoError } from '../vm/errors.js';
 
 /** How the child ended. */
@@ -18,6 +20,8 @@ export interface HandoverOptions {
   args: string[];
   env?: NodeJS.ProcessEnv;
   stdin?: NodeJS.ReadStream;
+  /** How the terminal's modes are saved and restored (tests); by default saveTerminal on stdin's fd. */
+  saveTerminal?: (fd: number) => SavedTerminal;
 }
 
 interface ReadHandle {
@@ -57,6 +61,7 @@ const FORWARDED: NodeJS.Signals[] = ['SIGTERM', 'SIGHUP'];
 export function handOver(opts: HandoverOptions): Promise<HandoverResult> {
   const stdin = opts.stdin ?? process.stdin;
   const resume = releaseStdin(stdin);
+  const saved = saveModes(stdin, opts.saveTerminal ?? ((fd) => saveTerminal(fd)));
   const ignore = (): void => undefined;
   for (const s of KEYBOARD_SIGNALS) process.on(s, ignore);
   return new Promise<HandoverResult>((resolve, reject) => {
@@ -67,6 +72,7 @@ export function handOver(opts: HandoverOptions): Promise<HandoverResult> {
     const done = (): void => {
       for (const s of KEYBOARD_SIGNALS) process.off(s, ignore);
       for (const s of FORWARDED) process.off(s, forward);
+      saved?.restore();
       resume();
     };
     try {
@@ -86,4 +92,16 @@ export function handOver(opts: HandoverOptions): Promise<HandoverResult> {
       resolve({ exitCode: code, signal });
     });
   });
+}
+
+/** The terminal's modes as released (cooked), or null when stdin is no terminal or they cannot be read. */
+function saveModes(stdin: NodeJS.ReadStream, save: (fd: number) => SavedTerminal): SavedTerminal | null {
+  const fd = (stdin as { fd?: unknown }).fd;
+  if (!stdin.isTTY || typeof fd !== 'number') return null;
+  try {
+    return save(fd);
+  } catch {
+    // Only a safety net: the child sets and restores its own modes.
+    return null;
+  }
 }

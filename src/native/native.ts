@@ -21,10 +21,43 @@ export interface NativeBinding {
   readonly version: string;
   /** Throws TypeError on a bad fd, or an Error whose `code` is the errno name (EBADF, ENOTSOCK…). */
   getPeerCredentials(fd: number): PeerCredentials;
+  /** The terminal modes of `fd`; throws ENOTTY for a non-terminal, EBADF for a closed fd. */
+  tcgetattr(fd: number): TermiosSnapshot;
+  /** Sets the modes saved in `snapshot` (its `raw` bytes); `when` is one of the TCSA* constants. */
+  tcsetattr(fd: number, snapshot: TermiosSnapshot, when: number): void;
+  /** Applies cfmakeraw's flag set (TCSADRAIN) and returns the modes from before. */
+  makeRaw(fd: number): TermiosSnapshot;
+  /** TCSA*, the flag bits makeRaw touches, NCCS and SIZEOF_TERMIOS, as this platform defines them. */
+  readonly termiosConstants: Readonly<Record<TermiosConstant, number>>;
+  /** flock(2); true when done, false when LOCK_NB met a conflicting lock; other failures throw. */
+  flock(fd: number, op: number): boolean;
+  /** LOCK_SH, LOCK_EX, LOCK_UN, LOCK_NB as this platform defines them. */
+  readonly flockConstants: Readonly<Record<'LOCK_SH' | 'LOCK_EX' | 'LOCK_UN' | 'LOCK_NB', number>>;
 }
 
+/** A terminal's modes: `raw` is the platform's struct termios byte for byte; the rest is for reading. */
+export interface TermiosSnapshot {
+  raw: Buffer;
+  iflag: number;
+  oflag: number;
+  cflag: number;
+  lflag: number;
+  cc: number[];
+  ispeed: number;
+  ospeed: number;
+}
+
+/** Names in the addon's termiosConstants. */
+export type TermiosConstant =
+  | 'TCSANOW' | 'TCSADRAIN' | 'TCSAFLUSH'
+  | 'IGNBRK' | 'BRKINT' | 'PARMRK' | 'ISTRIP' | 'INLCR' | 'IGNCR' | 'ICRNL' | 'IXON'
+  | 'OPOST' | 'ONLCR'
+  | 'ECHO' | 'ECHONL' | 'ICANON' | 'ISIG' | 'IEXTEN'
+  | 'CSIZE' | 'CS8' | 'PARENB'
+  | 'VMIN' | 'VTIME' | 'NCCS' | 'SIZEOF_TERMIOS';
+
 /** The binding version this code was written against; must match kBindingVersion in addon.cc. */
-export const BINDING_VERSION = '1';
+export const BINDING_VERSION = '3';
 
 /** Environment variable that points the loader at one specific .node file. */
 export const NATIVE_PATH_ENV = 'BENTO_NATIVE_PATH';
