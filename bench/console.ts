@@ -114,7 +114,9 @@ try {
     // Started paused (-S) like bento does; the baseline guest runs once its console is connected.
     const qmp = net.connect(path.join(dir, 'qmp.sock'));
     qmp.write('{"execute":"qmp_capabilities"}\n{"execute":"cont"}\n');
-    setTimeout(() => qmp.destroy(), 500);
+    let replies = '';
+    await new Promise<void>((resolve) => qmp.on('data', (b: Buffer) => (replies += b.toString()).includes('"RESUME"') && resolve()));
+    qmp.destroy();
     return { dir, sock, text: () => text, proc };
   }
   const bareLat = await bareGuest('lat', 'serial.sock');

@@ -2,8 +2,8 @@ import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
-import lockfile from 'proper-lockfile';
-import { BentoError, errorMessage } from '../vm/errors.js';
+import { tryLockExclusive, type HeldLock } from '../native/lock.js';
+import { BentoError } from '../vm/errors.js';
 import { FILES } from '../vm/paths.js';
 import type { VmManager } from '../vm/manager.js';
 import type { VersionInfo } from '../vm/types.js';
@@ -17,6 +17,8 @@ export interface DaemonOptions {
   manager: VmManager;
   version: VersionInfo;
   log: (line: string) => void;
+  /** Takes the home's lifetime lock (tests may swap it); null when another bentod holds it. */
+  lockHome?: (file: string) => HeldLock | null;
   /** Decides whether a connected client may talk to bentod (peer uid check). */
   admit?: (socket: net.Socket) => { ok: true } | { ok: false; reason: string };
 }
@@ -56,29 +58,30 @@ function listen(server: http.Server, sock: string): Promise<void> {
 }
 
 /**
- * Starts bentod: takes the home lock, refuses when another bentod answers, replaces a stale socket,
- * re-adopts running VMs, then serves. The lock covers check-and-bind so two racing daemons cannot
- * both bind.
+ * Starts bentod: takes the home's lifetime lock (refusing when another bentod holds it, whether or
+ * not its socket still exists), replaces a stale socket, re-adopts running VMs, then serves.
  */
 export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   fs.mkdirSync(opts.home, { recursive: true, mode: 0o700 });
   fs.chmodSync(opts.home, 0o700);
   const sockDir = path.dirname(opts.socket);
   fs.mkdirSync(sockDir, { recursive: true, mode: 0o700 });
-  const lockTarget = path.join(opts.home, FILES.daemonLock);
-  fs.writeFileSync(lockTarget, '', { flag: 'a', mode: 0o600 });
-  let release: () => Promise<void>;
-  try {
-    release = await lockfile.lock(lockTarget, { stale: 10_000, retries: { retries: 100, minTimeout: 50, maxTimeout: 200 } });
-  } catch (err) {
-    throw new BentoError('daemon-running', `another bentod is starting in ${opts.home}: ${errorMessage(err)}`);
+  // An flock held for bentod's whole life: the kernel drops it however bentod dies, and while it is
+  // held no second bentod can serve this home, even when the socket file was removed.
+  const lock = (opts.lockHome ?? tryLockExclusive)(path.join(opts.home, FILES.daemonLock));
+  if (!lock) {
+    const pid = readPid(path.join(opts.home, FILES.daemonPid));
+    const answers = fs.existsSync(opts.socket) && (await socketAnswers(opts.socket));
+    throw new BentoError(
+      'daemon-running',
+      answers
+        ? `bentod is already running${pid ? ` (pid ${pid})` : ''} on ${opts.socket}`
+        : `bentod is already running${pid ? ` (pid ${pid})` : ''} in ${opts.home} but its socket ${opts.socket} does not answer; stop it (kill ${pid ?? 'its pid'}) and run bento again`,
+    );
   }
   try {
     if (fs.existsSync(opts.socket)) {
-      if (await socketAnswers(opts.socket)) {
-        const pid = readPid(path.join(opts.home, FILES.daemonPid));
-        throw new BentoError('daemon-running', `bentod is already running${pid ? ` (pid ${pid})` : ''} on ${opts.socket}`);
-      }
+      // We hold the home's lock, so whatever answers there is not a bentod of this home.
       opts.log(`removing stale socket ${opts.socket}`);
       fs.rmSync(opts.socket, { force: true });
     }
@@ -114,10 +117,12 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
         fs.rmSync(opts.socket, { force: true });
         const pidFile = path.join(opts.home, FILES.daemonPid);
         if (readPid(pidFile) === process.pid) fs.rmSync(pidFile, { force: true });
+        lock.release();
       },
     };
-  } finally {
-    await release();
+  } catch (err) {
+    lock.release();
+    throw err;
   }
 }
 

@@ -53,7 +53,11 @@ export async function ensureDaemon(home: string, socket: string): Promise<BentoC
   });
   fs.closeSync(log);
   let exited: number | null = null;
-  child.once('exit', (code) => (exited = code ?? 1));
+  let exitedAt = 0;
+  child.once('exit', (code) => {
+    exited = code ?? 1;
+    exitedAt = Date.now();
+  });
   child.unref();
   const deadline = Date.now() + SPAWN_WAIT_MS;
   let delay = 10;
@@ -62,6 +66,11 @@ export async function ensureDaemon(home: string, socket: string): Promise<BentoC
     // Exit 0 or a "daemon-running" exit means another bentod won the race: keep waiting for it.
     if (exited !== null && exited !== 0 && exited !== 3) {
       throw new BentoError('daemon-unavailable', `bentod failed to start (exit ${exited}); see ${logFile}:\n${tail(logFile)}`);
+    }
+    // A bentod holds the home but does not answer on this socket (it was removed, or it hangs):
+    // starting another would mean two engines for the same VMs, so say so instead.
+    if (exited === 3 && Date.now() > exitedAt + 2_000) {
+      throw new BentoError('daemon-unavailable', tail(logFile, 1).replace(/^bentod: /, '') || `another bentod holds ${home} but does not answer on ${socket}`);
     }
     await new Promise((r) => setTimeout(r, delay));
     delay = Math.min(delay * 2, 100);

@@ -4,7 +4,7 @@ import type net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { bento, cleanupHome, createGuest, qemuPids, serialLog, tempHome, vmmPids, waitFor, waitForLog } from '../helpers/bento.js';
+import { bento, cleanupHome, createGuest, processPids, qemuPids, serialLog, tempHome, vmmPids, waitFor, waitForLog } from '../helpers/bento.js';
 
 /**
  * Fault injection against a real bentod and real qemu guests: the engine's view of a VM is derived
@@ -79,6 +79,26 @@ describe('the process is the truth', () => {
     expect(fs.existsSync(vmDir(home, 'g'))).toBe(true);
     expect((await returns(home, ['rm', 'g', '--force'])).exitCode).toBe(0);
     expect(fs.existsSync(vmDir(home, 'g'))).toBe(false);
+    noProcessesLeft(home);
+  });
+
+  it('with its socket removed, bentod still holds the home: no second bentod, no second qemu', async () => {
+    const pid = await bootedGuest(home, 'sock');
+    const first = daemonPid(home);
+    fs.rmSync(path.join(home, 'bentod.sock'));
+    const ls = await returns(home, ['ls']);
+    expect(ls.exitCode).toBe(1);
+    expect(ls.stderr.trim()).toBe(`bento: bentod is already running (pid ${first}) in ${home} but its socket ${path.join(home, 'bentod.sock')} does not answer; stop it (kill ${first}) and run bento again`);
+    const start = await returns(home, ['start', 'sock']);
+    expect(start.exitCode).toBe(1);
+    expect(qemuPids(vmDir(home, 'sock'))).toEqual([pid]);
+    expect(processPids('node', 'bentod.js').filter((p) => fs.readFileSync(`/proc/${p}/environ`, 'utf8').includes(`BENTO_HOME=${home}`))).toEqual([first]);
+    // The way out the message names: kill it; the next bentod re-adopts the VM.
+    process.kill(first, 'SIGTERM');
+    await waitFor('bentod to exit', () => !fs.existsSync(`/proc/${first}`) || fs.readFileSync(`/proc/${first}/stat`, 'utf8').includes(') Z '));
+    const vm = await state(home, 'sock');
+    expect([vm.state, vm.pid]).toEqual(['running', pid]);
+    expect((await returns(home, ['rm', 'sock', '--force'])).exitCode).toBe(0);
     noProcessesLeft(home);
   });
 
