@@ -269,8 +269,16 @@ export class VmManager {
       try {
         await act(vm);
       } finally {
-        // The QMP event normally settles the state; ask if it has not arrived yet (or the act failed).
-        if (e.vm === vm && e.state === via) this.setState(e, await vm.queryState(), null);
+        // The QMP event normally settles the state; ask if it has not arrived yet (or the act
+        // failed). A VM that answers neither is shown as unresponsive; the act's own error is
+        // what the caller gets.
+        if (e.vm === vm && e.state === via) {
+          try {
+            this.setState(e, await vm.queryState(), null);
+          } catch (err) {
+            this.setState(e, 'error', `unresponsive: ${errorMessage(err)} (bento stop --force kills it)`);
+          }
+        }
       }
       return this.view(e);
     });
