@@ -39,24 +39,8 @@ export function writeRuntime(file: string, record: RuntimeRecord): void {
   writeFileSync(file, JSON.stringify(record, null, 2) + '\n', { mode: 0o600 });
 }
 
-/** A serial log larger than this when a VM starts is moved to serial.log.1 (the one before is dropped). */
+/** The serial log's size at which it is rotated to serial.log.1 while the VM runs (the one before is dropped). */
 export const SERIAL_LOG_CAP = 16 * 1024 * 1024;
-
-/**
- * Rotates a VM's serial log before a start, while nothing has it open: a log over `cap` becomes
- * `<log>.1`, replacing the previous generation. Returns true when it rotated.
- */
-export function rotateLogIfLarge(file: string, cap = SERIAL_LOG_CAP): boolean {
-  let size: number;
-  try {
-    size = fs.statSync(file).size;
-  } catch {
-    return false;
-  }
-  if (size <= cap) return false;
-  fs.renameSync(file, `${file}.1`);
-  return true;
-}
 
 /** Appends one JSON line to events.log; a failure here must never break a state change. */
 export function appendEvent(file: string, event: object): void {

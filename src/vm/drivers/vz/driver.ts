@@ -4,7 +4,7 @@ import { writeFileSync } from 'atomically';
 import { BentoError, errorMessage } from '../../errors.js';
 import { FILES, MAX_SOCKET_PATH, vmFiles } from '../../paths.js';
 import { isSameProcess, waitForExit } from '../../proc.js';
-import { readRuntime, rotateLogIfLarge } from '../../runtime.js';
+import { readRuntime } from '../../runtime.js';
 import type { Accel, VmSpec } from '../../types.js';
 import type { Driver, DriverCapabilities, RunningVm } from '../driver.js';
 import { loadVzBinding, type VzBinding, type VzHostInfo } from './binding.js';
@@ -110,8 +110,6 @@ export class VzDriver implements Driver {
     const avail = this.availability();
     if (!avail.ok) throw new BentoError('unsupported', `backend vz is unavailable: ${avail.reason}`);
     const files = vmFiles(dir);
-    // The helper is not running, so nothing holds the log open: the safe moment to rotate it.
-    rotateLogIfLarge(files.serialLog);
     for (const sock of [files.vzControlSocket, files.consoleSocket]) {
       if (Buffer.byteLength(sock) > MAX_SOCKET_PATH) {
         throw new BentoError('start-failed', `start-failed: socket path ${sock} is longer than ${MAX_SOCKET_PATH} bytes; use a shorter BENTO_HOME`);

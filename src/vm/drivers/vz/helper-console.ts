@@ -10,17 +10,17 @@ export interface HelperConsoleOptions {
   readFd: number;
   /** Write end of the guest's input pipe (from the addon). */
   writeFd: number;
-  /** The VM's serial.log, opened for appending. */
-  logFd: number;
+  /** Appends guest output to the VM's serial log (boot records and rotation included); throws on a write error. */
+  writeLog: (chunk: Buffer) => void;
   /** The console socket bentod's ConsoleSession connects to. */
   socketPath: string;
   log: (line: string) => void;
 }
 
 /**
- * The vz console, shaped exactly like QEMU's chardev with a logfile, so bentod's ConsoleSession works
- * unchanged: guest output is appended to serial.log first and then sent to every socket client (the
- * log is what viewers read; the socket bytes are a wake-up), and bytes from clients go to the guest.
+ * The vz console, shaped like bento-vmm's socket, so bentod's ConsoleSession works unchanged: guest
+ * output is appended to serial.log first and then sent to every socket client (the log is what
+ * viewers read; the socket bytes are a wake-up), and bytes from clients go to the guest.
  */
 export class HelperConsole {
   private readonly clients = new Set<net.Socket>();
@@ -55,8 +55,7 @@ export class HelperConsole {
   private output(chunk: Buffer): void {
     if (!this.logBroken) {
       try {
-        let off = 0;
-        while (off < chunk.length) off += fs.writeSync(this.opts.logFd, chunk, off, chunk.length - off);
+        this.opts.writeLog(chunk);
       } catch (err) {
         // A full disk must not stall the guest: keep draining the pipe and tell the log once.
         this.logBroken = true;

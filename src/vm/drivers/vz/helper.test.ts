@@ -58,7 +58,11 @@ describe('VzHelper', () => {
     await new Promise((r) => sock.once('connect', r));
     sock.write('uname\n');
     await until('the echo on the socket', () => seen.includes('echo:uname'));
-    expect(fs.readFileSync(config.files.log, 'utf8')).toBe(`${FAKE_BANNER}echo:uname\n`);
+    // The boot's separator record comes first, as bento-vmm writes it for QEMU.
+    const log = fs.readFileSync(config.files.log, 'utf8');
+    const record = log.indexOf('\r\n') + 2;
+    expect(log.slice(0, record)).toMatch(/^-- bento: boot 1, \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ --\r\n$/);
+    expect(log.slice(record)).toBe(`${FAKE_BANNER}echo:uname\n`);
   });
 
   it('pauses and resumes, broadcasting each VZ state in order', async () => {

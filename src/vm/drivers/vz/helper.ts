@@ -1,9 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { BentoError } from '../../errors.js';
-import { FILES } from '../../paths.js';
+import { FILES, vmFiles } from '../../paths.js';
 import { processIdentity } from '../../proc.js';
-import { readRuntime, writeRuntime } from '../../runtime.js';
+import { readRuntime, SERIAL_LOG_CAP, writeRuntime } from '../../runtime.js';
+import { SerialLogWriter } from '../../serial-log-writer.js';
 import type { VmState } from '../../types.js';
 import type { VzBinding, VzErrorInfo, VzFeatures, VzHostInfo, VzMachine, VzNativeEvent } from './binding.js';
 import { HelperConsole } from './helper-console.js';
@@ -49,7 +50,7 @@ export class VzHelper {
   private machine: VzMachine | null = null;
   private console: HelperConsole | null = null;
   private control: ControlServer | null = null;
-  private logFd: number | null = null;
+  private logWriter: SerialLogWriter | null = null;
   private logOffset = 0;
   private startedAt = new Date();
 
@@ -78,14 +79,14 @@ export class VzHelper {
     }
     const { files } = this.config;
     for (const f of [files.control, files.console]) fs.rmSync(f, { force: true });
-    this.logFd = fs.openSync(files.log, 'a', 0o600);
-    this.logOffset = fs.fstatSync(this.logFd).size;
+    this.logWriter = new SerialLogWriter(vmFiles(path.dirname(files.log)), SERIAL_LOG_CAP);
+    this.logOffset = this.logWriter.bootOffset;
     try {
       this.machine = this.binding.createMachine(this.config.vz, (ev) => this.onNative(ev));
       this.console = new HelperConsole({
         readFd: this.machine.consoleReadFd,
         writeFd: this.machine.consoleWriteFd,
-        logFd: this.logFd,
+        writeLog: (chunk) => this.logWriter!.write(chunk),
         socketPath: files.console,
         log: this.log,
       });
@@ -196,11 +197,11 @@ export class VzHelper {
     await this.console?.close().catch(() => undefined);
     await this.control?.close().catch(() => undefined);
     this.machine?.dispose();
-    if (this.logFd !== null) fs.closeSync(this.logFd);
+    this.logWriter?.close();
     this.console = null;
     this.control = null;
     this.machine = null;
-    this.logFd = null;
+    this.logWriter = null;
   }
 
   /** A signal asked the helper to quit: stop the VM (destructively) and finish; false when there is nothing to finish. */
