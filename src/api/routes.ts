@@ -9,6 +9,7 @@ import type { VersionInfo } from '../vm/types.js';
 import { streamLog } from './log-stream.js';
 import { readJson, sendError, sendJson } from './http-util.js';
 import { openEventStream } from './sse.js';
+import { crashPoint } from '../vm/test-hooks.js';
 
 const stopSchema = z.strictObject({
   force: z.boolean({ message: 'must be true or false' }).optional(),
@@ -44,7 +45,14 @@ export function buildRoutes(manager: VmManager, version: VersionInfo): Route[] {
     handler: async ({ req, res, params }) => sendJson(res, 200, await fn(params.name, await readJson(req))),
   });
   return [
-    { method: 'GET', pattern: /^\/api\/version$/, handler: ({ res }) => sendJson(res, 200, version) },
+    {
+      method: 'GET',
+      pattern: /^\/api\/version$/,
+      handler: ({ res }) => {
+        crashPoint('version');
+        sendJson(res, 200, version);
+      },
+    },
     { method: 'GET', pattern: /^\/api\/vms$/, handler: ({ res }) => sendJson(res, 200, manager.list()) },
     {
       method: 'POST',
@@ -97,17 +105,36 @@ export function buildRoutes(manager: VmManager, version: VersionInfo): Route[] {
   ];
 }
 
+/** Decodes one percent-encoded path segment; malformed encoding is the client's error (400), not bentod's. */
+export function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new BentoError('invalid-input', `malformed percent-encoding in the path: ${segment.slice(0, 80)}`, {
+      fields: [{ field: 'name', message: 'is not valid percent-encoded UTF-8' }],
+    });
+  }
+}
+
+function parseUrl(raw: string | undefined): URL {
+  try {
+    return new URL(raw ?? '/', 'http://bentod');
+  } catch {
+    throw new BentoError('invalid-input', 'malformed request path');
+  }
+}
+
 /** Dispatches one request; every failure becomes a JSON error, never a crash. */
 export async function dispatch(routes: Route[], req: IncomingMessage, res: ServerResponse): Promise<void> {
   try {
-    const url = new URL(req.url ?? '/', 'http://bentod');
+    const url = parseUrl(req.url);
     let pathMatched = false;
     for (const r of routes) {
       const m = r.pattern.exec(url.pathname);
       if (!m) continue;
       pathMatched = true;
       if (r.method !== req.method) continue;
-      const params = { name: decodeURIComponent(m[1] ?? '') };
+      const params = { name: decodeSegment(m[1] ?? '') };
       await r.handler({ req, res, params, url });
       return;
     }
