@@ -9,9 +9,9 @@ const HIGH_WATER = 1024 * 1024;
 
 /**
  * Streams a serial log to an HTTP response. Without follow: the whole file. With follow: the last
- * 64 KiB, then every byte appended.
+ * 64 KiB, then every byte appended. Returns a function that ends a follow (the VM was deleted).
  */
-export function streamLog(file: string, res: ServerResponse, follow: boolean): void {
+export function streamLog(file: string, res: ServerResponse, follow: boolean): () => void {
   res.writeHead(200, { 'content-type': 'application/octet-stream', 'cache-control': 'no-store' });
   // Send the headers now: a follower of an empty log would otherwise wait for the first byte before
   // its request even resolves, and could not close a stream it never got.
@@ -20,7 +20,7 @@ export function streamLog(file: string, res: ServerResponse, follow: boolean): v
     const rs = fs.createReadStream(file);
     rs.on('error', () => res.end());
     rs.pipe(res);
-    return;
+    return () => undefined;
   }
   let size = 0;
   try {
@@ -32,9 +32,13 @@ export function streamLog(file: string, res: ServerResponse, follow: boolean): v
     write: (chunk) => void res.write(chunk),
     full: () => res.writableLength >= HIGH_WATER,
     whenDrained: (cb) => res.once('drain', cb),
-    open: () => !res.destroyed,
+    open: () => !res.destroyed && !res.writableEnded,
   });
   const stop = watchLog(file, () => follower.pump());
   res.on('close', stop);
   follower.pump();
+  return () => {
+    stop();
+    res.end();
+  };
 }

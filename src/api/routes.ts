@@ -94,7 +94,12 @@ export function buildRoutes(manager: VmManager, version: VersionInfo): Route[] {
         const vm = manager.get(params.name);
         const file = vmFiles(vm.dir).serialLog;
         if (!fs.existsSync(file)) fs.writeFileSync(file, '', { mode: 0o600, flag: 'a' });
-        streamLog(file, res, url.searchParams.get('follow') === '1');
+        const follow = url.searchParams.get('follow') === '1';
+        const end = streamLog(file, res, follow);
+        if (!follow) return;
+        // A follow of a VM that is deleted would otherwise wait forever on a file that no longer exists.
+        const off = manager.onChange((ev) => ev.kind === 'deleted' && ev.name === vm.name && end());
+        res.on('close', off);
       },
     },
     {
