@@ -33,7 +33,7 @@ async function main(): Promise<void> {
   const home = bentoHome();
   const socket = values.socket ?? socketPath(home);
   const drivers = makeDrivers(home);
-  const manager = new VmManager({ store: new InstanceStore(home), drivers, host: { ...withBackends(realHost(), drivers), maxNameLength: maxNameLengthFor(home) }, detectFormat, log });
+  const manager = new VmManager({ store: new InstanceStore(home, { log }), drivers, host: { ...withBackends(realHost(), drivers), maxNameLength: maxNameLengthFor(home) }, detectFormat, log });
   const accel = hostAccel();
   log(`host accelerator: ${accel.accel} (${accel.why}) on ${os.platform()}/${os.arch()}`);
   const vz = drivers.vz.availability();

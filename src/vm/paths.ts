@@ -81,3 +81,13 @@ export function maxNameLengthFor(home: string): number {
   // <vms>/<name>/<socket>
   return MAX_SOCKET_PATH - Buffer.byteLength(vmsDir(home)) - 2 - longest;
 }
+
+/** Bookkeeping files of the instance store inside a VM folder (crash recovery and kept disks). */
+export const STORE_MARKERS = {
+  /** Present from just after a create claims the folder until vm.json is complete. */
+  creating: '.creating',
+  /** Left in the folder of a deleted VM whose disks other VMs still use; lists those disks. */
+  keptDisks: 'kept-disks.txt',
+  /** Prefix of a folder being deleted (renamed first, so a VM disappears in one step). */
+  deletingPrefix: '.deleting-',
+} as const;
