@@ -3,7 +3,7 @@ import { BentoError, errorMessage } from './errors.js';
 import { vmDir, vmFiles } from './paths.js';
 import { appendEvent, readRuntime, rotateLogIfLarge, writeRuntime } from './runtime.js';
 import { applyPatch, validateCreate, type HostFacts } from './spec.js';
-import { corruptRefusal, corruptView, validateRepair } from './corrupt.js';
+import { corruptRefusal, corruptView, liveProcessIn, validateRepair } from './corrupt.js';
 import type { InstanceStore } from './store.js';
 import type { ConsoleEndpoint, Driver, RunningVm } from './drivers/driver.js';
 import type { Backend, Disposer, DiskFormat, StateEvent, StopRequest, Vm, VmChange, VmSpec, VmState } from './types.js';
@@ -349,6 +349,8 @@ export class VmManager {
   private async removeCorrupt(name: string): Promise<void> {
     await this.locked(name, async () => {
       if (!this.deps.store.getCorrupt(name)) throw new BentoError('not-found', `no VM named "${name}"`);
+      const pid = liveProcessIn(this.dir(name));
+      if (pid !== null) throw new BentoError('invalid-state', `${name} cannot be deleted: qemu (pid ${pid}) still runs from ${this.dir(name)} and its definition is broken; stop that process first`);
       // It owns nothing we can prove besides its folder: disks outside it are left alone.
       this.deps.store.remove(name);
       this.deps.log(`deleted ${name} (its definition was broken)`);

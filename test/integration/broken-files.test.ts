@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bento, cleanupHome, daemonPid, guest, tempHome, waitGone } from '../helpers/bento.js';
+import { bento, cleanupHome, daemonPid, guest, qemuPids, tempHome, waitGone } from '../helpers/bento.js';
 
 type Reply = { status: number; json: Record<string, unknown> & { error?: { code: string; message: string; fields?: { field: string; message: string }[] } } };
 
@@ -115,6 +115,23 @@ describe('broken files are visible, inspectable, removable and fixable', () => {
     }
     expect(fs.existsSync(outside)).toBe(true);
     expect((await ls(home)).map((v) => v.name)).toEqual(['badstate', 'fine', 'trunc']);
+  });
+
+  it('rm refuses a broken VM whose qemu still runs from its folder, naming the pid', async () => {
+    expect((await bento(home, ['create', 'running', '--kernel', kernel, '--accel', 'tcg', '--memory', '128M'])).exitCode).toBe(0);
+    expect((await bento(home, ['start', 'running'])).exitCode).toBe(0);
+    const [pid] = qemuPids(path.join(home, 'vms', 'running'));
+    expect(pid).toBeGreaterThan(0);
+    fs.writeFileSync(path.join(home, 'vms', 'running', 'vm.json'), '{');
+    await restartDaemon(home);
+    expect((await ls(home)).find((v) => v.name === 'running')!.state).toBe('error');
+    const rm = await bento(home, ['rm', 'running']);
+    expect(rm.exitCode).toBe(1);
+    expect(rm.stderr).toContain(`qemu (pid ${pid}) still runs from`);
+    expect(fs.existsSync(path.join(home, 'vms', 'running', 'vm.json'))).toBe(true);
+    process.kill(pid!, 'SIGKILL');
+    await waitGone(pid!);
+    expect((await bento(home, ['rm', 'running'])).exitCode).toBe(0);
   });
 
   it('an old vm.json written by conf (with __internal__) still loads, and is migrated', async () => {
