@@ -119,6 +119,11 @@ describe('disk ownership', () => {
       fields: [{ field: 'disk', message: expect.stringContaining('already used by VM "owner"') as string }],
     });
     expect(fs.existsSync(vmPath('b'))).toBe(false);
+    // Read-only on both sides is the one way two VMs may share an image.
+    const ro = spec('ro1', { disks: [{ path: path.join(home, 'base.img'), format: 'raw', owned: false, readonly: true }] });
+    await store.create(ro, async () => ro);
+    expect(store.diskUser(path.join(home, 'base.img'), 'ro2', true)).toBeNull();
+    expect(store.diskUser(path.join(home, 'base.img'), 'rw', false)).toBe('ro1');
   });
 
   it('a disk inside another VM folder belongs to that VM; rm keeps a disk another VM still uses', async () => {

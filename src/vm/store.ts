@@ -229,13 +229,14 @@ export class InstanceStore {
 
   /**
    * Which VM already uses a disk (after resolving symlinks), other than `self`: a disk listed in
-   * another VM's spec, or a file inside another VM's folder (a corrupt VM owns at least its folder).
+   * another VM's spec, unless both attach it read-only, or a file inside another VM's folder (a
+   * corrupt VM owns at least its folder).
    */
-  diskUser(disk: string, self: string): string | null {
+  diskUser(disk: string, self: string, readonly = false): string | null {
     const real = realPath(disk);
     for (const spec of this.cache.values()) {
       if (spec.name === self) continue;
-      if (spec.disks.some((d) => realPath(d.path) === real)) return spec.name;
+      if (spec.disks.some((d) => realPath(d.path) === real && !(readonly && d.readonly))) return spec.name;
     }
     const vms = realPath(vmsDir(this.home));
     if (inside(vms, real)) {
@@ -246,11 +247,11 @@ export class InstanceStore {
     return pending !== undefined && pending !== self ? pending : null;
   }
 
-  /** Field errors for disks of `spec` that another VM uses read-write (one VM writes a disk at a time). */
+  /** Field errors for disks of `spec` that another VM uses while either side writes it (one writer per disk). */
   diskConflicts(spec: VmSpec): FieldError[] {
     const out: FieldError[] = [];
     for (const d of spec.disks) {
-      const user = this.diskUser(d.path, spec.name);
+      const user = this.diskUser(d.path, spec.name, d.readonly);
       if (user !== null) out.push({ field: 'disk', message: `is already used by VM "${user}" (${d.path}); a disk belongs to one VM at a time` });
     }
     return out;
