@@ -91,6 +91,15 @@ describe('bad input changes nothing and says which field broke which rule', () =
       expect(r.status, `${method} ${url}`).toBe(400);
       expect(r.json.error?.code).toBe('invalid-input');
     }
+    // The console is a WebSocket upgrade, decoded on its own path.
+    const { WebSocket } = await import('ws');
+    const status = await new Promise<number>((resolve, reject) => {
+      const ws = new WebSocket(`ws+unix://${path.join(home, 'bentod.sock')}:/api/vms/%E0%A4%A/console`);
+      ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+      ws.on('open', () => reject(new Error('the console opened')));
+      ws.on('error', reject);
+    });
+    expect(status).toBe(400);
   });
 
   it('a malformed JSON body is a 400 invalid-json', async () => {
