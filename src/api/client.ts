@@ -1,4 +1,6 @@
+import fs from 'node:fs';
 import http from 'node:http';
+import path from 'node:path';
 import { BentoError, type ErrorCode, type FieldError } from '../vm/errors.js';
 import type { CreateRequest, Disposer, StateEvent, StopRequest, VersionInfo, Vm, VmChange } from '../vm/types.js';
 
@@ -9,28 +11,81 @@ interface RequestOptions {
   timeoutMs?: number;
 }
 
+/** How long an ordinary request may take before the client gives up on bentod. */
+export const DEFAULT_TIMEOUT_MS = 10_000;
+/** `start` waits for qemu to come up (and, for vz, the helper): it may take this long. */
+export const START_TIMEOUT_MS = 70_000;
+/** Added to a stop's own guest timeout: the forced stop that follows it, and the reply. */
+export const STOP_MARGIN_MS = 15_000;
+/** bentod's default graceful stop wait, when the request names none. */
+const DEFAULT_STOP_WAIT_MS = 30_000;
+/** bentod sends an SSE comment every 5 s; this much silence on /api/events means it is dead or stuck. */
+export const EVENTS_SILENCE_MS = 15_000;
+
 /** Handlers for a live event subscription. */
 export interface EventHandlers {
   onEvent(ev: StateEvent): void;
   onSnapshot?(vms: Vm[]): void;
   /** A VM was created, changed or deleted (by any client). */
   onChange?(ev: VmChange): void;
-  /** The stream ended (bentod went away); not called after close(). */
+  /** bentod dropped events this slow reader had not taken: re-read the list (GET /api/vms). */
+  onResync?(): void;
+  /** The stream ended (bentod went away or went silent); not called after close(). */
   onEnd?(err: BentoError | null): void;
+}
+
+function stopWait(req: StopRequest): number {
+  return (req.force ? 0 : (req.timeoutMs ?? DEFAULT_STOP_WAIT_MS)) + STOP_MARGIN_MS;
 }
 
 /** The typed client the CLI and the TUI use to talk to bentod over its Unix socket. */
 export class BentoClient {
-  constructor(readonly socket: string) {}
+  /** bentod's pid file, read to name the daemon in a timeout message. */
+  readonly pidFile: string;
+
+  constructor(
+    readonly socket: string,
+    opts: { pidFile?: string } = {},
+  ) {
+    this.pidFile = opts.pidFile ?? path.join(path.dirname(socket), 'bentod.pid');
+  }
+
+  /** The one-line error for a bentod that did not answer in time (pid from bentod.pid when readable). */
+  timeoutError(ms: number): BentoError {
+    let pid = '';
+    try {
+      const n = Number(fs.readFileSync(this.pidFile, 'utf8').trim());
+      if (Number.isSafeInteger(n) && n > 0) pid = ` (pid ${n})`;
+    } catch {
+      // no pid file: name the daemon without it
+    }
+    return new BentoError('timeout', `bentod${pid} did not answer in ${Math.round(ms / 100) / 10} s`);
+  }
 
   private unreachable(err: unknown): BentoError {
     const code = (err as NodeJS.ErrnoException).code ?? '';
     return new BentoError('daemon-unavailable', `cannot reach bentod at ${this.socket} (${code || (err as Error).message})`, { cause: err });
   }
 
-  /** One request; resolves with the parsed JSON (undefined for 204), rejects with the API's error. */
+  /**
+   * One request; resolves with the parsed JSON (undefined for 204), rejects with the API's error.
+   * The whole exchange, not just idle time, is bounded by timeoutMs (default 10 s).
+   */
   request<T>(path: string, opts: RequestOptions = {}): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
+    const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    return new Promise<T>((resolveOuter, rejectOuter) => {
+      const timer = setTimeout(() => {
+        req.destroy();
+        reject(this.timeoutError(timeoutMs));
+      }, timeoutMs);
+      const resolve = (v: T): void => {
+        clearTimeout(timer);
+        resolveOuter(v);
+      };
+      const reject = (e: unknown): void => {
+        clearTimeout(timer);
+        rejectOuter(e);
+      };
       const payload = opts.body === undefined ? undefined : JSON.stringify(opts.body);
       const req = http.request(
         {
@@ -62,7 +117,6 @@ export class BentoClient {
         },
       );
       req.on('error', (err) => reject(this.unreachable(err)));
-      if (opts.timeoutMs) req.setTimeout(opts.timeoutMs, () => req.destroy(new BentoError('timeout', `bentod did not answer ${path} within ${opts.timeoutMs} ms`)));
       req.end(payload);
     });
   }
@@ -80,19 +134,23 @@ export class BentoClient {
     return this.request(`/api/vms/${encodeURIComponent(name)}/inspect`);
   }
   create(req: CreateRequest): Promise<Vm> {
-    return this.request('/api/vms', { method: 'POST', body: req });
+    // A new disk is made with qemu-img first.
+    return this.request('/api/vms', { method: 'POST', body: req, timeoutMs: 30_000 });
   }
   patch(name: string, body: Record<string, unknown>): Promise<Vm> {
     return this.request(`/api/vms/${encodeURIComponent(name)}`, { method: 'PATCH', body });
   }
   remove(name: string, opts: { force?: boolean } = {}): Promise<void> {
-    return this.request(`/api/vms/${encodeURIComponent(name)}${opts.force ? '?force=1' : ''}`, { method: 'DELETE' });
+    return this.request(`/api/vms/${encodeURIComponent(name)}${opts.force ? '?force=1' : ''}`, {
+      method: 'DELETE',
+      timeoutMs: opts.force ? stopWait({ force: true }) + DEFAULT_TIMEOUT_MS : DEFAULT_TIMEOUT_MS,
+    });
   }
   start(name: string): Promise<Vm> {
-    return this.action(name, 'start');
+    return this.action(name, 'start', {}, START_TIMEOUT_MS);
   }
   stop(name: string, req: StopRequest = {}): Promise<Vm> {
-    return this.action(name, 'stop', req);
+    return this.action(name, 'stop', req, stopWait(req));
   }
   pause(name: string): Promise<Vm> {
     return this.action(name, 'pause');
@@ -101,21 +159,41 @@ export class BentoClient {
     return this.action(name, 'resume');
   }
   restart(name: string, req: StopRequest = {}): Promise<Vm> {
-    return this.action(name, 'restart', req);
+    return this.action(name, 'restart', req, stopWait(req) + START_TIMEOUT_MS);
   }
-  private action(name: string, verb: string, body: object = {}): Promise<Vm> {
-    return this.request(`/api/vms/${encodeURIComponent(name)}/${verb}`, { method: 'POST', body });
+  private action(name: string, verb: string, body: object = {}, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<Vm> {
+    return this.request(`/api/vms/${encodeURIComponent(name)}/${verb}`, { method: 'POST', body, timeoutMs });
   }
 
-  /** Opens a raw streaming GET (the serial log); the caller reads and destroys the response. */
-  stream(path: string): Promise<http.IncomingMessage> {
-    return new Promise((resolve, reject) => {
+  /**
+   * Opens a raw streaming GET (the serial log); the caller reads and destroys the response. The
+   * response headers must arrive within timeoutMs; after that the stream has no deadline.
+   */
+  stream(path: string, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<http.IncomingMessage> {
+    return new Promise((resolveOuter, rejectOuter) => {
+      const timer = setTimeout(() => {
+        req.destroy();
+        rejectOuter(this.timeoutError(timeoutMs));
+      }, timeoutMs);
+      const resolve = (res: http.IncomingMessage): void => {
+        clearTimeout(timer);
+        resolveOuter(res);
+      };
+      const reject = (e: unknown): void => {
+        clearTimeout(timer);
+        rejectOuter(e);
+      };
       const req = http.get({ socketPath: this.socket, path }, (res) => {
         if ((res.statusCode ?? 0) < 300) return resolve(res);
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => {
-          const e = (JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as { error?: { code: ErrorCode; message: string } }).error;
+          let e: { code: ErrorCode; message: string } | undefined;
+          try {
+            e = (JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as { error?: { code: ErrorCode; message: string } }).error;
+          } catch {
+            e = undefined;
+          }
           reject(new BentoError(e?.code ?? 'internal', e?.message ?? `bentod answered ${res.statusCode}`));
         });
       });
@@ -123,13 +201,27 @@ export class BentoClient {
     });
   }
 
-  /** Subscribes to /api/events (server-sent events); returns a disposer that closes the stream. */
-  async events(handlers: EventHandlers, opts: { snapshot?: boolean } = {}): Promise<Disposer> {
+  /**
+   * Subscribes to /api/events (server-sent events); returns a disposer that closes the stream. bentod
+   * sends a comment every 5 s, so silence for EVENTS_SILENCE_MS ends the stream with a timeout error.
+   */
+  async events(handlers: EventHandlers, opts: { snapshot?: boolean; silenceMs?: number } = {}): Promise<Disposer> {
     const res = await this.stream(`/api/events${opts.snapshot ? '?snapshot=1' : ''}`);
+    const silenceMs = opts.silenceMs ?? EVENTS_SILENCE_MS;
     let closed = false;
     let buf = '';
+    let watchdog: NodeJS.Timeout | null = null;
+    const arm = (): void => {
+      if (watchdog) clearTimeout(watchdog);
+      watchdog = setTimeout(() => {
+        end(this.timeoutError(silenceMs));
+        res.destroy();
+      }, silenceMs);
+    };
+    arm();
     res.setEncoding('utf8');
     res.on('data', (chunk: string) => {
+      arm();
       buf += chunk;
       let idx: number;
       while ((idx = buf.indexOf('\n\n')) >= 0) {
@@ -141,6 +233,10 @@ export class BentoClient {
           if (line.startsWith('event:')) type = line.slice(6).trim();
           else if (line.startsWith('data:')) data.push(line.slice(5).trimStart());
         }
+        if (type === 'resync') {
+          handlers.onResync?.();
+          continue;
+        }
         if (!data.length) continue;
         const value = JSON.parse(data.join('\n')) as unknown;
         if (type === 'snapshot') handlers.onSnapshot?.(value as Vm[]);
@@ -149,15 +245,17 @@ export class BentoClient {
       }
     });
     const end = (err: Error | null): void => {
+      if (watchdog) clearTimeout(watchdog);
       if (closed) return;
       closed = true;
-      handlers.onEnd?.(err ? this.unreachable(err) : null);
+      handlers.onEnd?.(err instanceof BentoError ? err : err ? this.unreachable(err) : null);
     };
     res.on('end', () => end(null));
     res.on('error', (err) => end(err));
     res.on('close', () => end(null));
     return () => {
       closed = true;
+      if (watchdog) clearTimeout(watchdog);
       res.destroy();
     };
   }

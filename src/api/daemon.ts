@@ -3,7 +3,7 @@ import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { tryLockExclusive, type HeldLock } from '../native/lock.js';
-import { BentoError } from '../vm/errors.js';
+import { BentoError, errorMessage } from '../vm/errors.js';
 import { FILES } from '../vm/paths.js';
 import type { VmManager } from '../vm/manager.js';
 import type { VersionInfo } from '../vm/types.js';
@@ -91,6 +91,9 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     const consoles = new ConsoleHub(opts.manager, opts.log);
     consoles.start();
     server.on('upgrade', (req, socket, head) => {
+      // An upgraded socket has no error listener of http's any more: a client gone before the reply
+      // (EPIPE, ECONNRESET) must not become an uncaught exception, which now ends bentod.
+      socket.on('error', (err) => opts.log(`console client: ${errorMessage(err)}`));
       if (!consoles.handleUpgrade(req, socket, head as Buffer)) socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\n\r\n');
     });
     server.keepAliveTimeout = 5_000;

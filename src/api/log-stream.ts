@@ -14,25 +14,25 @@ const READ_CHUNK = 256 * 1024;
  * Streams a VM's serial log to an HTTP response. Without follow: the chosen boot (by default the
  * current or last one, each starting with its separator record), or every boot still on disk. With
  * follow: the last 64 KiB of the current boot, from a line start, then every byte appended, across
- * rotations. `onEnd` registers a callback that ends a follow (the VM was deleted). Returns false
- * (nothing written) when the chosen boot is no longer in the log.
+ * rotations. Returns a function that ends a follow (the VM was deleted), or null (nothing written)
+ * when the chosen boot is no longer in the log.
  */
-export function streamLog(files: VmFiles, res: ServerResponse, opts: { follow: boolean; boot: BootSelector }): boolean {
+export function streamLog(files: VmFiles, res: ServerResponse, opts: { follow: boolean; boot: BootSelector }): (() => void) | null {
   const segments = opts.follow ? [] : bootSegments(files, opts.boot);
-  if (segments === null) return false;
+  if (segments === null) return null;
   res.writeHead(200, { 'content-type': 'application/octet-stream', 'cache-control': 'no-store' });
   // Send the headers now: a follower of an empty log would otherwise wait for the first byte before
   // its request even resolves, and could not close a stream it never got.
   res.flushHeaders();
   if (!opts.follow) {
     sendSegments(segments, res);
-    return true;
+    return () => undefined;
   }
   const follower = new LogFollower(files.serialLog, scrollbackStart(files, FOLLOW_TAIL_BYTES), {
     write: (chunk) => void res.write(chunk),
     full: () => res.writableLength >= HIGH_WATER,
     whenDrained: (cb) => res.once('drain', cb),
-    open: () => !res.destroyed,
+    open: () => !res.destroyed && !res.writableEnded,
   });
   const stop = watchLog(files.serialLog, () => follower.pump());
   res.on('close', () => {
@@ -40,7 +40,11 @@ export function streamLog(files: VmFiles, res: ServerResponse, opts: { follow: b
     follower.close();
   });
   follower.pump();
-  return true;
+  return () => {
+    stop();
+    follower.close();
+    res.end();
+  };
 }
 
 /** Writes the segments in order at the response's pace, then ends it. */

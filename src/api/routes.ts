@@ -9,6 +9,7 @@ import type { BootSelector } from '../vm/serial-log.js';
 import { streamLog } from './log-stream.js';
 import { readJson, sendError, sendJson } from './http-util.js';
 import { openEventStream } from './sse.js';
+import { crashPoint } from '../vm/test-hooks.js';
 
 const stopSchema = z.strictObject({
   force: z.boolean({ message: 'must be true or false' }).optional(),
@@ -44,7 +45,14 @@ export function buildRoutes(manager: VmManager, version: VersionInfo): Route[] {
     handler: async ({ req, res, params }) => sendJson(res, 200, await fn(params.name, await readJson(req))),
   });
   return [
-    { method: 'GET', pattern: /^\/api\/version$/, handler: ({ res }) => sendJson(res, 200, version) },
+    {
+      method: 'GET',
+      pattern: /^\/api\/version$/,
+      handler: ({ res }) => {
+        crashPoint('version');
+        sendJson(res, 200, version);
+      },
+    },
     { method: 'GET', pattern: /^\/api\/vms$/, handler: ({ res }) => sendJson(res, 200, manager.list()) },
     {
       method: 'POST',
@@ -85,9 +93,13 @@ export function buildRoutes(manager: VmManager, version: VersionInfo): Route[] {
       handler: ({ res, params, url }) => {
         const vm = manager.get(params.name);
         const boot = parseBoot(url.searchParams.get('boot'));
-        if (!streamLog(vmFiles(vm.dir), res, { follow: url.searchParams.get('follow') === '1', boot })) {
-          throw new BentoError('not-found', `${vm.name}: that boot is no longer in the serial log (only the current and the rotated log are kept)`);
-        }
+        const follow = url.searchParams.get('follow') === '1';
+        const end = streamLog(vmFiles(vm.dir), res, { follow, boot });
+        if (!end) throw new BentoError('not-found', `${vm.name}: that boot is no longer in the serial log (only the current and the rotated log are kept)`);
+        if (!follow) return;
+        // A follow of a VM that is deleted would otherwise wait forever on a file that no longer exists.
+        const off = manager.onChange((ev) => ev.kind === 'deleted' && ev.name === vm.name && end());
+        res.on('close', off);
       },
     },
     {
@@ -106,17 +118,36 @@ function parseBoot(v: string | null): BootSelector {
   throw fieldsError([{ field: 'boot', message: 'must be 0 (the current boot), a negative number of boots back such as -1, or all' }]);
 }
 
+/** Decodes one percent-encoded path segment; malformed encoding is the client's error (400), not bentod's. */
+export function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new BentoError('invalid-input', `malformed percent-encoding in the path: ${segment.slice(0, 80)}`, {
+      fields: [{ field: 'name', message: 'is not valid percent-encoded UTF-8' }],
+    });
+  }
+}
+
+function parseUrl(raw: string | undefined): URL {
+  try {
+    return new URL(raw ?? '/', 'http://bentod');
+  } catch {
+    throw new BentoError('invalid-input', 'malformed request path');
+  }
+}
+
 /** Dispatches one request; every failure becomes a JSON error, never a crash. */
 export async function dispatch(routes: Route[], req: IncomingMessage, res: ServerResponse): Promise<void> {
   try {
-    const url = new URL(req.url ?? '/', 'http://bentod');
+    const url = parseUrl(req.url);
     let pathMatched = false;
     for (const r of routes) {
       const m = r.pattern.exec(url.pathname);
       if (!m) continue;
       pathMatched = true;
       if (r.method !== req.method) continue;
-      const params = { name: decodeURIComponent(m[1] ?? '') };
+      const params = { name: decodeSegment(m[1] ?? '') };
       await r.handler({ req, res, params, url });
       return;
     }

@@ -1,28 +1,85 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { VmManager } from '../vm/manager.js';
 
-/** Keeps idle connections from being cut by anything in between, and lets clients notice a dead daemon. */
-const HEARTBEAT_MS = 15_000;
+/** An SSE comment this often lets clients tell a live bentod from a dead or stuck one (they give up after 15 s). */
+const HEARTBEAT_MS = 5_000;
+/** Most bytes bentod holds for one events client that does not read; past it, events for that client are dropped. */
+export const SSE_MAX_QUEUED_BYTES = 256 * 1024;
+/** A client still over the cap this long after it filled is disconnected. */
+export const SSE_STUCK_MS = 60_000;
+
+/** One subscriber's outgoing queue: bounded, with a `resync` event after anything was dropped. */
+export interface SseSink {
+  /** Queues one event's text, or drops it when the client is over the cap. */
+  send(text: string): void;
+  /** Stops timers (the connection closed). */
+  close(): void;
+}
+
+/** What a sink needs from the response: its queue length, writes, drain and destroy. */
+export interface SseTarget {
+  readonly writableLength: number;
+  readonly destroyed: boolean;
+  write(text: string): boolean;
+  once(event: 'drain', cb: () => void): unknown;
+  destroy(): void;
+}
+
+/**
+ * Wraps a response so a client that never reads costs at most `maxBytes` of bentod's memory. Once the
+ * queue is full, further events are dropped; when it drains, the client gets `event: resync` and
+ * must re-read GET /api/vms. A client that stays full for `stuckMs` is disconnected.
+ */
+export function boundedSink(res: SseTarget, maxBytes = SSE_MAX_QUEUED_BYTES, stuckMs = SSE_STUCK_MS): SseSink {
+  let dropping = false;
+  let stuck: NodeJS.Timeout | null = null;
+  const onDrain = (): void => {
+    if (res.destroyed) return;
+    if (res.writableLength > maxBytes / 2) {
+      res.once('drain', onDrain);
+      return;
+    }
+    dropping = false;
+    if (stuck) clearTimeout(stuck);
+    stuck = null;
+    res.write('event: resync\ndata: {}\n\n');
+  };
+  return {
+    send(text) {
+      if (res.destroyed || dropping) return;
+      if (res.writableLength + Buffer.byteLength(text) > maxBytes) {
+        dropping = true;
+        res.once('drain', onDrain);
+        stuck = setTimeout(() => res.destroy(), stuckMs);
+        return;
+      }
+      res.write(text);
+    },
+    close() {
+      if (stuck) clearTimeout(stuck);
+      stuck = null;
+    },
+  };
+}
 
 /**
  * Serves /api/events as server-sent events: each state change as one `data:` line of JSON, pushed
  * as it happens, and `created` / `changed` / `deleted` named events for definitions. With `snapshot`, the stream opens with an `event: snapshot` carrying every VM, so a
- * client never misses a change between listing and subscribing.
+ * client never misses a change between listing and subscribing. Each client's queue is bounded
+ * (see boundedSink): a slow one gets `event: resync` instead of unbounded memory in bentod.
  */
 export function openEventStream(req: IncomingMessage, res: ServerResponse, manager: VmManager, snapshot: boolean): void {
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
   res.write(': bentod events\n\n');
   if (snapshot) res.write(`event: snapshot\ndata: ${JSON.stringify(manager.list())}\n\n`);
-  const off = manager.onState((ev) => {
-    res.write(`data: ${JSON.stringify(ev)}\n\n`);
-  });
+  const sink = boundedSink(res);
+  const off = manager.onState((ev) => sink.send(`data: ${JSON.stringify(ev)}\n\n`));
   // Definitions coming and going are named events, so readers of plain state events can ignore them.
-  const offChange = manager.onChange((ev) => {
-    res.write(`event: ${ev.kind}\ndata: ${JSON.stringify(ev)}\n\n`);
-  });
-  const beat = setInterval(() => res.write(': ping\n\n'), HEARTBEAT_MS);
+  const offChange = manager.onChange((ev) => sink.send(`event: ${ev.kind}\ndata: ${JSON.stringify(ev)}\n\n`));
+  const beat = setInterval(() => sink.send(': ping\n\n'), HEARTBEAT_MS);
   const end = (): void => {
     clearInterval(beat);
+    sink.close();
     off();
     offChange();
   };

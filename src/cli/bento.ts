@@ -24,6 +24,26 @@ function seconds(v: string): number {
   return Math.round(Number(v) * 1000);
 }
 
+/** How often `logs -f` asks bentod whether it is still there. */
+const PROBE_EVERY_MS = 5_000;
+
+/** Probes /api/version while a raw stream runs; calls onLost once with the timeout or connection error. Returns a stopper. */
+function watchDaemon(c: BentoClient, onLost: (err: BentoError) => void): () => void {
+  let busy = false;
+  const timer = setInterval(() => {
+    if (busy) return;
+    busy = true;
+    c.version().then(
+      () => (busy = false),
+      (err: unknown) => {
+        clearInterval(timer);
+        onLost(err instanceof BentoError ? err : new BentoError('daemon-unavailable', errorMessage(err)));
+      },
+    );
+  }, PROBE_EVERY_MS);
+  return () => clearInterval(timer);
+}
+
 const program = new Command('bento')
   .description('A keyboard-driven terminal VM manager. Without a command, opens the TUI.')
   .version(VERSION)
@@ -102,6 +122,7 @@ async function attach(name: string, o: { force?: boolean; readonly?: boolean; fr
     readOnly: o.readonly ?? false,
     fromBoot: o.fromBoot ?? false,
     unfiltered: o.pane ?? false,
+    timeoutError: (ms) => c.timeoutError(ms),
   });
   if (res.end === 'daemon-lost') process.exitCode = 1;
   if (res.signal) process.exitCode = 128 + (res.signal === 'SIGHUP' ? 1 : 15);
@@ -187,16 +208,31 @@ program
     if ([o.follow, o.boot !== undefined, o.all].filter(Boolean).length > 1) throw new BentoError('invalid-input', '--follow, --boot and --all go one at a time');
     if (o.boot !== undefined && !/^(0|-[1-9]\d*)$/.test(o.boot)) throw new BentoError('invalid-input', '--boot: must be 0 or a negative number of boots back, such as -1');
     const query = o.follow ? '?follow=1' : o.all ? '?boot=all' : o.boot ? `?boot=${o.boot}` : '';
-    const res = await (await client()).stream(`/api/vms/${encodeURIComponent(name)}/log${query}`);
+    const c = await client();
+    const res = await c.stream(`/api/vms/${encodeURIComponent(name)}/log${query}`);
     // Guest output is untrusted: sanitise it for a terminal, but leave it byte-exact for a pipe or file.
     const clean = process.stdout.isTTY ? (await import('../console/sanitize.js')).createSanitizer() : null;
     res.on('data', (c: Buffer) => process.stdout.write(clean ? clean.push(c) : c));
-    await new Promise<void>((resolve, reject) => {
-      res.on('end', resolve);
-      res.on('error', reject);
-    });
+    // Raw log bytes carry no heartbeat: a cheap probe notices a dead or stuck bentod while following.
+    const lost = o.follow ? watchDaemon(c, (err) => res.destroy(err)) : null;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        res.on('end', resolve);
+        res.on('error', reject);
+        res.on('close', resolve);
+      });
+    } finally {
+      lost?.();
+    }
     if (clean) process.stdout.write(clean.flush());
-    if (o.follow) throw new BentoError('daemon-unavailable', 'bentod closed the log stream');
+    if (!o.follow) return;
+    // bentod ends a follow when the VM is deleted; anything else is bentod going away.
+    const gone = await c.get(name).then(
+      () => false,
+      (err: unknown) => err instanceof BentoError && err.code === 'not-found',
+    );
+    if (gone) throw new BentoError('not-found', `${name} was deleted; the log stream ended`);
+    throw new BentoError('daemon-unavailable', 'bentod closed the log stream');
   });
 
 program
@@ -208,6 +244,7 @@ program
     await new Promise<void>((_resolve, reject) => {
       c.events({
         onEvent: (ev) => print(o.json ? JSON.stringify(ev) : formatEvent(ev)),
+        onResync: () => process.stderr.write('bento: this reader fell behind and bentod dropped events; the list may have changed (bento ls)\n'),
         onEnd: (err) => reject(err ?? new BentoError('daemon-unavailable', 'bentod closed the event stream')),
       }).catch(reject);
     });

@@ -4,7 +4,7 @@ import { startDaemon } from '../api/daemon.js';
 import { BentoError, errorMessage } from '../vm/errors.js';
 import { realHost } from '../vm/host.js';
 import { VmManager } from '../vm/manager.js';
-import { bentoHome, socketPath } from '../vm/paths.js';
+import { bentoHome, maxNameLengthFor, socketPath } from '../vm/paths.js';
 import { InstanceStore } from '../vm/store.js';
 import { hostAccel } from '../vm/accel.js';
 import { VERSION } from './version.js';
@@ -33,7 +33,7 @@ async function main(): Promise<void> {
   const home = bentoHome();
   const socket = values.socket ?? socketPath(home);
   const drivers = makeDrivers(home);
-  const manager = new VmManager({ store: new InstanceStore(home), drivers, host: withBackends(realHost(), drivers), detectFormat, log });
+  const manager = new VmManager({ store: new InstanceStore(home, { log }), drivers, host: { ...withBackends(realHost(), drivers), maxNameLength: maxNameLengthFor(home) }, detectFormat, log });
   const accel = hostAccel();
   log(`host accelerator: ${accel.accel} (${accel.why}) on ${os.platform()}/${os.arch()}`);
   const vz = drivers.vz.availability();
@@ -56,10 +56,24 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGHUP', () => shutdown('SIGHUP'));
-  // A bug in one request must not take down the daemon that owns every VM.
-  process.on('uncaughtException', (err) => log(`uncaught: ${err.stack ?? errorMessage(err)}`));
-  process.on('unhandledRejection', (err) => log(`unhandled rejection: ${errorMessage(err)}`));
 }
+
+/**
+ * After an uncaught exception bentod's state is unknown, so it logs the stack and exits non-zero
+ * rather than serve on. VMs are separate processes and keep running; the next `bento` command starts
+ * a bentod that re-adopts them.
+ */
+function dieOn(kind: string, err: unknown): void {
+  const stack = err instanceof Error ? (err.stack ?? err.message) : String(err);
+  try {
+    log(`${kind}: ${stack}`);
+    log('exiting: state unknown after this error; VMs keep running and the next bentod re-adopts them');
+  } finally {
+    process.exit(70);
+  }
+}
+process.on('uncaughtException', (err) => dieOn('uncaught exception', err));
+process.on('unhandledRejection', (err) => dieOn('unhandled rejection', err));
 
 main().catch((err: unknown) => {
   process.stderr.write(`bentod: ${errorMessage(err)}\n`);

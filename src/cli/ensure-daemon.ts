@@ -42,7 +42,8 @@ function tail(file: string, lines = 5): string {
  * answers. A bentod that dies while starting is reported with the end of its log.
  */
 export async function ensureDaemon(home: string, socket: string): Promise<BentoClient> {
-  if (await connects(socket)) return new BentoClient(socket);
+  const pidFile = path.join(home, FILES.daemonPid);
+  if (await connects(socket)) return new BentoClient(socket, { pidFile });
   fs.mkdirSync(home, { recursive: true, mode: 0o700 });
   const logFile = path.join(home, FILES.daemonLog);
   const log = fs.openSync(logFile, 'a', 0o600);
@@ -62,7 +63,7 @@ export async function ensureDaemon(home: string, socket: string): Promise<BentoC
   const deadline = Date.now() + SPAWN_WAIT_MS;
   let delay = 10;
   while (Date.now() < deadline) {
-    if (await connects(socket)) return new BentoClient(socket);
+    if (await connects(socket)) return new BentoClient(socket, { pidFile });
     // Exit 0 or a "daemon-running" exit means another bentod won the race: keep waiting for it.
     if (exited !== null && exited !== 0 && exited !== 3) {
       throw new BentoError('daemon-unavailable', `bentod failed to start (exit ${exited}); see ${logFile}:\n${tail(logFile)}`);

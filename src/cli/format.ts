@@ -21,8 +21,13 @@ export function columns(rows: string[][]): string {
 /** The `bento ls` table. */
 export function formatVmTable(vms: Vm[], now = Date.now()): string {
   const rows = [['NAME', 'STATE', 'CPUS', 'MEMORY', 'ACCEL', 'UPTIME']];
-  for (const v of vms) rows.push([v.name, v.state, String(v.cpus), formatMemory(v.memoryMiB), v.accel, formatUptime(v.startedAt, now)]);
-  return columns(rows);
+  for (const v of vms) {
+    // A VM whose definition is broken has no trustworthy sizes: show none rather than zeros.
+    const broken = v.reason?.startsWith('corrupt-spec:') ?? false;
+    rows.push([v.name, v.state, broken ? '-' : String(v.cpus), broken ? '-' : formatMemory(v.memoryMiB), broken ? '-' : v.accel, formatUptime(v.startedAt, now)]);
+  }
+  const notes = vms.filter((v) => v.reason?.startsWith('corrupt-spec:')).map((v) => `${v.name}: ${v.reason} (bento rm ${v.name}, or PATCH a complete definition)`);
+  return [columns(rows), ...notes].join('\n');
 }
 
 /** `bento inspect` for people. */

@@ -28,6 +28,9 @@ export interface AttachOptions {
   stdin?: NodeJS.ReadStream;
   stdout?: NodeJS.WriteStream;
   stderr?: NodeJS.WriteStream;
+  /** How long bentod gets to accept the console (default 10 s), and the error to give when it does not. */
+  handshakeTimeoutMs?: number;
+  timeoutError?: (ms: number) => BentoError;
 }
 
 /** The result of an attach session: how it ended and the message shown to the user. */
@@ -56,7 +59,8 @@ export function attachConsole(opts: AttachOptions): Promise<AttachResult> {
   const url = `ws+unix://${opts.socket}:/api/vms/${encodeURIComponent(opts.name)}/console?${params}`;
 
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, { perMessageDeflate: false });
+    const handshakeMs = opts.handshakeTimeoutMs ?? 10_000;
+    const ws = new WebSocket(url, { perMessageDeflate: false, handshakeTimeout: handshakeMs });
     const clean = opts.unfiltered ? { push: (b: Buffer) => b, flush: () => Buffer.alloc(0) } : createSanitizer();
     let raw: RawHandle | null = null;
     // The sanitiser drops the guest's CSI 6n (the host terminal would answer it); a resize-style size
@@ -125,7 +129,10 @@ export function attachConsole(opts: AttachOptions): Promise<AttachResult> {
       });
     });
     ws.on('error', (err) => {
-      if (!opened) reject(new BentoError('daemon-unavailable', `cannot reach bentod at ${opts.socket}: ${err.message}`));
+      // ws reports its own handshake deadline as an error with this text.
+      if (!opened && /handshake has timed out/.test(err.message)) {
+        reject(opts.timeoutError?.(handshakeMs) ?? new BentoError('timeout', `bentod did not answer in ${handshakeMs / 1000} s`));
+      } else if (!opened) reject(new BentoError('daemon-unavailable', `cannot reach bentod at ${opts.socket}: ${err.message}`));
     });
     ws.on('open', () => {
       stderr.write(`[bento] connected to ${opts.name} (${opts.escapeLabel} to detach)\r\n`);

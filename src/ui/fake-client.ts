@@ -109,6 +109,10 @@ export class FakeClient implements UiClient {
   emitChange(ev: VmChange): void {
     for (const h of [...this.subscribers]) h.onChange?.(ev);
   }
+  /** bentod dropped queued events for slow readers: every subscriber is told to re-read the list. */
+  resync(): void {
+    for (const h of [...this.subscribers]) h.onResync?.();
+  }
   /** bentod goes away: every event stream ends. */
   end(): void {
     const subs = [...this.subscribers];

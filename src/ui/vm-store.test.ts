@@ -99,3 +99,19 @@ test('definitions created, changed and deleted by any client arrive as change ev
   expect(store.getState().vms.has('from-a-script')).toBe(false);
   expect(client.calls.filter((c) => c.method === 'get')).toHaveLength(0);
 });
+
+test('a resync from bentod (events were dropped) re-reads the whole list', async () => {
+  const client = new FakeClient([fakeVm('a'), fakeVm('b')]);
+  store = createVmStore(client);
+  store.start();
+  await settle();
+  // Changes the store never heard about, as if their events were dropped for a slow reader.
+  client.vms.delete('a');
+  client.vms.set('c', fakeVm('c', { state: 'running' }));
+  client.vms.set('b', { ...client.vms.get('b')!, cpus: 3 });
+  client.resync();
+  await settle();
+  expect([...store.getState().vms.keys()].sort()).toEqual(['b', 'c']);
+  expect(store.getState().vms.get('b')!.cpus).toBe(3);
+  expect(store.getState().conn.status).toBe('live');
+});

@@ -151,6 +151,20 @@ export function createVmStore(client: UiClient, retry: RetryPolicy = { minMs: 25
     }, wait);
   }
 
+  // bentod dropped events this store had not read (it fell too far behind): the list is re-read whole.
+  function resync(gen: number): void {
+    client.list().then(
+      (vms) => {
+        if (gen !== generation || disposed) return;
+        seq.clear();
+        set({ vms: new Map(vms.map((v) => [v.name, v])) });
+      },
+      (err: unknown) => {
+        if (gen === generation) lost(errorMessage(err));
+      },
+    );
+  }
+
   function connect(): void {
     if (disposed) return;
     const gen = ++generation;
@@ -171,6 +185,9 @@ export function createVmStore(client: UiClient, retry: RetryPolicy = { minMs: 25
             if (gen !== generation) return;
             if (ev.kind === 'deleted') mutate((m) => m.delete(ev.name));
             else mutate((m) => m.set(ev.name, ev.vm));
+          },
+          onResync: () => {
+            if (gen === generation) resync(gen);
           },
           onEnd: (err) => {
             if (gen === generation) lost(err ? err.message : 'bentod closed the event stream');

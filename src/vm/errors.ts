@@ -66,6 +66,8 @@ export class BentoError extends Error {
 /** Wraps anything thrown into a BentoError, keeping BentoErrors as they are. */
 export function toBentoError(err: unknown, context?: string): BentoError {
   if (err instanceof BentoError) return err;
+  // Only decodeURIComponent throws URIError: a malformed path from a client, never a fault in bentod.
+  if (err instanceof URIError) return new BentoError('invalid-input', `malformed percent-encoding: ${err.message}`, { cause: err });
   const msg = err instanceof Error ? err.message : String(err);
   return new BentoError('internal', context ? `${context}: ${msg}` : msg, { cause: err });
 }

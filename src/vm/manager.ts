@@ -3,6 +3,7 @@ import { BentoError, errorMessage } from './errors.js';
 import { vmDir, vmFiles } from './paths.js';
 import { appendEvent, readRuntime, writeRuntime } from './runtime.js';
 import { applyPatch, validateCreate, type HostFacts } from './spec.js';
+import { corruptRefusal, corruptView, liveProcessIn, validateRepair } from './corrupt.js';
 import type { InstanceStore } from './store.js';
 import type { ConsoleEndpoint, Driver, RunningVm } from './drivers/driver.js';
 import type { Backend, Disposer, DiskFormat, StateEvent, StopRequest, Vm, VmChange, VmSpec, VmState } from './types.js';
@@ -95,16 +96,21 @@ export class VmManager {
 
   /** Every VM, sorted by name. */
   list(): Vm[] {
-    return [...this.entries.values()].sort((a, b) => a.spec.name.localeCompare(b.spec.name)).map((e) => this.view(e));
+    const all = [...this.entries.values()].map((e) => this.view(e)).concat(this.corruptVms());
+    return all.sort((a, b) => a.name.localeCompare(b.name));
   }
 
   /** One VM, or not-found. */
   get(name: string): Vm {
+    const broken = this.corruptVm(name);
+    if (broken) return broken;
     return this.view(this.entry(name));
   }
 
   /** Backend details of one VM (command line, QMP status when running). */
   async inspect(name: string): Promise<Record<string, unknown>> {
+    const broken = this.corruptVm(name);
+    if (broken) return { ...broken, driver: null, runtime: null };
     const e = this.entry(name);
     const runtime = e.vm ? await e.vm.inspect().catch((err: unknown) => ({ error: errorMessage(err) })) : null;
     return { ...this.view(e), driver: this.driver(e.spec).describe(e.spec, this.dir(e.spec.name)), runtime };
@@ -131,6 +137,7 @@ export class VmManager {
   /** Changes the spec of a stopped VM. */
   async patch(name: string, body: unknown): Promise<Vm> {
     return this.locked(name, async () => {
+      if (this.deps.store.getCorrupt(name)) return this.repairCorrupt(name, body);
       const e = this.entry(name);
       if (e.state !== 'stopped') throw new BentoError('invalid-state', `${name} is ${e.state}; stop it before changing it`);
       e.spec = applyPatch(e.spec, body, this.deps.host);
@@ -230,6 +237,7 @@ export class VmManager {
 
   /** Deletes a VM and its folder; a running VM needs `force`, which kills it first. */
   async remove(name: string, opts: { force?: boolean } = {}): Promise<void> {
+    if (this.deps.store.getCorrupt(name)) return this.removeCorrupt(name);
     const e = this.entry(name);
     if (e.vm || this.processAlive(e)) {
       if (!opts.force) throw new BentoError('invalid-state', `${name} is ${e.state === 'stopped' ? 'running' : e.state}; stop it first or use --force`);
@@ -349,8 +357,48 @@ export class VmManager {
 
   private entry(name: string): Entry {
     const e = this.entries.get(name);
-    if (!e) throw new BentoError('not-found', `no VM named "${name}"`);
+    if (!e) {
+      const broken = this.deps.store.getCorrupt(name);
+      if (broken) throw corruptRefusal(broken);
+      throw new BentoError('not-found', `no VM named "${name}"`);
+    }
     return e;
+  }
+
+  // --- VMs whose vm.json is broken (kept by the store apart from the live entries) ---
+
+  private corruptVms(): Vm[] {
+    return this.deps.store.listCorrupt().map((c) => corruptView(c));
+  }
+
+  private corruptVm(name: string): Vm | null {
+    const c = this.deps.store.getCorrupt(name);
+    return c ? corruptView(c) : null;
+  }
+
+  /** A PATCH of a broken VM must carry a complete definition (the create fields, less name and diskSize). */
+  private async repairCorrupt(name: string, body: unknown): Promise<Vm> {
+    const broken = this.deps.store.getCorrupt(name);
+    const spec = validateRepair(name, body, this.deps.host, this.deps.detectFormat, this.dir(name), broken?.partial);
+    this.deps.store.repair(spec);
+    const entry: Entry = { spec, state: 'stopped', reason: null, vm: null, unsubscribe: null, stopDeadline: null };
+    this.entries.set(name, entry);
+    this.deps.log(`${name}: broken definition replaced`);
+    const vm = this.view(entry);
+    this.changed({ kind: 'changed', name, vm });
+    return vm;
+  }
+
+  private async removeCorrupt(name: string): Promise<void> {
+    await this.locked(name, async () => {
+      if (!this.deps.store.getCorrupt(name)) throw new BentoError('not-found', `no VM named "${name}"`);
+      const pid = liveProcessIn(this.dir(name));
+      if (pid !== null) throw new BentoError('invalid-state', `${name} cannot be deleted: qemu (pid ${pid}) still runs from ${this.dir(name)} and its definition is broken; stop that process first`);
+      // It owns nothing we can prove besides its folder: disks outside it are left alone.
+      this.deps.store.remove(name);
+      this.deps.log(`deleted ${name} (its definition was broken)`);
+      this.changed({ kind: 'deleted', name });
+    });
   }
 
   private driver(spec: VmSpec): Driver {

@@ -79,3 +79,23 @@ export function vmFiles(dir: string): VmFiles {
 
 /** Absolute paths of every bento file name, for one VM folder. */
 export type VmFiles = { -readonly [K in keyof typeof FILES]: string };
+
+/** Sockets a VM folder holds or may hold (vmm.sock: the planned per-VM monitor); the longest sets the name limit. */
+export const VM_SOCKET_NAMES: readonly string[] = [FILES.qmpSocket, FILES.serialSocket, FILES.consoleSocket, FILES.vzControlSocket, 'vmm.sock'];
+
+/** The longest VM name whose folder's socket paths all fit in MAX_SOCKET_PATH bytes under this home. */
+export function maxNameLengthFor(home: string): number {
+  const longest = Math.max(...VM_SOCKET_NAMES.map((n) => Buffer.byteLength(n)));
+  // <vms>/<name>/<socket>
+  return MAX_SOCKET_PATH - Buffer.byteLength(vmsDir(home)) - 2 - longest;
+}
+
+/** Bookkeeping files of the instance store inside a VM folder (crash recovery and kept disks). */
+export const STORE_MARKERS = {
+  /** Present from just after a create claims the folder until vm.json is complete. */
+  creating: '.creating',
+  /** Left in the folder of a deleted VM whose disks other VMs still use; lists those disks. */
+  keptDisks: 'kept-disks.txt',
+  /** Prefix of a folder being deleted (renamed first, so a VM disappears in one step). */
+  deletingPrefix: '.deleting-',
+} as const;

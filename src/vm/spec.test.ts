@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { BentoError } from './errors.js';
+import { MAX_SOCKET_PATH, VM_SOCKET_NAMES, maxNameLengthFor } from './paths.js';
 import { applyPatch, validateCreate, type HostFacts } from './spec.js';
 
 const host: HostFacts = {
@@ -109,5 +110,30 @@ describe('applyPatch', () => {
     expect(() => applyPatch(spec, { cpus: 0 }, host)).toThrow(/cpus/);
     expect(() => applyPatch(spec, { name: 'x' }, host)).toThrow(/name is not a known field/);
     expect(() => applyPatch(spec, { kernel: null }, host)).toThrow(/needs kernel/);
+  });
+});
+
+describe('limits that would only fail at start', () => {
+  it('refuses a kernel command line longer than COMMAND_LINE_SIZE - 1 bytes, on create and patch', () => {
+    expect(fieldsOf({ name: 'c', kernel: '/ok/k', cmdline: 'a'.repeat(2048) }).cmdline).toMatch(/at most 2047 bytes.*COMMAND_LINE_SIZE is 2048/);
+    // Bytes count, not characters: 1024 two-byte characters are 2048 bytes.
+    expect(fieldsOf({ name: 'c', kernel: '/ok/k', cmdline: 'é'.repeat(1024) }).cmdline).toMatch(/got 2048/);
+    expect(validateCreate({ name: 'c', kernel: '/ok/k', cmdline: 'a'.repeat(2047) }, host, detect).spec.cmdline).toHaveLength(2047);
+    const { spec } = validateCreate({ name: 'c', kernel: '/ok/k' }, host, detect);
+    expect(() => applyPatch(spec, { cmdline: 'a'.repeat(3000) }, host)).toThrow(/cmdline must be at most 2047 bytes/);
+  });
+
+  it('refuses a name whose socket paths would not fit, saying how long it may be here', () => {
+    const h: HostFacts = { ...host, maxNameLength: 10 };
+    expect(() => validateCreate({ name: 'a'.repeat(11), kernel: '/ok/k' }, h, detect)).toThrow(/name must be at most 10 characters here/);
+    expect(validateCreate({ name: 'a'.repeat(10), kernel: '/ok/k' }, h, detect).spec.name).toHaveLength(10);
+    expect(() => validateCreate({ name: 'a', kernel: '/ok/k' }, { ...host, maxNameLength: 0 }, detect)).toThrow(/use a shorter BENTO_HOME/);
+  });
+
+  it('maxNameLengthFor leaves room for the longest VM socket name under the limit', () => {
+    const home = '/tmp/bt-x';
+    const n = maxNameLengthFor(home);
+    const longest = Math.max(...VM_SOCKET_NAMES.map((s) => s.length));
+    expect(`${home}/vms/${'a'.repeat(n)}/${'x'.repeat(longest)}`.length).toBe(MAX_SOCKET_PATH);
   });
 });

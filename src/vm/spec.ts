@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { z } from 'zod';
 import { BentoError, type FieldError } from './errors.js';
+import { MAX_SOCKET_PATH } from './paths.js';
 import { SIZE_RULE, parseSizeMiB } from './size.js';
 import type { Backend, CreateRequest, DiskFormat, DiskSpec, VmSpec } from './types.js';
 
@@ -22,6 +23,31 @@ export interface HostFacts {
   stat(p: string): 'file' | 'other' | 'missing';
   /** Why a backend cannot run VMs here, or null when it can; absent: every backend is assumed usable. */
   backendUnavailable?(backend: Backend): string | null;
+  /** Longest name whose VM-folder socket paths fit the socket path limit under this home; absent: NAME_MAX. */
+  maxNameLength?: number;
+}
+
+/**
+ * Kernel COMMAND_LINE_SIZE, counting the final NUL: 2048 on x86_64 (arch/x86/include/asm/setup.h)
+ * and on arm64 (arch/arm64/include/uapi/asm/setup.h). A longer line is cut or refused at boot.
+ */
+export const COMMAND_LINE_SIZE = 2048;
+
+function checkCmdline(cmdline: string | null | undefined, out: FieldError[]): void {
+  if (cmdline === undefined || cmdline === null) return;
+  const bytes = Buffer.byteLength(cmdline);
+  if (bytes > COMMAND_LINE_SIZE - 1) {
+    out.push({ field: 'cmdline', message: `must be at most ${COMMAND_LINE_SIZE - 1} bytes (the kernel's COMMAND_LINE_SIZE is ${COMMAND_LINE_SIZE} on x86_64 and arm64; got ${bytes})` });
+  }
+}
+
+function checkNameLength(host: HostFacts, name: string | undefined, out: FieldError[]): void {
+  if (name === undefined || host.maxNameLength === undefined || out.some((f) => f.field === 'name')) return;
+  if (host.maxNameLength < 1) {
+    out.push({ field: 'name', message: 'cannot fit: BENTO_HOME is so long that no VM socket path fits the socket path limit; use a shorter BENTO_HOME' });
+  } else if (Buffer.byteLength(name) > host.maxNameLength) {
+    out.push({ field: 'name', message: `must be at most ${host.maxNameLength} characters here (its folder's socket paths must fit the ${MAX_SOCKET_PATH}-byte socket path limit under this BENTO_HOME)` });
+  }
 }
 
 /**
@@ -145,6 +171,8 @@ export function validateCreate(body: unknown, host: HostFacts, detectFormat: (p:
   // request learns all of its problems at once.
   const req = (parsed.success ? parsed.data : wellTyped(body, out)) as CreateRequest;
   const memoryMiB = checkSizes(host, req, out);
+  checkNameLength(host, req.name, out);
+  checkCmdline(req.cmdline, out);
   for (const f of ['kernel', 'initrd', 'disk', 'iso'] as const) checkFile(host, f, req[f], out);
   if (req.initrd !== undefined && req.kernel === undefined) out.push({ field: 'initrd', message: 'needs kernel' });
   if (req.cmdline !== undefined && req.kernel === undefined) out.push({ field: 'cmdline', message: 'needs kernel' });
@@ -211,6 +239,7 @@ export function applyPatch(spec: VmSpec, body: unknown, host: HostFacts): VmSpec
   const out: FieldError[] = [];
   const memoryMiB = checkSizes(host, p, out);
   for (const f of ['kernel', 'initrd', 'iso'] as const) checkFile(host, f, p[f], out);
+  checkCmdline(p.cmdline, out);
   const next: VmSpec = {
     ...spec,
     ...(p.cpus !== undefined ? { cpus: p.cpus } : {}),

@@ -1,9 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import Conf from 'conf';
+import { writeFileSync } from 'atomically';
 import { z } from 'zod';
-import { BentoError, errorMessage } from './errors.js';
-import { FILES, vmDir, vmsDir } from './paths.js';
+import { BentoError, errorMessage, type FieldError } from './errors.js';
+import { FILES, STORE_MARKERS, vmDir, vmsDir } from './paths.js';
+import { crashPoint } from './test-hooks.js';
 import type { VmSpec } from './types.js';
 
 /** The stored vm.json, checked on every read so a hand-edited file cannot smuggle in bad values. */
@@ -25,66 +26,178 @@ export const storedSpecSchema = z.object({
   createdAt: z.string(),
 });
 
-/** vm.json's schema version; bump it and add a migration when the stored shape changes. */
-export const SPEC_VERSION = '1.0.0';
+/**
+ * vm.json's `schemaVersion`; bump it and add a step to migrate() when the stored shape changes.
+ * Files without the field are version 1 as written by the conf store of earlier bentos (with its
+ * `__internal__` key, dropped on load).
+ */
+export const SCHEMA_VERSION = 1;
 
-// JSON schema for conf, derived from the zod schema so the two can never drift apart.
-const jsonSchema = z.toJSONSchema(storedSpecSchema) as { properties: Record<string, object> };
-
-function openConf(dir: string): Conf<VmSpec> {
-  return new Conf<VmSpec>({
-    cwd: dir,
-    configName: 'vm',
-    schema: jsonSchema.properties as never,
-    projectVersion: SPEC_VERSION,
-    // Each entry upgrades older vm.json files in place, atomically, the first time they are opened.
-    migrations: { '1.0.0': () => undefined },
-    clearInvalidConfig: false,
-    accessPropertiesByDotNotation: false,
-    configFileMode: 0o600,
-    watch: false,
-  });
+/** A VM folder whose definition cannot be used: listed as `error`, removable, fixable by a full PATCH. */
+export interface CorruptEntry {
+  name: string;
+  dir: string;
+  /** `corrupt-spec: <file>: <problem>` */
+  reason: string;
+  /** Whatever fields of the broken file were individually valid, to show something familiar. */
+  partial: Partial<VmSpec>;
 }
 
-/** The VM definitions on disk: one folder per VM under $BENTO_HOME/vms, the spec in a conf store. */
+/** Why a vm.json cannot be used; `partial` holds the fields that were fine. */
+class SpecProblem extends Error {
+  constructor(
+    message: string,
+    readonly partial: Partial<VmSpec> = {},
+  ) {
+    super(message);
+  }
+}
+
+function zodSummary(error: z.ZodError): string {
+  return error.issues
+    .slice(0, 5)
+    .map((i) => `${i.path.join('.') || '(file)'}: ${i.message}`)
+    .join('; ');
+}
+
+function partialOf(raw: unknown): Partial<VmSpec> {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return {};
+  const out: Record<string, unknown> = {};
+  const shape = storedSpecSchema.shape as Record<string, z.ZodType>;
+  for (const [k, v] of Object.entries(raw)) if (shape[k]?.safeParse(v).success) out[k] = v;
+  return out as Partial<VmSpec>;
+}
+
+/** Parses a vm.json text for the VM `name`; returns the spec and whether the file needs rewriting (old format). */
+export function parseSpecFile(text: string, name: string): { spec: VmSpec; migrated: boolean } {
+  if (!text.trim()) throw new SpecProblem('empty file');
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    throw new SpecProblem(`not JSON (${errorMessage(err)})`);
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new SpecProblem('not a JSON object');
+  const { schemaVersion, __internal__: legacy, ...fields } = raw as Record<string, unknown>;
+  if (schemaVersion !== undefined && (typeof schemaVersion !== 'number' || !Number.isInteger(schemaVersion) || schemaVersion < 1)) {
+    throw new SpecProblem(`schemaVersion must be a whole number of at least 1 (got ${JSON.stringify(schemaVersion)})`, partialOf(fields));
+  }
+  if (typeof schemaVersion === 'number' && schemaVersion > SCHEMA_VERSION) {
+    throw new SpecProblem(`schemaVersion ${schemaVersion} was written by a newer bento (this one reads up to ${SCHEMA_VERSION})`, partialOf(fields));
+  }
+  const parsed = storedSpecSchema.safeParse(fields);
+  if (!parsed.success) throw new SpecProblem(zodSummary(parsed.error), partialOf(fields));
+  if (parsed.data.name !== name) throw new SpecProblem(`names "${parsed.data.name}", not "${name}"`, partialOf(fields));
+  return { spec: parsed.data, migrated: schemaVersion === undefined || legacy !== undefined };
+}
+
+/** The text written to vm.json. */
+export function serializeSpec(spec: VmSpec): string {
+  return `${JSON.stringify({ schemaVersion: SCHEMA_VERSION, ...spec }, null, 2)}\n`;
+}
+
+/** A path with symlinks resolved when it exists, so two spellings of one file compare equal. */
+export function realPath(p: string): string {
+  try {
+    return fs.realpathSync(p);
+  } catch {
+    return path.resolve(p);
+  }
+}
+
+function inside(dir: string, file: string): boolean {
+  const rel = path.relative(dir, file);
+  return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel);
+}
+
+/** The VM definitions on disk: one folder per VM under $BENTO_HOME/vms, the spec in vm.json (zod-checked, atomic writes). */
 export class InstanceStore {
   readonly home: string;
   private cache = new Map<string, VmSpec>();
+  private broken = new Map<string, CorruptEntry>();
+  /** Disks (real paths) claimed by creates still running, so two cannot take one disk at once. */
+  private pendingDisks = new Map<string, string>();
+  private readonly log: (line: string) => void;
 
-  constructor(home: string) {
+  constructor(home: string, opts: { log?: (line: string) => void } = {}) {
     this.home = home;
+    this.log = opts.log ?? (() => undefined);
   }
 
-  /** Creates the folders (0700) and loads every stored VM; unreadable ones are reported, not deleted. */
+  /**
+   * Creates the folders (0700) and loads every stored VM. Recovers from a bentod killed mid-way: an
+   * interrupted create is rolled back, an interrupted delete is finished. A folder whose definition
+   * is unusable is kept and reported as corrupt, never deleted and never hidden.
+   */
   load(): { loaded: number; problems: string[] } {
     fs.mkdirSync(vmsDir(this.home), { recursive: true, mode: 0o700 });
     fs.chmodSync(this.home, 0o700);
     fs.chmodSync(vmsDir(this.home), 0o700);
     const problems: string[] = [];
     this.cache.clear();
+    this.broken.clear();
     for (const entry of fs.readdirSync(vmsDir(this.home), { withFileTypes: true })) {
-      if (!entry.isDirectory() || entry.name.startsWith('.')) continue;
-      const file = path.join(vmsDir(this.home), entry.name, FILES.spec);
-      if (!fs.existsSync(file)) {
-        problems.push(`${entry.name}: no ${FILES.spec} (an interrupted create?); left as it is`);
+      if (!entry.isDirectory()) continue;
+      const dir = path.join(vmsDir(this.home), entry.name);
+      if (entry.name.startsWith(STORE_MARKERS.deletingPrefix)) {
+        fs.rmSync(dir, { recursive: true, force: true });
+        problems.push(`${entry.name}: finished a delete that a previous bentod did not complete`);
         continue;
       }
-      try {
-        this.cache.set(entry.name, this.read(entry.name));
-      } catch (err) {
-        problems.push(`${entry.name}: ${errorMessage(err)}`);
-      }
+      if (entry.name.startsWith('.')) continue;
+      const p = this.loadOne(entry.name, dir);
+      if (p) problems.push(`${entry.name}: ${p}`);
     }
     return { loaded: this.cache.size, problems };
   }
 
-  private read(name: string): VmSpec {
-    const store = openConf(vmDir(this.home, name));
-    const { __internal__: _ignored, ...raw } = store.store as VmSpec & { __internal__?: unknown };
-    const parsed = storedSpecSchema.safeParse(raw);
-    if (!parsed.success) throw new BentoError('io-error', `${store.path} is not a valid VM definition: ${parsed.error.message}`);
-    if (parsed.data.name !== name) throw new BentoError('io-error', `${store.path} names "${parsed.data.name}", not "${name}"`);
-    return parsed.data;
+  /** Loads one folder; returns a problem to report, or null. */
+  private loadOne(name: string, dir: string): string | null {
+    const file = path.join(dir, FILES.spec);
+    const marker = path.join(dir, STORE_MARKERS.creating);
+    let text: string | null = null;
+    try {
+      text = fs.readFileSync(file, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') return this.markCorrupt(name, dir, `unreadable (${errorMessage(err)})`, {});
+    }
+    const creating = fs.existsSync(marker);
+    let result: { spec: VmSpec; migrated: boolean } | null = null;
+    let problem: SpecProblem | null = null;
+    if (text !== null) {
+      try {
+        result = parseSpecFile(text, name);
+      } catch (err) {
+        problem = err instanceof SpecProblem ? err : new SpecProblem(errorMessage(err));
+      }
+    }
+    const entries = fs.readdirSync(dir);
+    // Interrupted create (marker, or a folder claimed but still empty): nothing in it was ever a VM.
+    if ((creating && !result) || entries.length === 0) {
+      fs.rmSync(dir, { recursive: true, force: true });
+      return 'rolled back a create that a previous bentod did not finish';
+    }
+    if (creating) fs.rmSync(marker, { force: true });
+    if (text === null && entries.includes(STORE_MARKERS.keptDisks)) {
+      return `a deleted VM's folder, kept for disks other VMs use (see ${STORE_MARKERS.keptDisks})`;
+    }
+    if (text === null) return this.markCorrupt(name, dir, 'missing', {});
+    if (problem || !result) return this.markCorrupt(name, dir, problem?.message ?? 'unusable', problem?.partial ?? {});
+    this.cache.set(name, result.spec);
+    if (result.migrated) {
+      try {
+        this.writeFile(result.spec);
+      } catch (err) {
+        return `cannot rewrite ${file} in the current format: ${errorMessage(err)}`;
+      }
+    }
+    return null;
+  }
+
+  private markCorrupt(name: string, dir: string, problem: string, partial: Partial<VmSpec>): string {
+    const reason = `corrupt-spec: ${path.join(dir, FILES.spec)}: ${problem}`;
+    this.broken.set(name, { name, dir, reason, partial });
+    return reason;
   }
 
   /** Every VM definition, sorted by name. */
@@ -104,43 +217,143 @@ export class InstanceStore {
     return spec;
   }
 
+  /** Every folder whose definition is broken, sorted by name. */
+  listCorrupt(): CorruptEntry[] {
+    return [...this.broken.values()].sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  /** The corrupt entry of this name, or null. */
+  getCorrupt(name: string): CorruptEntry | null {
+    return this.broken.get(name) ?? null;
+  }
+
+  /**
+   * Which VM already uses a disk (after resolving symlinks), other than `self`: a disk listed in
+   * another VM's spec, unless both attach it read-only, or a file inside another VM's folder (a
+   * corrupt VM owns at least its folder).
+   */
+  diskUser(disk: string, self: string, readonly = false): string | null {
+    const real = realPath(disk);
+    for (const spec of this.cache.values()) {
+      if (spec.name === self) continue;
+      if (spec.disks.some((d) => realPath(d.path) === real && !(readonly && d.readonly))) return spec.name;
+    }
+    const vms = realPath(vmsDir(this.home));
+    if (inside(vms, real)) {
+      const owner = path.relative(vms, real).split(path.sep)[0]!;
+      if (owner !== self && (this.cache.has(owner) || this.broken.has(owner))) return owner;
+    }
+    const pending = this.pendingDisks.get(real);
+    return pending !== undefined && pending !== self ? pending : null;
+  }
+
+  /** Field errors for disks of `spec` that another VM uses while either side writes it (one writer per disk). */
+  diskConflicts(spec: VmSpec): FieldError[] {
+    const out: FieldError[] = [];
+    for (const d of spec.disks) {
+      const user = this.diskUser(d.path, spec.name, d.readonly);
+      if (user !== null) out.push({ field: 'disk', message: `is already used by VM "${user}" (${d.path}); a disk belongs to one VM at a time` });
+    }
+    return out;
+  }
+
   /**
    * Creates the VM folder and its spec. `provision` runs inside the new folder before the spec is
-   * written (it makes disks); if anything fails the folder is removed and nothing is left behind.
+   * written (it makes disks); if anything fails the folder is removed and nothing is left behind. A
+   * `.creating` marker makes a create that bentod could not finish (killed) roll back at next load.
    */
   async create(spec: VmSpec, provision: (dir: string) => Promise<VmSpec>): Promise<VmSpec> {
     const dir = vmDir(this.home, spec.name);
+    const conflicts = this.diskConflicts(spec);
+    if (conflicts.length) throw new BentoError('invalid-input', `invalid VM definition: disk ${conflicts[0]!.message}`, { fields: conflicts });
+    const corrupt = this.broken.get(spec.name);
+    if (corrupt) {
+      throw new BentoError('already-exists', `a VM named "${spec.name}" already exists (its definition is broken: bento rm ${spec.name}, or PATCH it with every field)`);
+    }
     try {
       // mkdir without `recursive` is the atomic claim on the name.
       fs.mkdirSync(dir, { mode: 0o700 });
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new BentoError('already-exists', `a VM named "${spec.name}" already exists`);
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
+        const kept = fs.existsSync(path.join(dir, STORE_MARKERS.keptDisks));
+        throw new BentoError(
+          'already-exists',
+          kept
+            ? `the name "${spec.name}" is taken by a deleted VM's folder kept for disks other VMs use (${dir})`
+            : `a VM named "${spec.name}" already exists`,
+        );
+      }
       throw new BentoError('io-error', `failed to create ${dir}: ${errorMessage(err)}`, { cause: err });
     }
+    const claimed = spec.disks.map((d) => realPath(d.path));
+    for (const d of claimed) this.pendingDisks.set(d, spec.name);
     try {
+      fs.writeFileSync(path.join(dir, STORE_MARKERS.creating), `${process.pid}\n`, { mode: 0o600 });
+      crashPoint('create-after-mkdir');
       const final = await provision(dir);
+      crashPoint('create-after-provision');
       this.write(final);
+      fs.rmSync(path.join(dir, STORE_MARKERS.creating), { force: true });
       return final;
     } catch (err) {
       fs.rmSync(dir, { recursive: true, force: true });
       throw err;
+    } finally {
+      for (const d of claimed) if (this.pendingDisks.get(d) === spec.name) this.pendingDisks.delete(d);
     }
   }
 
-  /** Replaces a VM's spec (atomic write). */
+  private writeFile(spec: VmSpec): void {
+    writeFileSync(path.join(vmDir(this.home, spec.name), FILES.spec), serializeSpec(spec), { mode: 0o600 });
+  }
+
+  /** Replaces a VM's spec (atomic write: temp file, fsync, rename). */
   write(spec: VmSpec): void {
-    const store = openConf(vmDir(this.home, spec.name));
-    store.store = spec;
+    this.writeFile(spec);
     this.cache.set(spec.name, spec);
   }
 
-  /** Removes a VM's folder and everything bento made in it; disks the user brought stay where they are. */
+  /** Rewrites the definition of a corrupt VM with a complete new spec; it becomes a normal VM. */
+  repair(spec: VmSpec): VmSpec {
+    if (!this.broken.has(spec.name)) throw new BentoError('not-found', `no broken VM named "${spec.name}"`);
+    const conflicts = this.diskConflicts(spec);
+    if (conflicts.length) throw new BentoError('invalid-input', `invalid VM definition: disk ${conflicts[0]!.message}`, { fields: conflicts });
+    this.write(spec);
+    this.broken.delete(spec.name);
+    return spec;
+  }
+
+  /**
+   * Removes a VM's folder and everything bento made in it; disks the user brought stay where they are,
+   * and so does any file in the folder that another VM uses as a disk (the folder then keeps only
+   * those files and a note naming them).
+   */
   remove(name: string): void {
     const dir = vmDir(this.home, name);
-    // Rename first so the VM disappears in one step; a crash mid-delete leaves only a hidden folder.
-    const trash = path.join(vmsDir(this.home), `.deleting-${name}-${process.pid}-${Date.now()}`);
+    const realDir = realPath(dir);
+    const keep = new Map<string, string>();
+    for (const spec of this.cache.values()) {
+      if (spec.name === name) continue;
+      for (const d of spec.disks) {
+        const real = realPath(d.path);
+        if (inside(realDir, real)) keep.set(path.relative(realDir, real).split(path.sep)[0]!, spec.name);
+      }
+    }
+    if (keep.size) {
+      for (const f of fs.readdirSync(dir)) if (!keep.has(f)) fs.rmSync(path.join(dir, f), { recursive: true, force: true });
+      const lines = [...keep].map(([f, user]) => `${f} is used by VM "${user}"`);
+      fs.writeFileSync(path.join(dir, STORE_MARKERS.keptDisks), `Kept when VM "${name}" was deleted:\n${lines.join('\n')}\n`, { mode: 0o600 });
+      this.cache.delete(name);
+      this.broken.delete(name);
+      this.log(`${name}: deleted, but kept ${lines.join(', ')} in ${dir}`);
+      return;
+    }
+    // Rename first so the VM disappears in one step; a crash mid-delete leaves a hidden folder that the next load finishes.
+    const trash = path.join(vmsDir(this.home), `${STORE_MARKERS.deletingPrefix}${name}-${process.pid}-${Date.now()}`);
     fs.renameSync(dir, trash);
     this.cache.delete(name);
+    this.broken.delete(name);
+    crashPoint('rm-after-rename');
     fs.rmSync(trash, { recursive: true, force: true });
   }
 }

@@ -28,9 +28,13 @@ export function tempHome(): string {
 }
 
 /** Runs `bento ARGS` against a home; never throws on a non-zero exit. */
-export function bento(home: string, args: string[], opts: { timeout?: number; input?: string; env?: Record<string, string> } = {}): Promise<Result<{ reject: false }>> {
+export function bento(
+  home: string,
+  args: string[],
+  opts: { timeout?: number; input?: string; env?: Record<string, string> } = {},
+): Promise<Result<{ reject: false }>> {
   return execa('node', [BENTO, ...args], {
-    env: { ...opts.env, BENTO_HOME: home },
+    env: { BENTO_HOME: home, ...opts.env },
     reject: false,
     timeout: opts.timeout ?? 120_000,
     ...(opts.input !== undefined ? { input: opts.input } : {}),
@@ -170,4 +174,25 @@ export function treeSnapshot(dir: string): string[] {
   };
   if (fs.existsSync(dir)) walk(dir);
   return out.sort();
+}
+
+/** The pid in the home's bentod.pid, or null. */
+export function daemonPid(home: string): number | null {
+  try {
+    const n = Number(fs.readFileSync(path.join(home, 'bentod.pid'), 'utf8').trim());
+    return n > 0 ? n : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Waits until a pid is gone (or a zombie). */
+export function waitGone(pid: number, timeoutMs = 10_000): Promise<boolean> {
+  return waitFor(`pid ${pid} to exit`, () => {
+    try {
+      return fs.readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ');
+    } catch {
+      return true;
+    }
+  }, timeoutMs, 50);
 }

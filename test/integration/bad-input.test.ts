@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -52,6 +53,53 @@ describe('bad input changes nothing and says which field broke which rule', () =
     expect(lines[0]).toMatch(/^bento: /);
     expect(lines[0]).toMatch(message);
     expect(treeSnapshot(path.join(home, 'vms'))).toEqual(before);
+  });
+
+  it('a kernel command line over COMMAND_LINE_SIZE is refused at create', async () => {
+    const before = treeSnapshot(path.join(home, 'vms'));
+    const c = await bento(home, ['create', 'longcmd', '--kernel', kernel, '--cmdline', 'a'.repeat(2048)]);
+    expect(c.exitCode).not.toBe(0);
+    expect(c.stderr).toMatch(/cmdline must be at most 2047 bytes/);
+    expect(treeSnapshot(path.join(home, 'vms'))).toEqual(before);
+  });
+
+  it('a name too long for this home\'s socket paths is refused with the length it may have', async () => {
+    const long = fs.mkdtempSync(`/tmp/bt-${'h'.repeat(50)}-`);
+    try {
+      const max = 103 - Buffer.byteLength(path.join(long, 'vms')) - 2 - 'console.sock'.length;
+      const r = await bento(long, ['create', 'v'.repeat(max + 1), '--kernel', kernel]);
+      expect(r.exitCode).not.toBe(0);
+      expect(r.stderr).toContain(`name must be at most ${max} characters here`);
+      const ok = await bento(long, ['create', 'v'.repeat(max), '--kernel', kernel]);
+      expect(ok.exitCode, ok.stderr).toBe(0);
+    } finally {
+      await cleanupHome(long);
+    }
+  });
+
+  it('a malformed percent-encoding in any path segment is a 400, not a 500', async () => {
+    for (const [method, url] of [
+      ['GET', '/api/vms/%E0%A4%A'],
+      ['GET', '/api/vms/%E0%A4%A/inspect'],
+      ['GET', '/api/vms/%E0%A4%A/log'],
+      ['PATCH', '/api/vms/%E0%A4%A'],
+      ['DELETE', '/api/vms/%E0%A4%A'],
+      ['POST', '/api/vms/%E0%A4%A/start'],
+      ['POST', '/api/vms/%ff/stop'],
+    ] as const) {
+      const r = await raw(home, method, url, method === 'GET' || method === 'DELETE' ? undefined : '{}');
+      expect(r.status, `${method} ${url}`).toBe(400);
+      expect(r.json.error?.code).toBe('invalid-input');
+    }
+    // The console is a WebSocket upgrade, decoded on its own path.
+    const { WebSocket } = await import('ws');
+    const status = await new Promise<number>((resolve, reject) => {
+      const ws = new WebSocket(`ws+unix://${path.join(home, 'bentod.sock')}:/api/vms/%E0%A4%A/console`);
+      ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+      ws.on('open', () => reject(new Error('the console opened')));
+      ws.on('error', reject);
+    });
+    expect(status).toBe(400);
   });
 
   it('a malformed JSON body is a 400 invalid-json', async () => {
