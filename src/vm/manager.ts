@@ -3,6 +3,8 @@ import { BentoError, errorMessage } from './errors.js';
 import { vmDir, vmFiles } from './paths.js';
 import { appendEvent, readRuntime, writeRuntime } from './runtime.js';
 import { applyPatch, validateCreate, type HostFacts } from './spec.js';
+import { holderPid, lockHeld } from './lock-probe.js';
+import { waitForExit } from './proc.js';
 import { corruptRefusal, corruptView, liveProcessIn, validateRepair } from './corrupt.js';
 import type { InstanceStore } from './store.js';
 import type { ConsoleEndpoint, Driver, RunningVm } from './drivers/driver.js';
@@ -237,7 +239,7 @@ export class VmManager {
 
   /** Deletes a VM and its folder; a running VM needs `force`, which kills it first. */
   async remove(name: string, opts: { force?: boolean } = {}): Promise<void> {
-    if (this.deps.store.getCorrupt(name)) return this.removeCorrupt(name);
+    if (this.deps.store.getCorrupt(name)) return this.removeCorrupt(name, opts.force === true);
     const e = this.entry(name);
     if (e.vm || this.processAlive(e)) {
       if (!opts.force) throw new BentoError('invalid-state', `${name} is ${e.state === 'stopped' ? 'running' : e.state}; stop it first or use --force`);
@@ -389,11 +391,19 @@ export class VmManager {
     return vm;
   }
 
-  private async removeCorrupt(name: string): Promise<void> {
+  private async removeCorrupt(name: string, force: boolean): Promise<void> {
     await this.locked(name, async () => {
       if (!this.deps.store.getCorrupt(name)) throw new BentoError('not-found', `no VM named "${name}"`);
-      const pid = liveProcessIn(this.dir(name));
-      if (pid !== null) throw new BentoError('invalid-state', `${name} cannot be deleted: qemu (pid ${pid}) still runs from ${this.dir(name)} and its definition is broken; stop that process first`);
+      const dir = this.dir(name);
+      const alive = (): number | null => liveProcessIn(dir) ?? (lockHeld(vmFiles(dir).vmmLock) ? holderPid(vmFiles(dir).vmmLock) ?? -1 : null);
+      const pid = alive();
+      if (pid !== null && !force) {
+        throw new BentoError('invalid-state', `${name} cannot be deleted: a process of it (pid ${pid}) still runs from ${dir} and its definition is broken; bento rm --force ${name} kills it first`);
+      }
+      if (pid !== null) {
+        for (const p of [liveProcessIn(dir), holderPid(vmFiles(dir).vmmLock)]) if (p !== null) await killAndWait(p);
+        if (alive() !== null) throw new BentoError('invalid-state', `${name}: its processes did not exit; nothing was deleted`);
+      }
       // It owns nothing we can prove besides its folder: disks outside it are left alone.
       this.deps.store.remove(name);
       this.deps.log(`deleted ${name} (its definition was broken)`);
@@ -416,4 +426,14 @@ export class VmManager {
     if (!m) this.locks.set(name, (m = new Mutex()));
     return m.runExclusive(fn);
   }
+}
+
+/** SIGKILL, then wait for the process to be gone (a zombie counts as gone). */
+async function killAndWait(pid: number): Promise<void> {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    return;
+  }
+  await waitForExit(pid, 10_000);
 }

@@ -117,7 +117,7 @@ describe('broken files are visible, inspectable, removable and fixable', () => {
     expect((await ls(home)).map((v) => v.name)).toEqual(['badstate', 'fine', 'trunc']);
   });
 
-  it('rm refuses a broken VM whose qemu still runs from its folder, naming the pid', async () => {
+  it('rm refuses a broken VM whose qemu still runs from its folder, naming the pid; rm --force kills it first', async () => {
     expect((await bento(home, ['create', 'running', '--kernel', kernel, '--accel', 'tcg', '--memory', '128M'])).exitCode).toBe(0);
     expect((await bento(home, ['start', 'running'])).exitCode).toBe(0);
     const [pid] = qemuPids(path.join(home, 'vms', 'running'));
@@ -127,11 +127,12 @@ describe('broken files are visible, inspectable, removable and fixable', () => {
     expect((await ls(home)).find((v) => v.name === 'running')!.state).toBe('error');
     const rm = await bento(home, ['rm', 'running']);
     expect(rm.exitCode).toBe(1);
-    expect(rm.stderr).toContain(`qemu (pid ${pid}) still runs from`);
+    expect(rm.stderr).toContain(`a process of it (pid ${pid}) still runs from`);
     expect(fs.existsSync(path.join(home, 'vms', 'running', 'vm.json'))).toBe(true);
-    process.kill(pid!, 'SIGKILL');
+    expect((await bento(home, ['rm', 'running', '--force'])).exitCode).toBe(0);
     await waitGone(pid!);
-    expect((await bento(home, ['rm', 'running'])).exitCode).toBe(0);
+    expect(qemuPids(path.join(home, 'vms', 'running'))).toEqual([]);
+    expect(fs.existsSync(path.join(home, 'vms', 'running'))).toBe(false);
   });
 
   it('an old vm.json written by conf (with __internal__) still loads, and is migrated', async () => {
