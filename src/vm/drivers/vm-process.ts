@@ -161,13 +161,8 @@ export class VmProcess {
       clearTimeout(timer);
       await waitForExit(this.pid, Math.max(0, deadline - Date.now()));
     }
-    if (processAlive(this.pid)) {
-      signal(this.pid, 'SIGCONT');
-      signal(this.pid, 'SIGTERM');
-      if (!(await waitForExit(this.pid, this.opts.termGraceMs ?? TERM_GRACE_MS))) {
-        signal(this.pid, 'SIGKILL');
-        if (!(await waitForExit(this.pid, KILL_WAIT_MS))) throw new BentoError('timeout', `${this.opts.what} pid ${this.pid} did not die after SIGKILL`);
-      }
+    if (!(await killPid(this.pid, this.opts.termGraceMs ?? TERM_GRACE_MS))) {
+      throw new BentoError('timeout', `${this.opts.what} pid ${this.pid} did not die after SIGKILL`);
     }
     this.opts.closeChannel?.();
     await this.finish();
@@ -185,6 +180,19 @@ export class VmProcess {
     if (this.poll) clearInterval(this.poll);
     this.poll = null;
   }
+}
+
+/**
+ * SIGCONT+SIGTERM (a stopped process cannot act on SIGTERM), SIGKILL after termGraceMs; true once the
+ * process is gone, false when even SIGKILL did not end it within 10 s. Used for proven pids only.
+ */
+export async function killPid(pid: number, termGraceMs: number = TERM_GRACE_MS): Promise<boolean> {
+  if (!processAlive(pid)) return true;
+  signal(pid, 'SIGCONT');
+  signal(pid, 'SIGTERM');
+  if (await waitForExit(pid, termGraceMs)) return true;
+  signal(pid, 'SIGKILL');
+  return waitForExit(pid, KILL_WAIT_MS);
 }
 
 function signal(pid: number, sig: NodeJS.Signals): void {
