@@ -71,6 +71,8 @@ describe('QemuVm', () => {
   it('kills through signals while a QMP command hangs, reporting forced', async () => {
     const { vm, pid, events } = await running(true);
     const hung = vm.queryState().catch((e: Error) => e.message);
+    // The command must be in flight (qemu got it and never answers) when the kill starts.
+    await expect.poll(() => fake!.received.length).toBe(2);
     await vm.kill();
     expect(processAlive(pid)).toBe(false);
     expect(events).toEqual([{ state: 'stopped', reason: 'forced' }]);
