@@ -41,7 +41,7 @@ export interface RunningVm {
   resume(): Promise<void>;
   /** Asks the guest to power off (ACPI power button); resolves once asked, not once stopped. */
   requestStop(): Promise<void>;
-  /** Stops the VM now (quit, then SIGKILL); resolves once the VM is gone. */
+  /** Stops the VM now (a bounded backend step, then SIGTERM and SIGKILL of the proven pid); resolves once it is gone. */
   kill(): Promise<void>;
   /** Hard-resets the guest without stopping the VM process. */
   reset(): Promise<void>;

@@ -6,13 +6,14 @@ import { hostAccel } from '../../accel.js';
 import { BentoError, errorMessage } from '../../errors.js';
 import { FILES, MAX_SOCKET_PATH, vmFiles } from '../../paths.js';
 import { holderPid, lockHeld } from '../../lock-probe.js';
-import { processIdentity, waitForExit } from '../../proc.js';
+import { processIdentity } from '../../proc.js';
 import { readRuntime, SERIAL_LOG_CAP, writeRuntime } from '../../runtime.js';
 import type { Accel, DiskFormat, VmSpec } from '../../types.js';
 import type { Driver, RunningVm } from '../driver.js';
 import { buildQemuCommand, qemuBinary, type QemuCommand, type QemuHost } from './argv.js';
 import { connectQmp } from './qmp.js';
 import { QemuVm } from './qemu-vm.js';
+import { killPid } from '../vm-process.js';
 import { faultPoint } from '../../test-hooks.js';
 import { provenQemuPid, spawnVmm } from './vmm.js';
 
@@ -116,7 +117,7 @@ export class QemuDriver implements Driver {
       await qmp.execute('cont');
       return vm;
     } catch (err) {
-      await killProven(pid);
+      await killPid(pid);
       const msg = errorMessage(err);
       throw new BentoError('start-failed', msg.startsWith('start-failed') ? msg : `start-failed: ${msg}`, { cause: err });
     }
@@ -163,26 +164,8 @@ export class QemuDriver implements Driver {
   async killStray(_spec: VmSpec, dir: string): Promise<void> {
     const files = vmFiles(dir);
     const pid = provenQemuPid(files);
-    if (pid !== null) await killProven(pid);
+    if (pid !== null) await killPid(pid);
     const holder = holderPid(files.vmmLock);
-    if (holder !== null && lockHeld(files.vmmLock)) await killProven(holder);
+    if (holder !== null && lockHeld(files.vmmLock)) await killPid(holder);
   }
-}
-
-/** SIGTERM, then SIGKILL after a grace period; resolves once the process is gone. */
-async function killProven(pid: number): Promise<void> {
-  for (const sig of ['SIGCONT', 'SIGTERM'] as const) {
-    try {
-      process.kill(pid, sig);
-    } catch {
-      return;
-    }
-  }
-  if (await waitForExit(pid, 3_000)) return;
-  try {
-    process.kill(pid, 'SIGKILL');
-  } catch {
-    return;
-  }
-  await waitForExit(pid, 10_000);
 }

@@ -1,21 +1,18 @@
 import { BentoError, errorMessage } from '../../errors.js';
 import { lockHeld } from '../../lock-probe.js';
 import type { VmFiles } from '../../paths.js';
-import { processAlive, waitForExit } from '../../proc.js';
+import { processAlive } from '../../proc.js';
 import type { Accel, ConsoleDevice, Disposer, VmState } from '../../types.js';
 import type { ConsoleEndpoint, DriverEvent, RunningVm } from '../driver.js';
 import type { QmpClient, QmpEvent } from './qmp.js';
 import { stateFromQueryStatus, transitionFromEvent } from './qmp-state.js';
-import { readExit } from './vmm.js';
+import { VmProcess } from '../vm-process.js';
+import { readExit, type QemuExit } from './vmm.js';
 
-/** How long qemu gets to shut down cleanly after SIGTERM before SIGKILL. */
-const TERM_GRACE_MS = 3_000;
-/** How long after QMP closes we wait for the process to be gone before calling it half-alive. */
-const EXIT_AFTER_EOF_MS = 5_000;
-/** How often a VM without a working monitor is checked for having exited. */
-const EXIT_POLL_MS = 1_000;
 /** QMP calls made for inspect and the power button are short: a stuck qemu must not stall the caller. */
 const INSPECT_TIMEOUT_MS = 2_000;
+/** How long bento-vmm gets, once qemu is gone, to write exit.json and let go of its lock. */
+const VMM_SETTLE_MS = 2_000;
 
 interface QemuVmOptions {
   /** The QMP connection, or null when qemu runs but its monitor cannot be reached. */
@@ -30,8 +27,9 @@ interface QemuVmOptions {
 }
 
 /**
- * A running qemu process, proven by pid and by bento-vmm's lock, driven through QMP. Stopping by
- * force never goes through QMP: it signals the proven pid, so a stuck qemu or monitor cannot hang it.
+ * A running qemu process, proven by pid and by bento-vmm's lock, driven through QMP. The supervision
+ * (exit watch, stop reason, kill ladder) is the shared VmProcess; this class maps QMP onto it. Stopping
+ * by force never goes through QMP: it signals the proven pid, so a stuck qemu or monitor cannot hang it.
  */
 export class QemuVm implements RunningVm {
   readonly pid: number;
@@ -41,14 +39,7 @@ export class QemuVm implements RunningVm {
   private readonly qmpError: string | null;
   private readonly files: VmFiles;
   private readonly consoleDevice: ConsoleDevice;
-  private readonly listeners = new Set<(ev: DriverEvent) => void>();
-  private shutdownReason: string | null = null;
-  private killing = false;
-  private detached = false;
-  private finished = false;
-  private poll: NodeJS.Timeout | null = null;
-  private readonly exited: Promise<void>;
-  private markExited!: () => void;
+  private readonly proc: VmProcess;
 
   constructor(opts: QemuVmOptions) {
     this.qmp = opts.qmp;
@@ -58,73 +49,35 @@ export class QemuVm implements RunningVm {
     this.accel = opts.accel;
     this.files = opts.files;
     this.consoleDevice = opts.consoleDevice;
-    this.exited = new Promise((resolve) => (this.markExited = resolve));
+    this.proc = new VmProcess({
+      pid: opts.pid,
+      what: 'qemu',
+      lostReason: 'qmp-lost: qemu is running but its monitor closed (bento stop --force kills it)',
+      exitRecord: () => exitRecordReason(readExit(this.files.exitRecord), this.pid),
+      settle: () => this.vmmSettled(),
+      // SIGTERM makes qemu shut down cleanly, flushing its disks: no QMP step comes before it.
+      closeChannel: () => this.qmp?.close(),
+    });
     if (this.qmp) {
       this.qmp.onEvent((ev) => this.handleEvent(ev));
-      this.qmp.onClose(() => void this.handleClose());
+      this.qmp.onClose(() => void this.proc.channelClosed());
     } else {
-      this.watchExit();
+      this.proc.watchExit();
     }
-  }
-
-  private emit(ev: DriverEvent): void {
-    if (this.detached) return;
-    for (const l of this.listeners) l(ev);
   }
 
   private handleEvent(ev: QmpEvent): void {
     const t = transitionFromEvent(ev);
     if (!t) return;
-    if (t.state === 'stopped') {
-      // qemu exits after SHUTDOWN; report `stopped` only once the process (and its disk locks) is gone.
-      this.shutdownReason = t.reason;
-      return;
-    }
-    this.emit(t);
+    // qemu exits after SHUTDOWN; `stopped` comes once the process (and its disk locks) is gone.
+    if (t.state === 'stopped') this.proc.backendStopped(t.reason);
+    else this.proc.emit(t);
   }
 
-  private async handleClose(): Promise<void> {
-    if (this.detached) return;
-    const gone = await waitForExit(this.pid, EXIT_AFTER_EOF_MS);
-    if (!gone) {
-      // Half-alive: the monitor is gone but the process is not. Never kill it on our own initiative.
-      this.emit({ state: 'error', reason: 'qmp-lost: qemu is running but its monitor closed (bento stop --force kills it)' });
-      this.watchExit();
-      return;
-    }
-    await this.finish();
-  }
-
-  /** Without a monitor, only the process tells when the VM is gone. */
-  private watchExit(): void {
-    if (this.poll) return;
-    this.poll = setInterval(() => {
-      if (!processAlive(this.pid)) void this.finish();
-    }, EXIT_POLL_MS);
-    this.poll.unref();
-  }
-
-  /** Reports `stopped` once, with the most precise reason known. */
-  private async finish(): Promise<void> {
-    if (this.finished) return;
-    this.finished = true;
-    if (this.poll) clearInterval(this.poll);
-    // bento-vmm reaps qemu and writes exit.json before it lets go of the lock: wait for that briefly.
-    const deadline = Date.now() + 2_000;
+  /** bento-vmm reaps qemu and writes exit.json before it lets go of the lock: wait for that briefly. */
+  private async vmmSettled(): Promise<void> {
+    const deadline = Date.now() + VMM_SETTLE_MS;
     while (lockHeld(this.files.vmmLock) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    this.emit({ state: 'stopped', reason: this.exitReason() });
-    this.markExited();
-  }
-
-  private exitReason(): string {
-    if (this.killing) return 'forced';
-    if (this.shutdownReason) return this.shutdownReason;
-    const rec = readExit(this.files.exitRecord);
-    if (rec && rec.pid === this.pid) {
-      if (rec.signal) return `host-killed: ${rec.signal}`;
-      if (rec.code !== 0) return `crashed: qemu exited with status ${rec.code}`;
-    }
-    return 'crashed';
   }
 
   private monitor(): QmpClient {
@@ -135,8 +88,7 @@ export class QemuVm implements RunningVm {
   }
 
   onEvent(listener: (ev: DriverEvent) => void): Disposer {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    return this.proc.onEvent(listener);
   }
 
   async queryState(): Promise<VmState> {
@@ -169,17 +121,8 @@ export class QemuVm implements RunningVm {
   }
 
   /** SIGTERM (qemu shuts down cleanly, flushing its disks), then SIGKILL; never waits on QMP. */
-  async kill(): Promise<void> {
-    this.killing = true;
-    signal(this.pid, 'SIGCONT'); // a stopped qemu cannot act on SIGTERM
-    signal(this.pid, 'SIGTERM');
-    if (!(await waitForExit(this.pid, TERM_GRACE_MS))) {
-      signal(this.pid, 'SIGKILL');
-      if (!(await waitForExit(this.pid, 10_000))) throw new BentoError('timeout', `qemu pid ${this.pid} did not die after SIGKILL`);
-    }
-    this.qmp?.close();
-    await this.finish();
-    await this.exited;
+  kill(): Promise<void> {
+    return this.proc.kill();
   }
 
   async inspect(): Promise<Record<string, unknown>> {
@@ -195,17 +138,14 @@ export class QemuVm implements RunningVm {
   }
 
   detach(): void {
-    this.detached = true;
-    this.listeners.clear();
-    if (this.poll) clearInterval(this.poll);
-    this.qmp?.close();
+    this.proc.detach();
   }
 }
 
-function signal(pid: number, sig: NodeJS.Signals): void {
-  try {
-    process.kill(pid, sig);
-  } catch {
-    // already gone
-  }
+/** The stop reason exit.json gives, when it is about this very qemu. */
+export function exitRecordReason(rec: QemuExit | null, pid: number): string | null {
+  if (!rec || rec.pid !== pid) return null;
+  if (rec.signal) return `host-killed: ${rec.signal}`;
+  if (rec.code !== 0) return `crashed: qemu exited with status ${rec.code}`;
+  return null;
 }

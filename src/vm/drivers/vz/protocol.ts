@@ -2,6 +2,7 @@
 // on its stdout when it has started (or failed to). Both ends validate every line they read.
 import { z } from 'zod';
 import { VM_STATES } from '../../types.js';
+import { LineFramer } from '../json-lines.js';
 import { vzConfigSchema } from './config.js';
 
 /** Bumped on any incompatible change; the hello carries it so bentod can refuse a helper it cannot drive. */
@@ -74,26 +75,15 @@ export type HelperConfig = z.infer<typeof helperConfigSchema>;
 
 /** Splits a byte stream into lines; reports a line over MAX_LINE instead of buffering without end. */
 export class LineSplitter {
-  private buf = '';
+  private readonly framer: LineFramer;
 
-  constructor(
-    private readonly onLine: (line: string) => void,
-    private readonly onOverflow: () => void,
-  ) {}
+  constructor(onLine: (line: string) => void, onOverflow: () => void) {
+    this.framer = new LineFramer(MAX_LINE, onLine, onOverflow);
+  }
 
   /** Feeds a chunk; calls onLine for each complete, non-empty line. */
   push(chunk: Buffer | string): void {
-    this.buf += chunk.toString();
-    let nl: number;
-    while ((nl = this.buf.indexOf('\n')) >= 0) {
-      const line = this.buf.slice(0, nl).trim();
-      this.buf = this.buf.slice(nl + 1);
-      if (line) this.onLine(line);
-    }
-    if (this.buf.length > MAX_LINE) {
-      this.buf = '';
-      this.onOverflow();
-    }
+    this.framer.push(chunk);
   }
 }
 

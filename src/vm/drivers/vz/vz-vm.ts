@@ -1,14 +1,12 @@
 import { BentoError } from '../../errors.js';
 import type { VmFiles } from '../../paths.js';
-import { waitForExit } from '../../proc.js';
 import type { Accel, Disposer, VmState } from '../../types.js';
 import type { ConsoleEndpoint, DriverEvent, RunningVm } from '../driver.js';
+import { VmProcess } from '../vm-process.js';
 import type { ControlClient, HelperStateMessage } from './control-client.js';
 
-/** How long the destructive stop gets before the helper is killed (and the VM with it). */
+/** How long the destructive stop (and the helper's exit after it) gets before the helper is signalled. */
 export const STOP_GRACE_MS = 5_000;
-/** How long after the control socket closes we wait for the helper to be gone. */
-const EXIT_AFTER_CLOSE_MS = 5_000;
 
 interface VzVmOptions {
   client: ControlClient;
@@ -19,8 +17,9 @@ interface VzVmOptions {
 }
 
 /**
- * A vz VM seen from bentod: its helper process, driven over the control socket. `stopped` is reported
- * once the helper has exited (its VM, disks and sockets are then gone), like QEMU's process exit.
+ * A vz VM seen from bentod: its helper process, driven over the control socket. The supervision is the
+ * shared VmProcess: `stopped` is reported once the helper has exited (its VM, disks and sockets are
+ * then gone), like QEMU's process exit.
  */
 export class VzVm implements RunningVm {
   readonly pid: number;
@@ -29,12 +28,7 @@ export class VzVm implements RunningVm {
   private readonly client: ControlClient;
   private readonly files: VzVmOptions['files'];
   private readonly logOffset: number;
-  private readonly listeners = new Set<(ev: DriverEvent) => void>();
-  private stopReason: string | null = null;
-  private killing = false;
-  private detached = false;
-  private readonly exited: Promise<void>;
-  private markExited!: () => void;
+  private readonly proc: VmProcess;
 
   constructor(opts: VzVmOptions) {
     this.client = opts.client;
@@ -42,39 +36,28 @@ export class VzVm implements RunningVm {
     this.startedAt = opts.startedAt;
     this.files = opts.files;
     this.logOffset = opts.logOffset;
-    this.exited = new Promise((resolve) => (this.markExited = resolve));
+    this.proc = new VmProcess({
+      pid: opts.pid,
+      what: 'vz helper',
+      lostReason: 'control-lost: the vz helper is running but its control socket closed (bento stop --force kills it)',
+      // The framework's destructive stop; the helper exits once its VM has stopped. SIGTERM after it
+      // makes the helper stop the VM itself, SIGKILL takes the VM down with the helper.
+      softKill: () => (this.client.closed ? Promise.resolve() : this.client.request('stop', {}, { timeoutMs: STOP_GRACE_MS })),
+      softKillMs: STOP_GRACE_MS,
+      closeChannel: () => this.client.close(),
+    });
     this.client.onState((m) => this.handleState(m));
-    this.client.onClose(() => void this.handleClose());
-  }
-
-  private emit(ev: DriverEvent): void {
-    if (this.detached) return;
-    for (const l of this.listeners) l(ev);
+    this.client.onClose(() => void this.proc.channelClosed());
   }
 
   private handleState(m: HelperStateMessage): void {
-    if (m.state === 'stopped') {
-      // The helper exits right after this; report `stopped` once it has (handleClose).
-      this.stopReason = m.reason;
-      return;
-    }
-    this.emit({ state: m.state, reason: m.reason });
-  }
-
-  private async handleClose(): Promise<void> {
-    if (this.detached) return;
-    if (!(await waitForExit(this.pid, EXIT_AFTER_CLOSE_MS))) {
-      // Alive but deaf: never kill it on our own initiative; the user can force-stop it.
-      this.emit({ state: 'error', reason: 'control-lost: the vz helper is running but its control socket closed' });
-      return;
-    }
-    this.emit({ state: 'stopped', reason: this.stopReason ?? (this.killing ? 'forced' : 'crashed') });
-    this.markExited();
+    // The helper exits right after `stopped`; it is reported once it has.
+    if (m.state === 'stopped') this.proc.backendStopped(m.reason);
+    else this.proc.emit({ state: m.state, reason: m.reason });
   }
 
   onEvent(listener: (ev: DriverEvent) => void): Disposer {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    return this.proc.onEvent(listener);
   }
 
   async queryState(): Promise<VmState> {
@@ -107,27 +90,11 @@ export class VzVm implements RunningVm {
 
   /**
    * The end of the stop ladder (the manager has already asked the guest and waited): the framework's
-   * destructive stop, then SIGKILL of the helper if it is still there, which takes the VM down with it.
+   * destructive stop within STOP_GRACE_MS, then SIGTERM and SIGKILL of the helper, which takes the VM
+   * down with it.
    */
-  async kill(): Promise<void> {
-    this.killing = true;
-    if (!this.client.closed) {
-      try {
-        await this.client.request('stop', {}, { timeoutMs: STOP_GRACE_MS });
-      } catch {
-        // The helper may exit before it answers; the exit wait below is what counts.
-      }
-    }
-    if (!(await waitForExit(this.pid, STOP_GRACE_MS))) {
-      try {
-        process.kill(this.pid, 'SIGKILL');
-      } catch {
-        // raced with its exit
-      }
-      if (!(await waitForExit(this.pid, 10_000))) throw new BentoError('timeout', `vz helper pid ${this.pid} did not die after SIGKILL`);
-    }
-    if (!this.client.closed) this.client.close();
-    await Promise.race([this.exited, new Promise((r) => setTimeout(r, EXIT_AFTER_CLOSE_MS + 1_000))]);
+  kill(): Promise<void> {
+    return this.proc.kill();
   }
 
   async inspect(): Promise<Record<string, unknown>> {
@@ -140,8 +107,6 @@ export class VzVm implements RunningVm {
   }
 
   detach(): void {
-    this.detached = true;
-    this.listeners.clear();
-    this.client.close();
+    this.proc.detach();
   }
 }
