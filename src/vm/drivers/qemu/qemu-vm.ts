@@ -11,6 +11,8 @@ import { readExit, type QemuExit } from './vmm.js';
 
 /** QMP calls made for inspect and the power button are short: a stuck qemu must not stall the caller. */
 const INSPECT_TIMEOUT_MS = 2_000;
+/** query-status answers in well under a millisecond; a qemu that takes this long is stuck. */
+const QUERY_TIMEOUT_MS = 2_000;
 /** How long bento-vmm gets, once qemu is gone, to write exit.json and let go of its lock. */
 const VMM_SETTLE_MS = 2_000;
 
@@ -92,13 +94,13 @@ export class QemuVm implements RunningVm {
   }
 
   async queryState(): Promise<VmState> {
-    const st = await this.monitor().execute<{ status: string; running: boolean }>('query-status');
+    const st = await this.monitor().execute<{ status: string; running: boolean }>('query-status', undefined, { timeoutMs: QUERY_TIMEOUT_MS });
     return stateFromQueryStatus(st.status, st.running);
   }
 
   /** The raw QMP run state (prelaunch, running, suspended, …). */
   async runStatus(): Promise<string> {
-    return (await this.monitor().execute<{ status: string }>('query-status')).status;
+    return (await this.monitor().execute<{ status: string }>('query-status', undefined, { timeoutMs: QUERY_TIMEOUT_MS })).status;
   }
 
   async pause(): Promise<void> {
