@@ -38,7 +38,7 @@ export function offeredBackends(drivers: Drivers): Backend[] {
 }
 
 /** Disk format detection: qemu-img when installed, else the image's magic (a Mac with only vz). */
-export function detectFormat(file: string): DiskFormat {
+export function detectFormat(file: string): DiskFormat | Promise<DiskFormat> {
   const hasQemuImg = (process.env.PATH ?? '').split(path.delimiter).some((d) => d && fs.existsSync(path.join(d, 'qemu-img')));
   return hasQemuImg ? detectDiskFormat(file) : sniffDiskFormat(file);
 }

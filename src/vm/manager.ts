@@ -27,7 +27,8 @@ export interface ManagerDeps {
   store: InstanceStore;
   drivers: Partial<Record<Backend, Driver>>;
   host: HostFacts;
-  detectFormat: (file: string) => DiskFormat;
+  /** Reads an existing image's format (qemu-img runs off the event loop: it may be slow). */
+  detectFormat: (file: string) => DiskFormat | Promise<DiskFormat>;
   log: (line: string) => void;
 }
 
@@ -120,7 +121,7 @@ export class VmManager {
 
   /** Validates and creates a VM; nothing is left on disk if any rule fails. */
   async create(body: unknown): Promise<Vm> {
-    const { spec, newDiskMiB } = validateCreate(body, this.deps.host, this.deps.detectFormat);
+    const { spec, newDiskMiB } = validateCreate(body, this.deps.host, await this.formatsOf(body));
     const driver = this.driver(spec);
     const avail = driver.availability();
     if (!avail.ok) throw new BentoError('unsupported', `backend ${spec.backend} is unavailable: ${avail.reason}`);
@@ -373,6 +374,30 @@ export class VmManager {
     return this.deps.store.listCorrupt().map((c) => corruptView(c));
   }
 
+  /**
+   * Reads the format of the disk a request names, before validation, so validation itself stays
+   * synchronous and no child process ever blocks bentod; a read error surfaces only if validation
+   * gets as far as asking for the format.
+   */
+  private async formatsOf(body: unknown): Promise<(p: string) => DiskFormat> {
+    const req = (typeof body === 'object' && body !== null ? body : {}) as { disk?: unknown; diskFormat?: unknown };
+    const known = new Map<string, DiskFormat | { error: unknown }>();
+    if (typeof req.disk === 'string' && req.diskFormat === undefined && req.disk !== '') {
+      known.set(
+        req.disk,
+        await Promise.resolve()
+          .then(() => this.deps.detectFormat(req.disk as string))
+          .catch((error: unknown) => ({ error })),
+      );
+    }
+    return (p) => {
+      const f = known.get(p);
+      if (f === undefined) throw new BentoError('internal', `disk format of ${p} was not read before validation`);
+      if (typeof f === 'object') throw f.error;
+      return f;
+    };
+  }
+
   private corruptVm(name: string): Vm | null {
     const c = this.deps.store.getCorrupt(name);
     return c ? corruptView(c) : null;
@@ -381,7 +406,7 @@ export class VmManager {
   /** A PATCH of a broken VM must carry a complete definition (the create fields, less name and diskSize). */
   private async repairCorrupt(name: string, body: unknown): Promise<Vm> {
     const broken = this.deps.store.getCorrupt(name);
-    const spec = validateRepair(name, body, this.deps.host, this.deps.detectFormat, this.dir(name), broken?.partial);
+    const spec = validateRepair(name, body, this.deps.host, await this.formatsOf(body), this.dir(name), broken?.partial);
     this.deps.store.repair(spec);
     const entry: Entry = { spec, state: 'stopped', reason: null, vm: null, unsubscribe: null, stopDeadline: null };
     this.entries.set(name, entry);

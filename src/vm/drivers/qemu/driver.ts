@@ -1,4 +1,4 @@
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -26,13 +26,13 @@ function onPath(binary: string): boolean {
   return (process.env.PATH ?? '').split(path.delimiter).some((d) => d && fs.existsSync(path.join(d, binary)));
 }
 
-/** Asks qemu-img for an image's format, once, when a user attaches an existing disk. */
-export function detectDiskFormat(file: string): DiskFormat {
+/** Asks qemu-img for an image's format, once, when a user attaches an existing disk (never blocking bentod). */
+export async function detectDiskFormat(file: string): Promise<DiskFormat> {
   let info: { format?: string };
   try {
     // -U: read the header even when a running VM holds the image's lock.
-    const out = execFileSync('qemu-img', ['info', '-U', '--output=json', '--', file], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-    info = JSON.parse(out) as { format?: string };
+    const { stdout } = await run('qemu-img', ['info', '-U', '--output=json', '--', file], { encoding: 'utf8', timeout: 30_000 });
+    info = JSON.parse(stdout) as { format?: string };
   } catch (err) {
     throw new BentoError('invalid-input', `disk: cannot read ${file} with qemu-img: ${errorMessage(err)}`, {
       fields: [{ field: 'disk', message: 'must be an image qemu-img can read' }],
@@ -43,7 +43,6 @@ export function detectDiskFormat(file: string): DiskFormat {
     fields: [{ field: 'disk', message: 'must be a qcow2 or raw image' }],
   });
 }
-
 
 /** The QEMU backend: qemu-system-* under its own bento-vmm monitor (which outlives bentod), driven over QMP. */
 export class QemuDriver implements Driver {
