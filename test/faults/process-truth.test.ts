@@ -4,7 +4,7 @@ import type net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { bento, cleanupHome, createGuest, processPids, qemuPids, serialLog, tempHome, vmmPids, waitFor, waitForLog } from '../helpers/bento.js';
+import { bento, cleanupHome, createGuest, processPids, qemuPids, serialLog, tempHome, typeSerial, vmmPids, waitFor, waitForLog } from '../helpers/bento.js';
 
 /**
  * Fault injection against a real bentod and real qemu guests: the engine's view of a VM is derived
@@ -206,6 +206,31 @@ describe('a stuck qemu never hangs bento', () => {
     const exit = JSON.parse(fs.readFileSync(path.join(vmDir(home, 'sig'), 'exit.json'), 'utf8')) as { pid: number; signal: string };
     expect([exit.pid, exit.signal]).toEqual([pid, 'SIGKILL']);
     noProcessesLeft(home, 'sig');
+  });
+});
+
+describe('a guest that suspended itself', () => {
+  let home: string;
+  beforeAll(() => {
+    home = tempHome();
+  });
+  afterAll(() => cleanupHome(home));
+
+  it('ACPI S3 shows as paused (suspended), and resume wakes it for real', async () => {
+    await bootedGuest(home, 's3');
+    const from = serialLog(home, 's3').length;
+    // The marker is built by the shell, so the echo of the typed line never contains it.
+    await typeSerial(home, 's3', 'echo mem > /sys/power/state; echo WOKE-$((40+2))\r');
+    await waitFor('the guest to suspend', async () => {
+      const vm = await state(home, 's3');
+      return vm.state === 'paused' && vm.reason === 'suspended';
+    }, 30_000, 200);
+    expect(serialLog(home, 's3').indexOf('WOKE-42', from)).toBe(-1);
+    const resume = await returns(home, ['resume', 's3']);
+    expect(resume.stdout.trim()).toBe('s3 running');
+    await waitForLog(home, 's3', 'WOKE-42', 30_000, from);
+    expect((await returns(home, ['stop', 's3', '--force'])).exitCode).toBe(0);
+    noProcessesLeft(home, 's3');
   });
 });
 
