@@ -76,10 +76,15 @@ export function attachConsole(opts: AttachOptions): Promise<AttachResult> {
     let done = false;
     let closedReason: string | null = null;
     let opened = false;
+    // A stopped (SIGSTOP) or wedged bentod keeps the socket open and says nothing: ping it, and
+    // give up once neither a pong nor any output has come for LIVENESS_MS.
+    let lastHeard = Date.now();
+    let liveness: NodeJS.Timeout | null = null;
 
     const finish = (res: AttachResult): void => {
       if (done) return;
       done = true;
+      if (liveness) clearInterval(liveness);
       stdin.off('data', onKey);
       for (const s of SIGNALS) process.off(s, onSignal[s]);
       process.off('exit', restoreOnExit);
@@ -153,8 +158,16 @@ export function attachConsole(opts: AttachOptions): Promise<AttachResult> {
       stdin.on('data', onKey);
       stdin.resume();
       for (const s of SIGNALS) process.on(s, onSignal[s]);
+      lastHeard = Date.now();
+      liveness = setInterval(() => {
+        if (Date.now() - lastHeard > LIVENESS_MS) {
+          finish({ end: 'daemon-lost', message: `bentod stopped answering (nothing for ${LIVENESS_MS / 1000} s); ${opts.name} keeps running` });
+        } else if (ws.readyState === ws.OPEN) ws.ping();
+      }, PING_EVERY_MS);
     });
+    ws.on('pong', () => (lastHeard = Date.now()));
     ws.on('message', (data, isBinary) => {
+      lastHeard = Date.now();
       if (isBinary) {
         if (probe) {
           for (const answer of probe.scan(data as Buffer)) {
@@ -180,3 +193,7 @@ export function attachConsole(opts: AttachOptions): Promise<AttachResult> {
 }
 
 const SIGNALS: NodeJS.Signals[] = ['SIGTERM', 'SIGHUP'];
+/** How often an attached console pings bentod. */
+const PING_EVERY_MS = 5_000;
+/** Silence from bentod (no pong, no output) after which the attach ends as daemon-lost. */
+const LIVENESS_MS = 20_000;

@@ -4,7 +4,8 @@ import type net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { bento, cleanupHome, createGuest, processPids, qemuPids, serialLog, tempHome, typeSerial, vmmPids, waitFor, waitForLog } from '../helpers/bento.js';
+import { runInPty } from '../helpers/pty.js';
+import { BENTO, bento, cleanupHome, daemonPid as helperDaemonPid, createGuest, processPids, qemuPids, serialLog, tempHome, typeSerial, vmmPids, waitFor, waitForLog } from '../helpers/bento.js';
 
 /**
  * Fault injection against a real bentod and real qemu guests: the engine's view of a VM is derived
@@ -24,7 +25,9 @@ function vmDir(home: string, name: string): string {
 }
 
 function daemonPid(home: string): number {
-  return Number(fs.readFileSync(path.join(home, 'bentod.pid'), 'utf8'));
+  const pid = helperDaemonPid(home);
+  if (pid === null) throw new Error(`no bentod.pid in ${home}`);
+  return pid;
 }
 
 async function killDaemon(home: string): Promise<void> {
@@ -196,6 +199,28 @@ describe('a stuck qemu never hangs bento', () => {
     expect(force.exitCode, force.stderr).toBe(0);
     expect(qemuPids(vmDir(home, 'deaf'))).toEqual([]);
     noProcessesLeft(home, 'deaf');
+  });
+
+  it('an attached bento console notices a stopped (SIGSTOP) bentod and ends, restoring the terminal', async () => {
+    await bootedGuest(home, 'att');
+    const run = runInPty('bash', ['--norc', '--noprofile', '-c', `stty -g > ${home}/before; node ${BENTO} console att; echo EXIT=$?; stty -g > ${home}/after; sleep 2`], { env: { BENTO_HOME: home } });
+    try {
+      await run.waitForScreen('(Ctrl-] to detach)', 30_000);
+      const dpid = daemonPid(home);
+      process.kill(dpid, 'SIGSTOP');
+      try {
+        await run.waitForScreen(/bentod stopped answering \(nothing for 20 s\); att keeps running/, 60_000);
+        await run.waitForScreen('EXIT=1', 10_000);
+      } finally {
+        process.kill(dpid, 'SIGCONT');
+      }
+      await waitFor('stty -g after the attach', () => fs.existsSync(`${home}/after`) && fs.readFileSync(`${home}/after`, 'utf8').length > 0, 10_000);
+      expect(fs.readFileSync(`${home}/after`, 'utf8')).toBe(fs.readFileSync(`${home}/before`, 'utf8'));
+    } finally {
+      run.kill();
+    }
+    expect((await returns(home, ['stop', 'att', '--force'])).exitCode).toBe(0);
+    noProcessesLeft(home, 'att');
   });
 
   it('qemu killed by a signal is reported with that signal, and no zombie counts as running', async () => {
