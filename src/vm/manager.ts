@@ -4,7 +4,7 @@ import { vmDir, vmFiles } from './paths.js';
 import { appendEvent, readRuntime, writeRuntime } from './runtime.js';
 import { applyPatch, validateCreate, type HostFacts } from './spec.js';
 import { holderPid, lockHeld } from './lock-probe.js';
-import { waitForExit } from './proc.js';
+import { killPid } from './drivers/vm-process.js';
 import { corruptRefusal, corruptView, liveProcessIn, validateRepair } from './corrupt.js';
 import type { InstanceStore } from './store.js';
 import type { ConsoleEndpoint, Driver, RunningVm } from './drivers/driver.js';
@@ -426,7 +426,7 @@ export class VmManager {
         throw new BentoError('invalid-state', `${name} cannot be deleted: a process of it (pid ${pid}) still runs from ${dir} and its definition is broken; bento rm --force ${name} kills it first`);
       }
       if (pid !== null) {
-        for (const p of [liveProcessIn(dir), holderPid(vmFiles(dir).vmmLock)]) if (p !== null) await killAndWait(p);
+        for (const p of [liveProcessIn(dir), holderPid(vmFiles(dir).vmmLock)]) if (p !== null) await killPid(p);
         if (alive() !== null) throw new BentoError('invalid-state', `${name}: its processes did not exit; nothing was deleted`);
       }
       // It owns nothing we can prove besides its folder: disks outside it are left alone.
@@ -451,14 +451,4 @@ export class VmManager {
     if (!m) this.locks.set(name, (m = new Mutex()));
     return m.runExclusive(fn);
   }
-}
-
-/** SIGKILL, then wait for the process to be gone (a zombie counts as gone). */
-async function killAndWait(pid: number): Promise<void> {
-  try {
-    process.kill(pid, 'SIGKILL');
-  } catch {
-    return;
-  }
-  await waitForExit(pid, 10_000);
 }

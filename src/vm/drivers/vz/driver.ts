@@ -3,10 +3,11 @@ import path from 'node:path';
 import { writeFileSync } from 'atomically';
 import { BentoError, errorMessage } from '../../errors.js';
 import { FILES, MAX_SOCKET_PATH, vmFiles } from '../../paths.js';
-import { isSameProcess, waitForExit } from '../../proc.js';
+import { isSameProcess } from '../../proc.js';
 import { readRuntime } from '../../runtime.js';
 import type { Accel, VmSpec } from '../../types.js';
 import type { Driver, DriverCapabilities, RunningVm } from '../driver.js';
+import { killPid } from '../vm-process.js';
 import { loadVzBinding, type VzBinding, type VzHostInfo } from './binding.js';
 import { buildVzConfig } from './config.js';
 import { ControlClient } from './control-client.js';
@@ -145,13 +146,8 @@ export class VzDriver implements Driver {
 
   async killStray(spec: VmSpec, dir: string): Promise<void> {
     const { pid } = this.liveProcess(spec, dir);
-    if (pid === null) return;
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      return;
-    }
-    await waitForExit(pid, 10_000);
+    // SIGTERM first: the helper then stops its VM through the framework before it exits.
+    if (pid !== null) await killPid(pid);
   }
 
   async adopt(_spec: VmSpec, dir: string): Promise<RunningVm | null> {
