@@ -109,7 +109,9 @@
             # Objective-C++ is exception-safe by default (-fobjc-arc-exceptions).
             'CLANG_ENABLE_OBJC_ARC': 'YES',
             'MACOSX_DEPLOYMENT_TARGET': '11.0',
-            'OTHER_CFLAGS': ['-Wall', '-Wextra', '-Wunguarded-availability-new'],
+            # An API newer than the deployment target used without an @available guard fails the
+            # build instead of crashing on an older macOS.
+            'OTHER_CFLAGS': ['-Wall', '-Wextra', '-Werror=unguarded-availability', '-Werror=unguarded-availability-new'],
           },
         },
       ],

@@ -14,5 +14,18 @@ export function realHost(): HostFacts {
         return 'missing';
       }
     },
+    readHead(p, n) {
+      let fd: number | null = null;
+      try {
+        fd = fs.openSync(p, 'r');
+        const buf = Buffer.alloc(n);
+        return buf.subarray(0, fs.readSync(fd, buf, 0, n, 0));
+      } catch {
+        return null;
+      } finally {
+        if (fd !== null) fs.closeSync(fd);
+      }
+    },
+    arch: process.arch === 'arm64' ? 'arm64' : 'x64',
   };
 }

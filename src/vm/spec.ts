@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { z } from 'zod';
 import { BentoError, type FieldError } from './errors.js';
+import { KERNEL_HEAD_BYTES, vzKernelProblem } from './kernel-format.js';
 import { MAX_SOCKET_PATH } from './paths.js';
 import { SIZE_RULE, parseSizeMiB } from './size.js';
 import type { Backend, CreateRequest, DiskFormat, DiskSpec, VmSpec } from './types.js';
@@ -25,6 +26,19 @@ export interface HostFacts {
   backendUnavailable?(backend: Backend): string | null;
   /** Longest name whose VM-folder socket paths fit the socket path limit under this home; absent: NAME_MAX. */
   maxNameLength?: number;
+  /** The first `n` bytes of a file (for the vz kernel check), or null when it cannot be read; absent: no check. */
+  readHead?(p: string, n: number): Buffer | null;
+  /** The host's CPU architecture; absent: this process's. */
+  arch?: 'arm64' | 'x64';
+}
+
+/** A field error when the vz backend could not boot this kernel on this host (checked at create and PATCH). */
+function vzKernelErrors(host: HostFacts, kernel: string | null | undefined): FieldError[] {
+  if (!kernel || !host.readHead || host.stat(kernel) !== 'file') return [];
+  const head = host.readHead(kernel, KERNEL_HEAD_BYTES);
+  if (!head) return [];
+  const problem = vzKernelProblem(kernel, head, host.arch ?? (process.arch === 'arm64' ? 'arm64' : 'x64'));
+  return problem ? [{ field: 'kernel', message: problem }] : [];
 }
 
 /**
@@ -197,7 +211,7 @@ export function validateCreate(body: unknown, host: HostFacts, detectFormat: (p:
     ? [{ path: req.disk, format: req.diskFormat ?? detectFormat(req.disk), owned: false, readonly: false }]
     : [];
   const backend = req.backend ?? defaultBackend(req, disks, host);
-  const diskErrors = backend === 'vz' ? vzFieldErrors(undefined, disks) : [];
+  const diskErrors = backend === 'vz' ? [...vzFieldErrors(undefined, disks), ...vzKernelErrors(host, req.kernel)] : [];
   if (diskErrors.length) throw fieldsError(diskErrors);
   return {
     spec: {
@@ -256,7 +270,7 @@ export function applyPatch(spec: VmSpec, body: unknown, host: HostFacts): VmSpec
   if (!next.kernel && next.disks.length === 0 && !next.iso) {
     out.push({ field: 'kernel', message: 'a VM needs something to boot: kernel, disk or iso' });
   }
-  if (next.backend === 'vz') out.push(...vzFieldErrors(next.accel, []));
+  if (next.backend === 'vz') out.push(...vzFieldErrors(next.accel, []), ...(p.kernel !== undefined ? vzKernelErrors(host, next.kernel) : []));
   if (out.length) throw fieldsError(out);
   return next;
 }

@@ -48,7 +48,8 @@ VZBootLoader* EfiBootLoader(const EfiBoot& efi, ErrorInfo* error) API_AVAILABLE(
     return nil;
   }
   VZEFIVariableStore* store = nil;
-  if ([[NSFileManager defaultManager] fileExistsAtPath:url.path]) {
+  // The string the URL was built from: NSURL.path is nullable, fileExistsAtPath: takes non-null.
+  if ([[NSFileManager defaultManager] fileExistsAtPath:NSStr(efi.variableStore)]) {
     store = [[VZEFIVariableStore alloc] initWithURL:url];
   } else {
     NSError* nsError = nil;

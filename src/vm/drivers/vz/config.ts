@@ -77,7 +77,7 @@ export function buildVzConfig(spec: VmSpec, files: Pick<VmFiles, 'vzEfiVars' | '
     memoryBytes,
     boot,
     machineIdentifier: f.efi ? files.vzMachineId : null,
-    // Cached + full sync: with the defaults a guest filesystem was seen corrupted (REFERENCES.md).
+    // Cached + full sync: with the framework's default modes a guest filesystem was seen corrupted.
     disks: spec.disks.map((d) => ({ path: d.path, readOnly: d.readonly, cachedFullSync: f.diskCaching })),
     // An installer ISO shows up as a USB stick where macOS has USB storage (13+), else as read-only virtio.
     iso: spec.iso === null ? null : { path: spec.iso, usb: f.usbStorage },
