@@ -1,7 +1,5 @@
-import fs from 'node:fs';
 import path from 'node:path';
 import { BentoError, type FieldError } from './errors.js';
-import { FILES } from './paths.js';
 import { fieldsError, validateCreate, type HostFacts } from './spec.js';
 import { realPath, type CorruptEntry } from './store.js';
 import type { DiskFormat, Vm, VmSpec } from './types.js';
@@ -81,31 +79,4 @@ export function validateRepair(
       return { ...d, owned: rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel) };
     }),
   };
-}
-
-/**
- * The pid of a qemu still running from a broken VM's folder (its qemu.pid names a live process whose
- * command line mentions the folder), or null. Its definition is unreadable, so bentod cannot drive
- * it; deleting the folder under it would pull its disk and sockets away.
- */
-export function liveProcessIn(dir: string): number | null {
-  let pid: number;
-  try {
-    pid = Number(fs.readFileSync(path.join(dir, FILES.qemuPid), 'utf8').trim());
-  } catch {
-    return null;
-  }
-  if (!Number.isSafeInteger(pid) || pid <= 0) return null;
-  try {
-    process.kill(pid, 0);
-  } catch {
-    // Gone, or (EPERM) another user's process: not a qemu of ours.
-    return null;
-  }
-  if (process.platform !== 'linux') return pid;
-  try {
-    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(dir) ? pid : null;
-  } catch {
-    return null;
-  }
 }

@@ -3,9 +3,7 @@ import { BentoError, errorMessage } from './errors.js';
 import { vmDir, vmFiles } from './paths.js';
 import { appendEvent, readRuntime, writeRuntime } from './runtime.js';
 import { applyPatch, validateCreate, type HostFacts } from './spec.js';
-import { holderPid, lockHeld } from './lock-probe.js';
-import { killPid } from './drivers/vm-process.js';
-import { corruptRefusal, corruptView, liveProcessIn, validateRepair } from './corrupt.js';
+import { corruptRefusal, corruptView, validateRepair } from './corrupt.js';
 import type { InstanceStore } from './store.js';
 import type { ConsoleEndpoint, Driver, RunningVm } from './drivers/driver.js';
 import type { Backend, Disposer, DiskFormat, StateEvent, StopRequest, Vm, VmChange, VmSpec, VmState } from './types.js';
@@ -56,7 +54,7 @@ export class VmManager {
           const rec = readRuntime(files.state);
           entry.reason = rec?.reason ?? null;
           if (!vm) {
-            if (this.driver(spec).liveProcess(spec, this.dir(spec.name)).alive) {
+            if (this.driver(spec).liveProcess(this.dir(spec.name)).alive) {
               entry.state = 'error';
               entry.reason = 'unmanaged: a process of this VM is alive but cannot be adopted (bento stop --force kills it)';
             } else if (rec && rec.reason === null) entry.reason = 'exited while bentod was not running';
@@ -212,14 +210,14 @@ export class VmManager {
     this.deps.log(`${name}: ${why}`);
     if (e.vm) await e.vm.kill();
     const driver = this.driver(e.spec);
-    if (driver.liveProcess(e.spec, this.dir(name)).alive) await driver.killStray(e.spec, this.dir(name));
+    if (driver.liveProcess(this.dir(name)).alive) await driver.killStray(this.dir(name));
     if (e.vm === null && e.state !== 'stopped') this.setState(e, 'stopped', 'forced');
     return this.get(name);
   }
 
   /** Whether any process of this VM is alive, asked of the processes themselves. */
   private processAlive(e: Entry): boolean {
-    return this.driver(e.spec).liveProcess(e.spec, this.dir(e.spec.name)).alive;
+    return this.driver(e.spec).liveProcess(this.dir(e.spec.name)).alive;
   }
 
   /** Pauses a running VM (QMP stop). */
@@ -420,14 +418,16 @@ export class VmManager {
     await this.locked(name, async () => {
       if (!this.deps.store.getCorrupt(name)) throw new BentoError('not-found', `no VM named "${name}"`);
       const dir = this.dir(name);
-      const alive = (): number | null => liveProcessIn(dir) ?? (lockHeld(vmFiles(dir).vmmLock) ? holderPid(vmFiles(dir).vmmLock) ?? -1 : null);
-      const pid = alive();
-      if (pid !== null && !force) {
-        throw new BentoError('invalid-state', `${name} cannot be deleted: a process of it (pid ${pid}) still runs from ${dir} and its definition is broken; bento rm --force ${name} kills it first`);
+      // Its backend is unknown (the definition is broken): every driver is asked about the folder.
+      const drivers = Object.values(this.deps.drivers);
+      const alive = (): { pid: number | null } | undefined => drivers.map((d) => d.liveProcess(dir)).find((p) => p.alive);
+      const found = alive();
+      if (found && !force) {
+        throw new BentoError('invalid-state', `${name} cannot be deleted: a process of it (pid ${found.pid ?? 'unknown'}) still runs from ${dir} and its definition is broken; bento rm --force ${name} kills it first`);
       }
-      if (pid !== null) {
-        for (const p of [liveProcessIn(dir), holderPid(vmFiles(dir).vmmLock)]) if (p !== null) await killPid(p);
-        if (alive() !== null) throw new BentoError('invalid-state', `${name}: its processes did not exit; nothing was deleted`);
+      if (found) {
+        for (const d of drivers) await d.killStray(dir);
+        if (alive()) throw new BentoError('invalid-state', `${name}: its processes did not exit; nothing was deleted`);
       }
       // It owns nothing we can prove besides its folder: disks outside it are left alone.
       this.deps.store.remove(name);

@@ -67,10 +67,13 @@ export interface Driver {
   start(spec: VmSpec, dir: string): Promise<RunningVm>;
   /** Re-attaches to a VM that outlived a previous bentod; null when it is not running. */
   adopt(spec: VmSpec, dir: string): Promise<RunningVm | null>;
-  /** Whether any process of this VM is alive, decided from the processes, never from state files. */
-  liveProcess(spec: VmSpec, dir: string): { alive: boolean; pid: number | null };
+  /**
+   * Whether any process of a VM folder is alive, decided from the processes, never from state files.
+   * Needs no spec, so it works for a VM whose definition is broken too.
+   */
+  liveProcess(dir: string): { alive: boolean; pid: number | null };
   /** Kills every process of this VM that is alive though bentod does not drive it. */
-  killStray(spec: VmSpec, dir: string): Promise<void>;
+  killStray(dir: string): Promise<void>;
   /** The command line or configuration the backend would use, for inspect. */
   describe(spec: VmSpec, dir: string): Record<string, unknown>;
 }

@@ -94,7 +94,7 @@ export class QemuDriver implements Driver {
       }
     }
     // The process is the truth: refuse while any qemu of this VM (or its monitor) is alive.
-    const alive = this.liveProcess(spec, dir);
+    const alive = this.liveProcess(dir);
     if (alive.alive) throw new BentoError('already-running', `${spec.name} already has a running qemu${alive.pid ? ` (pid ${alive.pid})` : ''}; bento stop --force ${spec.name} kills it`);
     // Leftovers of a previous run would make qemu fail to bind or make us read an old pid.
     for (const f of [files.qmpSocket, files.serialSocket, files.consoleSocket, files.qemuPid, files.vmmSocket]) fs.rmSync(f, { force: true });
@@ -123,7 +123,7 @@ export class QemuDriver implements Driver {
   }
 
   /** Whether any process of this VM is alive: bento-vmm's lock (which its qemu inherits), or a proven qemu pid. */
-  liveProcess(_spec: VmSpec, dir: string): { alive: boolean; pid: number | null } {
+  liveProcess(dir: string): { alive: boolean; pid: number | null } {
     const files = vmFiles(dir);
     const pid = provenQemuPid(files);
     return { alive: pid !== null || lockHeld(files.vmmLock), pid };
@@ -160,7 +160,7 @@ export class QemuDriver implements Driver {
   }
 
   /** Kills whatever process of this VM is alive though bentod cannot drive it (rm --force, stop --force). */
-  async killStray(_spec: VmSpec, dir: string): Promise<void> {
+  async killStray(dir: string): Promise<void> {
     const files = vmFiles(dir);
     const pid = provenQemuPid(files);
     if (pid !== null) await killPid(pid);

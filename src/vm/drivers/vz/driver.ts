@@ -137,15 +137,15 @@ export class VzDriver implements Driver {
   }
 
   /** The helper process is the VM: alive when its recorded pid is still the very helper of this VM. */
-  liveProcess(_spec: VmSpec, dir: string): { alive: boolean; pid: number | null } {
+  liveProcess(dir: string): { alive: boolean; pid: number | null } {
     const files = vmFiles(dir);
     const rec = readRuntime(files.state);
     const alive = rec !== null && rec.accel === 'vz' && isSameProcess(rec, files.vzHelperConfig);
     return { alive, pid: alive ? rec.pid : null };
   }
 
-  async killStray(spec: VmSpec, dir: string): Promise<void> {
-    const { pid } = this.liveProcess(spec, dir);
+  async killStray(dir: string): Promise<void> {
+    const { pid } = this.liveProcess(dir);
     // SIGTERM first: the helper then stops its VM through the framework before it exits.
     if (pid !== null) await killPid(pid);
   }
