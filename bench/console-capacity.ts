@@ -1,5 +1,5 @@
 // How fast bentod's console session can carry output when the guest is not the limit: a separate
-// process appends to the log as fast as it can (standing in for qemu's logfile writes, as a fake in
+// process appends to the log as fast as it can (standing in for bento-vmm's writes and wake-ups, as a fake in
 // addition to the real-guest figures of bench/console.ts), and a WebSocket viewer counts what it gets.
 // Baseline in the same run: the same writer read back by a plain file tail in this process.
 import { spawn } from 'node:child_process';
@@ -16,7 +16,18 @@ const log = path.join(dir, 'serial.log');
 const chardev = path.join(dir, 'chardev.sock');
 const api = path.join(dir, 'api.sock');
 fs.writeFileSync(log, '');
-const fakeChardev = net.createServer((c) => c.resume()).listen(chardev);
+// Stands in for bento-vmm's socket: it takes input and sends a one-byte wake-up whenever the log grows.
+const wakeClients = new Set<net.Socket>();
+const fakeChardev = net
+  .createServer((c) => {
+    wakeClients.add(c);
+    c.on('close', () => wakeClients.delete(c));
+    c.resume();
+  })
+  .listen(chardev);
+const logWatch = fs.watch(log, () => {
+  for (const c of wakeClients) if (c.writableLength === 0) c.write('w');
+});
 
 function writer(): Promise<void> {
   // 64 KiB appends, like a burst of guest output landing in qemu's logfile.
@@ -74,6 +85,8 @@ try {
   console.log(`  session -> WebSocket   ${rate(s).toFixed(0)} MB/s, ${s.bytes === MB * 1024 * 1024 ? 'every byte' : `${s.bytes} bytes`}, ${((s.cpu / s.secs) * 100).toFixed(0)}% of a core (session and viewer in one process)`);
   console.log(`  ratio                  ${(rate(s) / rate(base)).toFixed(2)}   (goal: well over 5 MB/s)`);
 } finally {
+  logWatch.close();
+  for (const c of wakeClients) c.destroy();
   fakeChardev.close();
   fs.rmSync(dir, { recursive: true, force: true });
 }

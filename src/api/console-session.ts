@@ -4,7 +4,7 @@ import type { WebSocket } from 'ws';
 import type { ConsoleEndpoint } from '../vm/drivers/driver.js';
 import { vmFiles, type VmFiles } from '../vm/paths.js';
 import { bootPosition, readLogIndex, scrollbackStart, type LogPosition } from '../vm/serial-log.js';
-import { LogFollower, watchLog } from './log-follow.js';
+import { LogFollower } from './log-follow.js';
 
 /** A viewer with this much unsent output gets no more until it drains: memory stays bounded. */
 const HIGH_WATER = 1024 * 1024;
@@ -23,6 +23,8 @@ interface Viewer {
   follower: LogFollower;
 }
 
+/** How often viewers are pumped without a wake-up from the log owner. */
+const SAFETY_PUMP_MS = 1_000;
 /** How long a viewer may take to read the rest of the output after the VM stopped. */
 const CLOSE_DRAIN_MS = 30_000;
 
@@ -49,7 +51,11 @@ export class ConsoleSession {
   ) {
     this.files = vmFiles(path.dirname(endpoint.log));
     this.connect(0);
-    this.unwatch = watchLog(endpoint.log, () => this.pump());
+    // The log owner wakes us on its socket for every write; the timer only covers a wake-up lost
+    // while the socket reconnects. (Watching the file as well would read the log twice per write.)
+    const safety = setInterval(() => this.pump(), SAFETY_PUMP_MS);
+    safety.unref();
+    this.unwatch = () => clearInterval(safety);
   }
 
   private connect(attempt: number): void {

@@ -109,6 +109,14 @@ export class LogFollower {
   }
 }
 
+function inode(file: string): number | null {
+  try {
+    return fs.lstatSync(file).ino;
+  } catch {
+    return null;
+  }
+}
+
 /**
  * Calls `onChange` when a file may have grown: fs.watch, with a slow timer as a safety net for
  * missed events (and for a file that does not exist yet). Returns the disposer.
@@ -123,11 +131,16 @@ export function watchLog(file: string, onChange: () => void): () => void {
       watcher = null;
     }
   };
+  let ino = inode(file);
   watch();
   const timer = setInterval(() => {
     // After a rotation the watcher follows the renamed file: watch the new one.
-    watcher?.close();
-    watch();
+    const now = inode(file);
+    if (!watcher || now !== ino) {
+      ino = now;
+      watcher?.close();
+      watch();
+    }
     onChange();
   }, 1000);
   return () => {
