@@ -17,6 +17,8 @@ export const DEFAULT_TIMEOUT_MS = 10_000;
 export const START_TIMEOUT_MS = 70_000;
 /** Added to a stop's own guest timeout: the forced stop that follows it, and the reply. */
 export const STOP_MARGIN_MS = 15_000;
+/** The longest a create that pulls its image may take. */
+export const IMAGE_PULL_TIMEOUT_MS = 2 * 3600_000;
 /** bentod's default graceful stop wait, when the request names none. */
 const DEFAULT_STOP_WAIT_MS = 30_000;
 /** bentod sends an SSE comment every 5 s; this much silence on /api/events means it is dead or stuck. */
@@ -134,8 +136,8 @@ export class BentoClient {
     return this.request(`/api/vms/${encodeURIComponent(name)}/inspect`);
   }
   create(req: CreateRequest): Promise<Vm> {
-    // A new disk is made with qemu-img first.
-    return this.request('/api/vms', { method: 'POST', body: req, timeoutMs: 30_000 });
+    // A new disk is made with qemu-img first; an image that is not cached yet is pulled first (minutes).
+    return this.request('/api/vms', { method: 'POST', body: req, timeoutMs: req.image ? IMAGE_PULL_TIMEOUT_MS : 30_000 });
   }
   patch(name: string, body: Record<string, unknown>): Promise<Vm> {
     return this.request(`/api/vms/${encodeURIComponent(name)}`, { method: 'PATCH', body });

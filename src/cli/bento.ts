@@ -1,9 +1,11 @@
+import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { BentoClient } from '../api/client.js';
 import { BentoError, errorMessage } from '../vm/errors.js';
 import { bentoHome, socketPath } from '../vm/paths.js';
 import type { CreateRequest } from '../vm/types.js';
 import { ensureDaemon } from './ensure-daemon.js';
+import { pullWithProgress, readUserData, runSsh, waitReady } from './guest.js';
 import { formatEvent, formatInspect, formatVmTable } from './format.js';
 import { VERSION } from './version.js';
 
@@ -91,16 +93,32 @@ program
   .addOption(new Option('--accel <accel>', 'accelerator').choices(['auto', 'kvm', 'hvf', 'tcg']))
   .addOption(new Option('--backend <backend>', 'backend').choices(['qemu', 'vz']))
   .addOption(new Option('--console <device>', 'console device streamed by bentod').choices(['serial', 'virtio']))
+  .option('--image <ref>', 'boot a cloud image: a catalog id (bento image ls), a path or a URL; the VM gets an overlay on it')
+  .addOption(new Option('--firmware <fw>', 'firmware for disk boot (default: what the image needs)').choices(['bios', 'uefi']))
+  .addOption(new Option('--network <mode>', 'nat (default), restricted (no outbound traffic; forwards still work) or none').choices(['nat', 'restricted', 'none']))
+  .option('--publish <spec>', 'forward a host port: [HOST_IP:]HOST_PORT:GUEST_PORT[/tcp|/udp] (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
+  .addOption(new Option('--cloud-init <mode>', 'auto (default with --image) makes a cloud-init seed; none skips it').choices(['auto', 'none']))
+  .option('--user <name>', 'the guest user cloud-init creates (default: yours; bento when you are root)')
+  .option('--user-data <file>', 'cloud-config merged into bento\'s, or a script passed beside it')
   .option('--json', 'print the new VM as JSON')
-  .action(async (name: string, o: Record<string, string | number | boolean | undefined>) => {
+  .action(async (name: string, o: Record<string, string | number | boolean | string[] | undefined>) => {
     const req: CreateRequest = { name };
     const map: [string, keyof CreateRequest][] = [
       ['kernel', 'kernel'], ['initrd', 'initrd'], ['cmdline', 'cmdline'], ['disk', 'disk'], ['diskFormat', 'diskFormat'],
       ['diskSize', 'diskSize'], ['iso', 'iso'], ['cpus', 'cpus'], ['memory', 'memory'], ['accel', 'accel'],
-      ['backend', 'backend'], ['console', 'console'],
+      ['backend', 'backend'], ['console', 'console'], ['image', 'image'], ['firmware', 'firmware'], ['network', 'network'],
+      ['publish', 'publish'], ['cloudInit', 'cloudInit'], ['user', 'user'],
     ];
     for (const [from, to] of map) if (o[from] !== undefined) (req as unknown as Record<string, unknown>)[to] = o[from];
-    const vm = await (await client()).create(req);
+    if (typeof o.userData === 'string') req.userData = readUserData(o.userData);
+    // A relative image path means the caller's folder, not bentod's.
+    if (req.image && !/^[a-z][a-z0-9+.-]*:\/\//i.test(req.image) && (req.image.startsWith('.') || req.image.includes('/'))) {
+      req.image = path.resolve(req.image);
+    }
+    const c = await client();
+    // The pull (if the image is not cached yet) shows its progress here; the create then finds it cached.
+    if (req.image) await pullWithProgress(c, req.image);
+    const vm = await c.create(req);
     if (o.json) json(vm);
     else print(`created ${vm.name}`);
   });
@@ -134,10 +152,30 @@ program
   .command('start <name>')
   .description('start a VM')
   .option('--console', 'attach to the console and show the boot from the first byte')
-  .action(async (name: string, o: { console?: boolean }) => {
-    const vm = await (await client()).start(name);
+  .option('--wait', 'wait until the guest is reachable (SSH answers; with a cloud-init seed, cloud-init finished)')
+  .option('--wait-timeout <seconds>', 'how long --wait waits (default 600)', seconds)
+  .action(async (name: string, o: { console?: boolean; wait?: boolean; waitTimeout?: number }) => {
+    if (o.console && o.wait) throw new BentoError('invalid-input', '--console and --wait go one at a time');
+    const c = await client();
+    const vm = await c.start(name);
     if (o.console) return attach(name, { fromBoot: true });
-    print(`${vm.name} ${vm.state} (pid ${vm.pid ?? '-'}, accel ${vm.accel})`);
+    if (o.wait) {
+      const started = Date.now();
+      const ready = await waitReady(c, name, o.waitTimeout ?? 600_000);
+      print(`${ready.name} ready in ${((Date.now() - started) / 1000).toFixed(1)} s (ssh ${ready.ssh ? `${ready.ssh.host}:${ready.ssh.port}` : '-'}; bento ssh ${ready.name})`);
+      return;
+    }
+    print(`${vm.name} ${vm.state} (pid ${vm.pid ?? '-'}, accel ${vm.accel}${vm.ssh ? `, ssh 127.0.0.1:${vm.ssh.port}` : ''})`);
+  });
+
+program
+  .command('ssh <name> [command...]')
+  .description('open an SSH session in a VM (or run COMMAND there) as its cloud-init user, with pinned host keys')
+  .option('-l, --login <user>', 'log in as this user instead')
+  .action(async (name: string, command: string[], o: { login?: string }) => {
+    const vm = await (await client()).get(name);
+    const code = await runSsh(vm, command, o.login);
+    process.exitCode = code;
   });
 
 program

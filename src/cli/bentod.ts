@@ -7,6 +7,7 @@ import { VmManager } from '../vm/manager.js';
 import { bentoHome, maxNameLengthFor, socketPath } from '../vm/paths.js';
 import { InstanceStore } from '../vm/store.js';
 import { hostAccel } from '../vm/accel.js';
+import { clientKeyPath, ensureClientKey, userPublicKeys } from '../vm/ssh.js';
 import { VERSION } from './version.js';
 import { makeAdmit } from './admit.js';
 import { detectFormat, makeDrivers, offeredBackends, withBackends } from './drivers.js';
@@ -33,7 +34,19 @@ async function main(): Promise<void> {
   const home = bentoHome();
   const socket = values.socket ?? socketPath(home);
   const drivers = makeDrivers(home);
-  const manager = new VmManager({ store: new InstanceStore(home, { log }), drivers, host: { ...withBackends(realHost(), drivers), maxNameLength: maxNameLengthFor(home) }, detectFormat, log });
+  const ssh = {
+    identityFile: clientKeyPath(home),
+    publicKeys: async () => [await ensureClientKey(home), ...userPublicKeys()],
+  };
+  const manager = new VmManager({
+    store: new InstanceStore(home, { log }),
+    drivers,
+    host: { ...withBackends(realHost(), drivers), maxNameLength: maxNameLengthFor(home) },
+    detectFormat,
+    log,
+    ssh,
+    hostUser: os.userInfo().username,
+  });
   const accel = hostAccel();
   log(`host accelerator: ${accel.accel} (${accel.why}) on ${os.platform()}/${os.arch()}`);
   const vz = drivers.vz.availability();

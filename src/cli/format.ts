@@ -1,4 +1,5 @@
 import { formatMiB as formatMemory } from '../vm/size.js';
+import { formatPublish } from '../vm/net.js';
 import type { StateEvent, Vm } from '../vm/types.js';
 
 /** Formats how long a VM has run: 45s, 12m, 3h4m, 2d5h; '-' when stopped. */
@@ -20,14 +21,28 @@ export function columns(rows: string[][]): string {
 
 /** The `bento ls` table. */
 export function formatVmTable(vms: Vm[], now = Date.now()): string {
-  const rows = [['NAME', 'STATE', 'CPUS', 'MEMORY', 'ACCEL', 'UPTIME']];
+  const rows = [['NAME', 'STATE', 'GUEST', 'CPUS', 'MEMORY', 'ACCEL', 'UPTIME', 'SSH']];
   for (const v of vms) {
     // A VM whose definition is broken has no trustworthy sizes: show none rather than zeros.
     const broken = v.reason?.startsWith('corrupt-spec:') ?? false;
-    rows.push([v.name, v.state, broken ? '-' : String(v.cpus), broken ? '-' : formatMemory(v.memoryMiB), broken ? '-' : v.accel, formatUptime(v.startedAt, now)]);
+    rows.push([
+      v.name,
+      v.state,
+      formatReady(v),
+      broken ? '-' : String(v.cpus),
+      broken ? '-' : formatMemory(v.memoryMiB),
+      broken ? '-' : v.accel,
+      formatUptime(v.startedAt, now),
+      v.ssh ? `${v.ssh.host}:${v.ssh.port}` : '-',
+    ]);
   }
   const notes = vms.filter((v) => v.reason?.startsWith('corrupt-spec:')).map((v) => `${v.name}: ${v.reason} (bento rm ${v.name}, or PATCH a complete definition)`);
   return [columns(rows), ...notes].join('\n');
+}
+
+/** The guest's reachability in one word: ready, booting (awaited), or '-' (not running, or nothing to probe). */
+export function formatReady(v: Pick<Vm, 'ready'>): string {
+  return v.ready === true ? 'ready' : v.ready === false ? 'booting' : '-';
 }
 
 /** `bento inspect` for people. */
@@ -46,6 +61,12 @@ export function formatInspect(data: Record<string, unknown>): string {
     ['Initrd:', spec.initrd ?? '-'],
     ['Cmdline:', spec.cmdline ?? '-'],
     ['ISO:', spec.iso ?? '-'],
+    ['Image:', spec.image ? `${spec.image.ref} (sha256-${spec.image.sha256.slice(0, 12)}, ${spec.image.path})` : '-'],
+    ['Firmware:', spec.kernel ? 'direct kernel boot' : spec.firmware],
+    ['Network:', spec.network + (spec.publish.length ? `; publish ${spec.publish.map(formatPublish).join(', ')}` : '')],
+    ['Cloud-init:', spec.cloudInit ? `user ${spec.cloudInit.user}, instance ${spec.cloudInit.instanceId}` : '-'],
+    ['SSH:', vm.ssh ? `${vm.ssh.user ?? ''}${vm.ssh.user ? '@' : ''}${vm.ssh.host}:${vm.ssh.port}${vm.ssh.hostKeysPinned ? ' (host keys pinned)' : ' (host keys not seen yet)'}` : '-'],
+    ['Guest:', formatReady(vm)],
     ...spec.disks.map((d, i) => [`Disk ${i}:`, `${d.path} (${d.format}${d.readonly ? ', read-only' : ''}${d.owned ? '' : ', external'})`]),
     ['MAC:', spec.mac],
     ['Console:', spec.console],

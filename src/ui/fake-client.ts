@@ -25,6 +25,8 @@ export function fakeVm(name: string, over: Partial<Vm> = {}): Vm {
     startedAt: null,
     dir: `/home/u/.local/share/bento/vms/${name}`,
     stopDeadline: null,
+    ssh: null,
+    ready: null,
     ...over,
     spec: {
       name,
@@ -40,6 +42,11 @@ export function fakeVm(name: string, over: Partial<Vm> = {}): Vm {
       mac: '52:54:00:12:34:56',
       console: 'serial',
       createdAt: '2024-01-01T00:00:00.000Z',
+      image: null,
+      firmware: 'bios',
+      network: 'nat',
+      publish: [],
+      cloudInit: null,
       ...over.spec,
     },
   };

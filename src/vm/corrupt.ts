@@ -21,6 +21,11 @@ export function corruptView(c: CorruptEntry): Vm {
     mac: p.mac ?? '00:00:00:00:00:00',
     console: p.console ?? 'serial',
     createdAt: p.createdAt ?? '',
+    image: p.image ?? null,
+    firmware: p.firmware ?? 'bios',
+    network: p.network ?? 'nat',
+    publish: p.publish ?? [],
+    cloudInit: p.cloudInit ?? null,
   };
   return {
     name: c.name,
@@ -36,6 +41,8 @@ export function corruptView(c: CorruptEntry): Vm {
     spec,
     dir: c.dir,
     stopDeadline: null,
+    ssh: null,
+    ready: null,
   };
 }
 

@@ -2,11 +2,15 @@ import { Mutex } from 'async-mutex';
 import { BentoError, errorMessage } from './errors.js';
 import { vmDir, vmFiles } from './paths.js';
 import { appendEvent, readRuntime, writeRuntime } from './runtime.js';
-import { applyPatch, validateCreate, type HostFacts } from './spec.js';
+import { applyPatch, validateCreate, type HostFacts, type ResolvedImage } from './spec.js';
+import { seedFiles, seedUnavailable, writeSeedIso } from './cloud-init.js';
+import { GuestWatch } from './guest-watch.js';
+import { formatPublish, portProblem } from './net.js';
+import { hostKeyAlias, readKnownHosts } from './ssh.js';
 import { corruptRefusal, corruptView, validateRepair } from './corrupt.js';
 import type { InstanceStore } from './store.js';
 import type { ConsoleEndpoint, Driver, RunningVm } from './drivers/driver.js';
-import type { Backend, Disposer, DiskFormat, StateEvent, StopRequest, Vm, VmChange, VmSpec, VmState } from './types.js';
+import type { Backend, Disposer, DiskFormat, SshEndpoint, StateEvent, StopRequest, Vm, VmChange, VmSpec, VmState } from './types.js';
 
 /** Default wait for a guest to power off before a graceful stop turns forced. */
 export const DEFAULT_STOP_TIMEOUT_MS = 30_000;
@@ -18,6 +22,22 @@ interface Entry {
   vm: RunningVm | null;
   unsubscribe: Disposer | null;
   stopDeadline: Date | null;
+  /** Follows the guest to readiness while it runs with a network. */
+  watch: GuestWatch | null;
+}
+
+/** Where create --image gets its base image: the image cache, which pulls it when it is not there. */
+export interface ImageSource {
+  /** Resolves a catalog id, path or URL to a cached, verified image; `forVm` labels the pull's progress. */
+  ensure(ref: string, forVm: string): Promise<ResolvedImage>;
+}
+
+/** The SSH side of image VMs: whose keys go into seeds, and which key bento ssh uses. */
+export interface SshKeys {
+  /** The public key lines a new seed authorises (bento's own key first). */
+  publicKeys(): Promise<string[]>;
+  /** bento's private key for this home. */
+  identityFile: string;
 }
 
 /** What the manager needs from outside; injected so tests can swap drivers. */
@@ -28,6 +48,12 @@ export interface ManagerDeps {
   /** Reads an existing image's format (qemu-img runs off the event loop: it may be slow). */
   detectFormat: (file: string) => DiskFormat | Promise<DiskFormat>;
   log: (line: string) => void;
+  /** The image cache; absent: create --image is refused. */
+  images?: ImageSource;
+  /** Keys for seeds and bento ssh; absent: seeds authorise no key. */
+  ssh?: SshKeys;
+  /** The host user a seed's guest user is named after (default: this process's user). */
+  hostUser?: string;
 }
 
 /** The engine: every VM's live state, and every operation on VMs, serialised per VM. */
@@ -45,7 +71,7 @@ export class VmManager {
     for (const p of problems) this.deps.log(`store: ${p}`);
     await Promise.all(
       this.deps.store.list().map(async (spec) => {
-        const entry: Entry = { spec, state: 'stopped', reason: null, vm: null, unsubscribe: null, stopDeadline: null };
+        const entry: Entry = { spec, state: 'stopped', reason: null, vm: null, unsubscribe: null, stopDeadline: null, watch: null };
         this.entries.set(spec.name, entry);
         const files = vmFiles(this.dir(spec.name));
         try {
@@ -119,14 +145,33 @@ export class VmManager {
 
   /** Validates and creates a VM; nothing is left on disk if any rule fails. */
   async create(body: unknown): Promise<Vm> {
-    const { spec, newDiskMiB } = validateCreate(body, this.deps.host, await this.formatsOf(body));
+    const detect = await this.formatsOf(body);
+    const hostUser = this.deps.hostUser ?? 'bento';
+    // Every rule that does not need the image is checked before a pull that may take minutes.
+    let checked = validateCreate(body, this.deps.host, detect, undefined, hostUser);
+    const imageRef = (body as { image?: string }).image;
+    if (imageRef !== undefined) {
+      if (this.entries.has(checked.spec.name)) throw new BentoError('already-exists', `a VM named "${checked.spec.name}" already exists`);
+      if (checked.spec.cloudInit) {
+        const why = seedUnavailable();
+        if (why) throw new BentoError('unsupported', why);
+      }
+      if (!this.deps.images) throw new BentoError('unsupported', 'this bentod has no image cache');
+      checked = validateCreate(body, this.deps.host, detect, await this.deps.images.ensure(imageRef, checked.spec.name), hostUser);
+    }
+    const { spec, newDiskMiB, userData } = checked;
     const driver = this.driver(spec);
     const avail = driver.availability();
     if (!avail.ok) throw new BentoError('unsupported', `backend ${spec.backend} is unavailable: ${avail.reason}`);
+    const sshKeys = spec.cloudInit ? ((await this.deps.ssh?.publicKeys()) ?? []) : [];
     return this.locked(spec.name, async () => {
       if (this.entries.has(spec.name)) throw new BentoError('already-exists', `a VM named "${spec.name}" already exists`);
-      const final = await this.deps.store.create(spec, (dir) => driver.provision(spec, dir, { newDiskMiB }));
-      const entry: Entry = { spec: final, state: 'stopped', reason: null, vm: null, unsubscribe: null, stopDeadline: null };
+      const final = await this.deps.store.create(spec, async (dir) => {
+        const made = await driver.provision(spec, dir, { newDiskMiB });
+        if (made.cloudInit) await writeSeedIso(vmFiles(dir).seed, seedFiles({ spec: made, sshKeys, userData }));
+        return made;
+      });
+      const entry: Entry = { spec: final, state: 'stopped', reason: null, vm: null, unsubscribe: null, stopDeadline: null, watch: null };
       this.entries.set(final.name, entry);
       this.deps.log(`created ${final.name}`);
       const vm = this.view(entry);
@@ -157,6 +202,7 @@ export class VmManager {
       if (e.vm) throw new BentoError('already-running', `${name} is already running (pid ${e.vm.pid ?? '?'})`);
       this.setState(e, 'starting', null);
       try {
+        await this.checkPublish(e.spec);
         const vm = await this.driver(e.spec).start(e.spec, this.dir(name));
         this.attach(e, vm);
         this.setState(e, await vm.queryState().catch(() => 'running' as const), null);
@@ -264,6 +310,7 @@ export class VmManager {
   close(): void {
     for (const e of this.entries.values()) {
       e.unsubscribe?.();
+      e.watch?.stop();
       e.vm?.detach();
     }
   }
@@ -301,9 +348,57 @@ export class VmManager {
         e.vm = null;
         e.unsubscribe = null;
         e.stopDeadline = null;
+        e.watch?.stop();
+        e.watch = null;
       }
       this.setState(e, ev.state, ev.reason);
     });
+    e.watch?.stop();
+    e.watch = null;
+    if (vm.sshPort) {
+      const name = e.spec.name;
+      e.watch = new GuestWatch({
+        files: vmFiles(this.dir(name)),
+        sshPort: vm.sshPort,
+        seeded: e.spec.cloudInit !== null,
+        hostKeyAlias: hostKeyAlias(name),
+        onChange: () => {
+          if (this.entries.get(name) !== e) return;
+          const view = this.view(e);
+          this.deps.log(`${name}: ${view.ready ? 'guest is ready' : 'guest changed'}`);
+          this.changed({ kind: 'changed', name, vm: view });
+        },
+        log: (line) => this.deps.log(`${name}: ${line}`),
+      });
+    }
+  }
+
+  /** Refuses a start whose forwarded host ports cannot be bound, naming each port and why. */
+  private async checkPublish(spec: VmSpec): Promise<void> {
+    if (spec.network === 'none') return;
+    const problems: string[] = [];
+    for (const f of spec.publish) {
+      const why = await portProblem(f);
+      if (why) problems.push(`publish ${formatPublish(f)}: ${why}`);
+    }
+    if (problems.length) throw new BentoError('start-failed', `start-failed: ${problems.join('; ')}`);
+  }
+
+  /** How to SSH into a running VM, or null when it has no forwarded SSH port. */
+  private sshEndpoint(e: Entry): SshEndpoint | null {
+    const port = e.vm?.sshPort;
+    if (!port) return null;
+    const files = vmFiles(this.dir(e.spec.name));
+    const alias = hostKeyAlias(e.spec.name);
+    return {
+      host: '127.0.0.1',
+      port,
+      user: e.spec.cloudInit?.user ?? null,
+      identityFile: this.deps.ssh?.identityFile ?? '',
+      knownHostsFile: files.knownHosts,
+      hostKeyAlias: alias,
+      hostKeysPinned: e.watch?.hostKeysPinned ?? readKnownHosts(files.knownHosts, alias).length > 0,
+    };
   }
 
   private setState(e: Entry, state: VmState, reason: string | null): void {
@@ -353,6 +448,8 @@ export class VmManager {
       spec: e.spec,
       dir: this.dir(e.spec.name),
       stopDeadline: e.stopDeadline?.toISOString() ?? null,
+      ssh: this.sshEndpoint(e),
+      ready: e.watch ? e.watch.ready : null,
     };
   }
 
@@ -406,7 +503,7 @@ export class VmManager {
     const broken = this.deps.store.getCorrupt(name);
     const spec = validateRepair(name, body, this.deps.host, await this.formatsOf(body), this.dir(name), broken?.partial);
     this.deps.store.repair(spec);
-    const entry: Entry = { spec, state: 'stopped', reason: null, vm: null, unsubscribe: null, stopDeadline: null };
+    const entry: Entry = { spec, state: 'stopped', reason: null, vm: null, unsubscribe: null, stopDeadline: null, watch: null };
     this.entries.set(name, entry);
     this.deps.log(`${name}: broken definition replaced`);
     const vm = this.view(entry);

@@ -27,13 +27,16 @@ export const FILES = {
   exitRecord: 'exit.json',
   logIndex: 'log-index.json',
   serialLogOld: 'serial.log.1',
+  // Images: the cloud-init NoCloud seed, the guest's host keys read from its console, UEFI variables.
+  seed: 'cidata.iso',
+  knownHosts: 'known_hosts',
+  efiVars: 'efi-vars.fd',
   // vz backend: a raw disk (vz cannot read qcow2), the per-VM helper's files, EFI state, and, in
   // BENTO_HOME itself, the node binary signed with the virtualization entitlement.
   rawDisk: 'disk.img',
   vzHelperConfig: 'vz-helper.json',
   vzControlSocket: 'vz.sock',
   vzHelperLog: 'vz-helper.log',
-  vzEfiVars: 'efi-vars.fd',
   vzMachineId: 'vz-machine-id',
   vzSavedState: 'vz-saved.state',
   vzNode: 'node-vz',

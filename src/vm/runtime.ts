@@ -13,6 +13,8 @@ export interface RuntimeRecord {
   reason: string | null;
   /** The serial log's size when this run started. */
   logOffset: number;
+  /** The host port on 127.0.0.1 forwarded to the guest's SSH port in this run, or null. */
+  sshPort: number | null;
 }
 
 const recordSchema = z.object({
@@ -22,6 +24,7 @@ const recordSchema = z.object({
   accel: z.enum(['kvm', 'hvf', 'tcg', 'vz']),
   reason: z.string().nullable(),
   logOffset: z.number().int().min(0).default(0),
+  sshPort: z.number().int().min(1).max(65535).nullable().default(null),
 });
 
 /** Reads state.json; null when absent or unreadable (it is a hint, never trusted alone). */

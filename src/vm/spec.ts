@@ -5,7 +5,9 @@ import { BentoError, type FieldError } from './errors.js';
 import { KERNEL_HEAD_BYTES, vzKernelProblem } from './kernel-format.js';
 import { MAX_SOCKET_PATH } from './paths.js';
 import { SIZE_RULE, parseSizeMiB } from './size.js';
-import type { Backend, CreateRequest, DiskFormat, DiskSpec, VmSpec } from './types.js';
+import { userDataProblem } from './cloud-init.js';
+import { duplicateForwards, formatPublish, parsePublish, PUBLISH_RULE } from './net.js';
+import type { Backend, CreateRequest, DiskFormat, DiskSpec, Firmware, PortForward, VmSpec } from './types.js';
 
 /** lima's rule: letters and digits, with single `.`, `_` or `-` between them. */
 export const NAME_RE = /^[A-Za-z0-9]+(?:[._-][A-Za-z0-9]+)*$/;
@@ -14,7 +16,25 @@ export const NAME_MAX = 63;
 /** Smallest memory a VM may have. */
 export const MIN_MEMORY_MIB = 64;
 /** Defaults for a new VM. */
-export const DEFAULTS = { cpus: 1, memoryMiB: 512, accel: 'auto', backend: 'qemu', console: 'serial' } as const;
+export const DEFAULTS = { cpus: 1, memoryMiB: 512, accel: 'auto', backend: 'qemu', console: 'serial', network: 'nat' } as const;
+/** Memory of a VM made from a cloud image when none is asked for: systemd and cloud-init need more than a kernel guest. */
+export const IMAGE_DEFAULT_MEMORY_MIB = 1024;
+/** The guest user name rule of cloud-init / useradd (NAME_REGEX of Debian's adduser). */
+export const GUEST_USER_RE = /^[a-z_][a-z0-9_-]{0,31}$/;
+/** Largest user-data accepted (NoCloud reads it whole; real cloud-configs are a few KiB). */
+export const USER_DATA_MAX = 256 * 1024;
+
+/** A cached base image a create request resolved to (the manager pulls it before the final validation). */
+export interface ResolvedImage {
+  ref: string;
+  sha256: string;
+  path: string;
+  format: DiskFormat;
+  /** The image's virtual disk size in MiB, when known. */
+  virtualSizeMiB: number | null;
+  /** The firmware the image needs (x86 cloud images boot with SeaBIOS; arm64 ones need UEFI). */
+  firmware: Firmware;
+}
 
 /** What validation needs to know about the host; injected so tests are pure. */
 export interface HostFacts {
@@ -110,6 +130,13 @@ export const createSchema = z.strictObject({
   diskSize: sizeSchema.optional(),
   iso: pathSchema.optional(),
   console: z.enum(['serial', 'virtio'], { message: 'must be serial or virtio' }).optional(),
+  image: z.string({ message: 'must be a string' }).min(1, { message: 'must not be empty' }).max(4096, { message: 'must be at most 4096 characters' }).optional(),
+  firmware: z.enum(['bios', 'uefi'], { message: 'must be bios or uefi' }).optional(),
+  network: z.enum(['nat', 'restricted', 'none'], { message: 'must be nat, restricted or none' }).optional(),
+  publish: z.array(z.string({ message: `each must be ${PUBLISH_RULE}` }), { message: 'must be a list of strings' }).max(64, { message: 'must have at most 64 entries' }).optional(),
+  cloudInit: z.enum(['auto', 'none'], { message: 'must be auto or none' }).optional(),
+  user: z.string({ message: 'must be a string' }).regex(GUEST_USER_RE, { message: 'must be a Linux user name: a lowercase letter or _, then up to 31 lowercase letters, digits, _ or -' }).optional(),
+  userData: z.string({ message: 'must be a string (the contents of the user-data file)' }).max(USER_DATA_MAX, { message: `must be at most ${USER_DATA_MAX / 1024} KiB` }).optional(),
 });
 
 /** The body of PATCH /api/vms/:name; null clears an optional field. */
@@ -122,6 +149,9 @@ export const patchSchema = z.strictObject({
   cmdline: createSchema.shape.cmdline.unwrap().nullable().optional(),
   iso: pathSchema.nullable().optional(),
   console: createSchema.shape.console,
+  firmware: createSchema.shape.firmware,
+  network: createSchema.shape.network,
+  publish: createSchema.shape.publish,
 });
 
 /** A PATCH body after shape validation. */
@@ -173,12 +203,43 @@ function checkSizes(
 /** A validated create request, ready for the store: the spec and the disk to make, if any. */
 export interface ValidatedCreate {
   spec: VmSpec;
-  /** Size in MiB of a new disk to create inside the VM folder. */
+  /** Size in MiB of a new disk to create inside the VM folder (with an image: the overlay's size, null = the image's). */
   newDiskMiB: number | null;
+  /** The user-data to put in the seed beside bento's own cloud-config, when the request gave one. */
+  userData: string | null;
 }
 
-/** Validates a create body against every rule at once; throws one BentoError listing all fields. */
-export function validateCreate(body: unknown, host: HostFacts, detectFormat: (p: string) => DiskFormat): ValidatedCreate {
+/** Parses and checks the publish list; errors go to `out` as `publish` field errors. */
+function checkPublish(list: string[] | undefined, network: string | undefined, out: FieldError[]): PortForward[] {
+  if (list === undefined) return [];
+  const parsed: PortForward[] = [];
+  list.forEach((v, i) => {
+    const f = parsePublish(v);
+    if (f) parsed.push(f);
+    else out.push({ field: `publish[${i}]`, message: `must be ${PUBLISH_RULE} (got "${v}")` });
+  });
+  for (const d of duplicateForwards(parsed)) out.push({ field: 'publish', message: `forwards host port ${formatPublish(d)} twice` });
+  if (parsed.length && network === 'none') out.push({ field: 'publish', message: 'needs a network (nat or restricted), not none' });
+  return parsed;
+}
+
+/** The guest user for a seed when the request names none: the host user, unless that is root (cloud images refuse root logins). */
+export function defaultGuestUser(hostUser: string): string {
+  return hostUser !== 'root' && GUEST_USER_RE.test(hostUser) ? hostUser : 'bento';
+}
+
+/**
+ * Validates a create body against every rule at once; throws one BentoError listing all fields.
+ * A body naming an image is validated twice: once before the image is pulled (`image` undefined:
+ * every other rule, the returned spec is not final), then with the resolved image.
+ */
+export function validateCreate(
+  body: unknown,
+  host: HostFacts,
+  detectFormat: (p: string) => DiskFormat,
+  image?: ResolvedImage,
+  hostUser = 'bento',
+): ValidatedCreate {
   const parsed = createSchema.safeParse(body);
   const out: FieldError[] = parsed.success ? [] : zodFields(parsed.error);
   // Host rules run on every field whose shape is right, even when another field is malformed, so a
@@ -197,11 +258,30 @@ export function validateCreate(body: unknown, host: HostFacts, detectFormat: (p:
     const d = parseSizeMiB(req.diskSize);
     if (d === null) out.push({ field: 'diskSize', message: `must be ${SIZE_RULE} (got "${req.diskSize}")` });
     else if (d < 1 || d > 64 * 1024 * 1024) out.push({ field: 'diskSize', message: 'must be from 1M to 64T' });
-    else newDiskMiB = d;
+    else if (image?.virtualSizeMiB && d < image.virtualSizeMiB) {
+      out.push({ field: 'diskSize', message: `must be at least the image's own size, ${image.virtualSizeMiB}M (a disk cannot shrink below its image; got ${d}M)` });
+    } else newDiskMiB = d;
   }
-  if (parsed.success && !req.kernel && !req.disk && !req.iso && req.diskSize === undefined) {
-    out.push({ field: 'kernel', message: 'a VM needs something to boot: kernel, disk, diskSize or iso' });
+  if (parsed.success && !req.kernel && !req.disk && !req.iso && !req.image && req.diskSize === undefined) {
+    out.push({ field: 'kernel', message: 'a VM needs something to boot: image, kernel, disk, diskSize or iso' });
   }
+  if (req.image !== undefined) {
+    for (const f of ['kernel', 'disk'] as const) {
+      if (req[f] !== undefined) out.push({ field: f, message: `cannot be used with image (the image boots with its own bootloader and is the VM's disk)` });
+    }
+  } else {
+    for (const f of ['cloudInit', 'user', 'userData'] as const) {
+      if (req[f] !== undefined) out.push({ field: f, message: 'needs image (the cloud-init seed is made for cloud images)' });
+    }
+  }
+  if (req.cloudInit === 'none') {
+    for (const f of ['user', 'userData'] as const) if (req[f] !== undefined) out.push({ field: f, message: 'cannot be used with cloudInit none' });
+  }
+  if (req.userData !== undefined) {
+    const problem = req.userData.includes('\0') ? 'must be text (it holds a NUL byte)' : userDataProblem(req.userData);
+    if (problem) out.push({ field: 'userData', message: problem });
+  }
+  const publish = checkPublish(req.publish, req.network, out);
   const unavailable = req.backend ? (host.backendUnavailable?.(req.backend) ?? null) : null;
   if (unavailable !== null) out.push({ field: 'backend', message: `${req.backend} is unavailable here: ${unavailable}` });
   else if (req.backend === 'vz') out.push(...vzFieldErrors(req.accel, []));
@@ -210,15 +290,22 @@ export function validateCreate(body: unknown, host: HostFacts, detectFormat: (p:
   const disks = req.disk
     ? [{ path: req.disk, format: req.diskFormat ?? detectFormat(req.disk), owned: false, readonly: false }]
     : [];
-  const backend = req.backend ?? defaultBackend(req, disks, host);
+  // An image VM's disk is a qcow2 overlay, which only QEMU reads.
+  const backend = req.backend ?? (req.image !== undefined ? DEFAULTS.backend : defaultBackend(req, disks, host));
   const diskErrors = backend === 'vz' ? [...vzFieldErrors(undefined, disks), ...vzKernelErrors(host, req.kernel)] : [];
+  if (backend === 'vz' && req.image !== undefined) {
+    diskErrors.push({ field: 'image', message: 'is not supported with the vz backend yet (its disk is a qcow2 overlay, which Virtualization.framework cannot read); use --backend qemu' });
+  }
   if (diskErrors.length) throw fieldsError(diskErrors);
+  const arm = (host.arch ?? (process.arch === 'arm64' ? 'arm64' : 'x64')) === 'arm64';
+  const firmware: Firmware = req.firmware ?? image?.firmware ?? (arm ? 'uefi' : 'bios');
+  const seeded = req.image !== undefined && req.cloudInit !== 'none';
   return {
     spec: {
       name: req.name,
       backend,
       cpus: req.cpus ?? DEFAULTS.cpus,
-      memoryMiB: memoryMiB ?? DEFAULTS.memoryMiB,
+      memoryMiB: memoryMiB ?? (req.image !== undefined ? IMAGE_DEFAULT_MEMORY_MIB : DEFAULTS.memoryMiB),
       accel: req.accel ?? DEFAULTS.accel,
       kernel: req.kernel ?? null,
       initrd: req.initrd ?? null,
@@ -228,8 +315,14 @@ export function validateCreate(body: unknown, host: HostFacts, detectFormat: (p:
       mac: randomMac(),
       console: req.console ?? DEFAULTS.console,
       createdAt: new Date().toISOString(),
+      image: image ? { ref: image.ref, sha256: image.sha256, path: image.path, format: image.format } : null,
+      firmware,
+      network: req.network ?? DEFAULTS.network,
+      publish,
+      cloudInit: seeded ? { user: req.user ?? defaultGuestUser(hostUser), instanceId: `bento-${randomBytes(8).toString('hex')}` } : null,
     },
     newDiskMiB,
+    userData: req.userData ?? null,
   };
 }
 
@@ -254,6 +347,10 @@ export function applyPatch(spec: VmSpec, body: unknown, host: HostFacts): VmSpec
   const memoryMiB = checkSizes(host, p, out);
   for (const f of ['kernel', 'initrd', 'iso'] as const) checkFile(host, f, p[f], out);
   checkCmdline(p.cmdline, out);
+  const publish = p.publish !== undefined ? checkPublish(p.publish, p.network ?? spec.network, out) : undefined;
+  if (publish === undefined && p.network === 'none' && spec.publish.length) {
+    out.push({ field: 'network', message: `cannot be none while the VM publishes ports (${spec.publish.map(formatPublish).join(', ')}); clear publish too` });
+  }
   const next: VmSpec = {
     ...spec,
     ...(p.cpus !== undefined ? { cpus: p.cpus } : {}),
@@ -264,10 +361,13 @@ export function applyPatch(spec: VmSpec, body: unknown, host: HostFacts): VmSpec
     ...(p.initrd !== undefined ? { initrd: p.initrd } : {}),
     ...(p.cmdline !== undefined ? { cmdline: p.cmdline } : {}),
     ...(p.iso !== undefined ? { iso: p.iso } : {}),
+    ...(p.firmware !== undefined ? { firmware: p.firmware } : {}),
+    ...(p.network !== undefined ? { network: p.network } : {}),
+    ...(publish !== undefined ? { publish } : {}),
   };
   if (next.initrd && !next.kernel) out.push({ field: 'initrd', message: 'needs kernel' });
   if (next.cmdline && !next.kernel) out.push({ field: 'cmdline', message: 'needs kernel' });
-  if (!next.kernel && next.disks.length === 0 && !next.iso) {
+  if (!next.kernel && next.disks.length === 0 && !next.iso && !next.image) {
     out.push({ field: 'kernel', message: 'a VM needs something to boot: kernel, disk or iso' });
   }
   if (next.backend === 'vz') out.push(...vzFieldErrors(next.accel, []), ...(p.kernel !== undefined ? vzKernelErrors(host, next.kernel) : []));

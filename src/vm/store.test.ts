@@ -8,7 +8,8 @@ import type { VmSpec } from './types.js';
 function spec(name: string, extra: Partial<VmSpec> = {}): VmSpec {
   return {
     name, backend: 'qemu', cpus: 1, memoryMiB: 512, accel: 'tcg', kernel: '/k', initrd: null, cmdline: null,
-    disks: [], iso: null, mac: '52:54:00:00:00:01', console: 'serial', createdAt: '2024-01-01T00:00:00.000Z', ...extra,
+    disks: [], iso: null, mac: '52:54:00:00:00:01', console: 'serial', createdAt: '2024-01-01T00:00:00.000Z',
+    image: null, firmware: 'bios', network: 'nat', publish: [], cloudInit: null, ...extra,
   };
 }
 
@@ -43,7 +44,7 @@ describe('vm.json', () => {
     expect(store.get('old')).toEqual(spec('old'));
     const raw = JSON.parse(fs.readFileSync(vmPath('old', 'vm.json'), 'utf8')) as Record<string, unknown>;
     expect(raw).not.toHaveProperty('__internal__');
-    expect(raw.schemaVersion).toBe(1);
+    expect(raw.schemaVersion).toBe(SCHEMA_VERSION);
   });
 
   it.each([

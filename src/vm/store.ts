@@ -24,14 +24,34 @@ export const storedSpecSchema = z.object({
   mac: z.string().regex(/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/),
   console: z.enum(['serial', 'virtio']),
   createdAt: z.string(),
+  // Added in schemaVersion 2 (images, networking); a version 1 file gets these defaults.
+  image: z
+    .object({ ref: z.string(), sha256: z.string().regex(/^[0-9a-f]{64}$/), path: z.string(), format: z.enum(['qcow2', 'raw']) })
+    .nullable()
+    .default(null),
+  firmware: z.enum(['bios', 'uefi']).default('bios'),
+  network: z.enum(['nat', 'restricted', 'none']).default('nat'),
+  publish: z
+    .array(
+      z.object({
+        hostIp: z.string(),
+        hostPort: z.number().int().min(1).max(65535),
+        guestPort: z.number().int().min(1).max(65535),
+        protocol: z.enum(['tcp', 'udp']),
+      }),
+    )
+    .default([]),
+  cloudInit: z.object({ user: z.string(), instanceId: z.string() }).nullable().default(null),
 });
 
 /**
  * vm.json's `schemaVersion`; bump it and add a step to migrate() when the stored shape changes.
  * Files without the field are version 1 as written by the conf store of earlier bentos (with its
- * `__internal__` key, dropped on load).
+ * `__internal__` key, dropped on load). Version 2 added image, firmware, network, publish and
+ * cloudInit; a version 1 file is read with their defaults (no image, bios, nat, no forwards, no
+ * seed) and rewritten as version 2.
  */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 /** A VM folder whose definition cannot be used: listed as `error`, removable, fixable by a full PATCH. */
 export interface CorruptEntry {
@@ -88,7 +108,7 @@ export function parseSpecFile(text: string, name: string): { spec: VmSpec; migra
   const parsed = storedSpecSchema.safeParse(fields);
   if (!parsed.success) throw new SpecProblem(zodSummary(parsed.error), partialOf(fields));
   if (parsed.data.name !== name) throw new SpecProblem(`names "${parsed.data.name}", not "${name}"`, partialOf(fields));
-  return { spec: parsed.data, migrated: schemaVersion === undefined || legacy !== undefined };
+  return { spec: parsed.data, migrated: schemaVersion === undefined || schemaVersion < SCHEMA_VERSION || legacy !== undefined };
 }
 
 /** The text written to vm.json. */

@@ -40,6 +40,39 @@ export interface DiskSpec {
   readonly: boolean;
 }
 
+/** How a VM reaches the network: user-mode NAT, the same with no outbound traffic at all, or no NIC. */
+export type NetworkMode = 'nat' | 'restricted' | 'none';
+
+/** The firmware that boots a VM without a kernel: SeaBIOS, or UEFI (edk2). */
+export type Firmware = 'bios' | 'uefi';
+
+/** A host port forwarded to a guest port (`--publish [HOST_IP:]HOST_PORT:GUEST_PORT[/tcp|/udp]`). */
+export interface PortForward {
+  hostIp: string;
+  hostPort: number;
+  guestPort: number;
+  protocol: 'tcp' | 'udp';
+}
+
+/** The cached base image a VM's overlay disk sits on. */
+export interface ImageRef {
+  /** What the user asked for (`debian-12`, a path or a URL). */
+  ref: string;
+  sha256: string;
+  /** The base file in the image cache (read-only; the VM's overlay names it as its backing file). */
+  path: string;
+  /** The base file's format, given to QEMU explicitly as the backing format. */
+  format: DiskFormat;
+}
+
+/** The cloud-init NoCloud seed bento generates for a VM (the `cidata` volume in its folder). */
+export interface CloudInitSpec {
+  /** The guest user bento creates, with passwordless sudo and the SSH keys. */
+  user: string;
+  /** Stable per VM: cloud-init runs its per-instance steps once. */
+  instanceId: string;
+}
+
 /** The stored definition of a VM (vm.json). */
 export interface VmSpec {
   name: string;
@@ -56,6 +89,26 @@ export interface VmSpec {
   mac: string;
   console: ConsoleDevice;
   createdAt: string;
+  /** The base image of the VM's first disk, when it was created from one. */
+  image: ImageRef | null;
+  firmware: Firmware;
+  network: NetworkMode;
+  publish: PortForward[];
+  /** The generated seed, or null when the VM has none (kernel VMs, `--cloud-init none`). */
+  cloudInit: CloudInitSpec | null;
+}
+
+/** How to reach a running VM's SSH server through its forwarded port. */
+export interface SshEndpoint {
+  host: string;
+  port: number;
+  user: string | null;
+  identityFile: string;
+  knownHostsFile: string;
+  /** The name the pinned host keys are filed under in knownHostsFile. */
+  hostKeyAlias: string;
+  /** Whether the guest's host keys have been read from its console (bento ssh refuses until they are). */
+  hostKeysPinned: boolean;
 }
 
 /** A VM as the API returns it: the spec plus derived runtime state. */
@@ -76,6 +129,13 @@ export interface Vm {
   dir: string;
   /** While a graceful stop runs: when it turns into a forced stop (ISO time), else null. */
   stopDeadline: string | null;
+  /** SSH through the forwarded port while the VM runs with a network, else null. */
+  ssh: SshEndpoint | null;
+  /**
+   * Whether the guest is reachable: SSH answers and, with a cloud-init seed, cloud-init finished.
+   * False while that is awaited; null when the VM is not running or has no network to probe.
+   */
+  ready: boolean | null;
 }
 
 /** A state change pushed on /api/events. */
@@ -105,6 +165,18 @@ export interface CreateRequest {
   diskSize?: string | number;
   iso?: string;
   console?: ConsoleDevice;
+  /** A catalog id, a path or a URL: the VM's disk becomes an overlay on this image. */
+  image?: string;
+  firmware?: Firmware;
+  network?: NetworkMode;
+  /** `[HOST_IP:]HOST_PORT:GUEST_PORT[/tcp|/udp]` each. */
+  publish?: string[];
+  /** `none` skips the cloud-init seed; `auto` (the default) makes one for image VMs. */
+  cloudInit?: 'auto' | 'none';
+  /** The guest user of the seed (default: the host user; `bento` when that is root). */
+  user?: string;
+  /** cloud-config to merge into bento's, or any other user-data to pass alongside it (file contents). */
+  userData?: string;
 }
 
 /** Body of POST /api/vms/:name/stop. */

@@ -58,7 +58,7 @@ export async function createGuest(
   const cmdline = `console=ttyS0 bento.acpi=${opts.acpi ?? 'poweroff'}${opts.virtio ? ' bento.console=hvc0' : ''}`;
   const r = await bento(home, [
     'create', name, '--kernel', g.kernel, '--initrd', g.initrd, ...console,
-    '--cmdline', cmdline, '--memory', '256M', '--accel', 'tcg',
+    '--cmdline', cmdline, '--memory', '256M', '--accel', 'tcg', '--network', 'restricted',
     ...(opts.extra ?? []),
   ]);
   if (r.exitCode !== 0) throw new Error(`bento create ${name} failed: ${r.stderr}`);

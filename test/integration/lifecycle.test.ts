@@ -65,8 +65,8 @@ describe('a real guest under TCG: create, start, logs, pause, resume, stop, rm',
     expect(Date.now() - t1).toBeGreaterThanOrEqual(3000);
 
     const ls = await bento(home, ['ls']);
-    expect(ls.stdout.split('\n')[0]).toMatch(/^NAME\s+STATE\s+CPUS\s+MEMORY\s+ACCEL\s+UPTIME$/);
-    expect(ls.stdout).toMatch(/aware\s+stopped\s+1\s+256M\s+tcg\s+-/);
+    expect(ls.stdout.split('\n')[0]).toMatch(/^NAME\s+STATE\s+GUEST\s+CPUS\s+MEMORY\s+ACCEL\s+UPTIME\s+SSH$/);
+    expect(ls.stdout).toMatch(/aware\s+stopped\s+-\s+1\s+256M\s+tcg\s+-\s+-/);
 
     const events = fs.readFileSync(path.join(home, 'vms', 'aware', 'events.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { state: string; reason: string | null });
     expect(events.map((e) => e.state)).toEqual(['starting', 'running', 'pausing', 'paused', 'resuming', 'running', 'stopping', 'stopped']);

@@ -33,6 +33,8 @@ export interface RunningVm {
   readonly pid: number | null;
   readonly startedAt: Date;
   readonly accel: Accel;
+  /** Host port on 127.0.0.1 forwarded to the guest's SSH port, when the backend forwards one. */
+  readonly sshPort?: number | null;
   /** The backend's own view of the state right now. */
   queryState(): Promise<VmState>;
   /** State changes the backend reports (pause, resume, shutdown, crash). Ends with a `stopped` event. */

@@ -8,6 +8,16 @@ export interface QemuFiles {
   consoleSocket: string;
 }
 
+/** What a run adds to the spec: the SSH port chosen at start, the UEFI firmware found on this host, the seed. */
+export interface QemuRunOptions {
+  /** Host port on 127.0.0.1 forwarded to the guest's port 22, or null for none. */
+  sshPort?: number | null;
+  /** UEFI firmware code (read-only) and this VM's own variable store, when spec.firmware is uefi. */
+  uefi?: { code: string; vars: string } | null;
+  /** The cloud-init NoCloud seed volume, when the VM has one. */
+  seed?: string | null;
+}
+
 /** Host facts the command line depends on. */
 export interface QemuHost {
   arch: 'x64' | 'arm64';
@@ -48,7 +58,7 @@ export function defaultCmdline(spec: Pick<VmSpec, 'console'>, host: QemuHost): s
  * outlives bentod), and its chardevs have no `logfile`: QEMU's logfile duplicates characters under load,
  * so bento-vmm writes the log from the socket stream instead.
  */
-export function buildQemuCommand(spec: VmSpec, files: QemuFiles, accel: 'kvm' | 'hvf' | 'tcg', host: QemuHost): QemuCommand {
+export function buildQemuCommand(spec: VmSpec, files: QemuFiles, accel: 'kvm' | 'hvf' | 'tcg', host: QemuHost, run: QemuRunOptions = {}): QemuCommand {
   const arm = host.arch === 'arm64';
   const args: string[] = [
     '-name', kv({ guest: spec.name }),
@@ -81,6 +91,12 @@ export function buildQemuCommand(spec: VmSpec, files: QemuFiles, accel: 'kvm' | 
     if (spec.initrd) args.push('-initrd', spec.initrd);
     args.push('-append', spec.cmdline ?? defaultCmdline(spec, host));
   }
+  if (run.uefi) {
+    args.push(
+      '-drive', kv({ if: 'pflash', format: 'raw', unit: 0, readonly: true, file: run.uefi.code }),
+      '-drive', kv({ if: 'pflash', format: 'raw', unit: 1, file: run.uefi.vars }),
+    );
+  }
   // Direct kernel boot registers its own option ROM at bootindex 0; disks then come after it.
   let bootIndex = spec.kernel ? 1 : 0;
   if (spec.iso) {
@@ -94,8 +110,30 @@ export function buildQemuCommand(spec: VmSpec, files: QemuFiles, accel: 'kvm' | 
     );
     args.push('-device', `virtio-blk-pci,drive=disk${i},bootindex=${bootIndex++}`);
   });
-  // romfile= skips the PXE option ROM: bento never netboots, and it saves boot time.
-  args.push('-netdev', 'user,id=net0', '-device', `virtio-net-pci,netdev=net0,mac=${spec.mac},romfile=`);
+  if (run.seed) {
+    // Not bootable (no bootindex): cloud-init finds it by its `cidata` label.
+    args.push('-drive', kv({ file: run.seed, format: 'raw', if: 'none', id: 'seed0', media: 'cdrom', readonly: true }));
+    args.push('-device', arm ? 'virtio-blk-pci,drive=seed0' : 'ide-cd,drive=seed0');
+  }
+  if (spec.network !== 'none') {
+    args.push('-netdev', userNetdev(spec, run.sshPort ?? null));
+    // romfile= skips the PXE option ROM: bento never netboots, and it saves boot time.
+    args.push('-device', `virtio-net-pci,netdev=net0,mac=${spec.mac},romfile=`);
+  }
   args.push('-device', 'virtio-rng-pci');
   return { binary: qemuBinary(host), args };
+}
+
+/** The user-mode network: `restrict=on` for restricted (no traffic leaves the host), plus every forward. */
+export function userNetdev(spec: Pick<VmSpec, 'network' | 'publish'>, sshPort: number | null): string {
+  const parts = ['user', 'id=net0'];
+  if (spec.network === 'restricted') parts.push('restrict=on');
+  if (sshPort !== null) parts.push(`hostfwd=tcp:127.0.0.1:${sshPort}-:22`);
+  for (const f of spec.publish) parts.push(`hostfwd=${hostfwdRule(f)}`);
+  return parts.join(',');
+}
+
+/** One forward in QEMU's hostfwd syntax (`tcp:127.0.0.1:8080-:80`), as hostfwd_add takes it too. */
+export function hostfwdRule(f: { protocol: 'tcp' | 'udp'; hostIp: string; hostPort: number; guestPort: number }): string {
+  return `${f.protocol}:${f.hostIp}:${f.hostPort}-:${f.guestPort}`;
 }

@@ -10,7 +10,9 @@ import { processIdentity } from '../../proc.js';
 import { readRuntime, SERIAL_LOG_CAP, writeRuntime } from '../../runtime.js';
 import type { Accel, DiskFormat, VmSpec } from '../../types.js';
 import type { Driver, RunningVm } from '../driver.js';
-import { buildQemuCommand, qemuBinary, type QemuCommand, type QemuHost } from './argv.js';
+import { buildQemuCommand, qemuBinary, type QemuCommand, type QemuHost, type QemuRunOptions } from './argv.js';
+import { ensureVars, findUefi, requireUefi } from '../../firmware.js';
+import { freeLoopbackPort } from '../../net.js';
 import { connectQmp } from './qmp.js';
 import { QemuVm } from './qemu-vm.js';
 import { killPid } from '../vm-process.js';
@@ -62,21 +64,44 @@ export class QemuDriver implements Driver {
     return spec.accel === 'auto' ? hostAccel().accel : spec.accel;
   }
 
-  command(spec: VmSpec, dir: string): QemuCommand {
+  command(spec: VmSpec, dir: string, runOpts: QemuRunOptions = {}): QemuCommand {
     const accel = this.resolveAccel(spec);
     if (accel === 'vz') throw new BentoError('invalid-input', 'accel vz is only for the vz backend');
     const f = vmFiles(dir);
-    return buildQemuCommand(spec, { pid: f.qemuPid, qmp: f.qmpSocket, serialSocket: f.serialSocket, consoleSocket: f.consoleSocket }, accel, qemuHost);
+    return buildQemuCommand(spec, { pid: f.qemuPid, qmp: f.qmpSocket, serialSocket: f.serialSocket, consoleSocket: f.consoleSocket }, accel, qemuHost, runOpts);
+  }
+
+  /** The run options a start would use (the SSH port is the one given, since it is chosen at start). */
+  private runOptions(spec: VmSpec, dir: string, sshPort: number | null, strict: boolean): QemuRunOptions {
+    const f = vmFiles(dir);
+    const fw = spec.firmware === 'uefi' && spec.kernel === null ? (strict ? requireUefi(qemuHost.arch) : findUefi(qemuHost.arch)) : null;
+    return {
+      sshPort,
+      uefi: fw ? { code: fw.code, vars: f.efiVars } : null,
+      seed: spec.cloudInit ? f.seed : null,
+    };
   }
 
   describe(spec: VmSpec, dir: string): Record<string, unknown> {
-    const cmd = this.command(spec, dir);
+    const rec = readRuntime(vmFiles(dir).state);
+    const cmd = this.command(spec, dir, this.runOptions(spec, dir, spec.network === 'none' ? null : (rec?.sshPort ?? 0), false));
     return { command: [cmd.binary, ...cmd.args] };
   }
 
   async provision(spec: VmSpec, dir: string, opts: { newDiskMiB: number | null }): Promise<VmSpec> {
-    if (opts.newDiskMiB === null) return spec;
     const disk = path.join(dir, FILES.disk);
+    if (spec.image) {
+      // The VM's disk is an overlay: every write lands in the VM folder; the cached base never changes.
+      const size = opts.newDiskMiB === null ? [] : [`${opts.newDiskMiB}M`];
+      try {
+        await run('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', spec.image.path, '-F', spec.image.format, '--', disk, ...size], { timeout: 60_000 });
+      } catch (err) {
+        throw new BentoError('io-error', `failed to create the overlay ${disk} on ${spec.image.path}: ${errorMessage(err)}`, { cause: err });
+      }
+      fs.chmodSync(disk, 0o600);
+      return { ...spec, disks: [{ path: disk, format: 'qcow2', owned: true, readonly: false }, ...spec.disks] };
+    }
+    if (opts.newDiskMiB === null) return spec;
     try {
       await run('qemu-img', ['create', '-q', '-f', 'qcow2', '--', disk, `${opts.newDiskMiB}M`]);
     } catch (err) {
@@ -98,7 +123,16 @@ export class QemuDriver implements Driver {
     if (alive.alive) throw new BentoError('already-running', `${spec.name} already has a running qemu${alive.pid ? ` (pid ${alive.pid})` : ''}; bento stop --force ${spec.name} kills it`);
     // Leftovers of a previous run would make qemu fail to bind or make us read an old pid.
     for (const f of [files.qmpSocket, files.serialSocket, files.consoleSocket, files.qemuPid, files.vmmSocket]) fs.rmSync(f, { force: true });
-    const cmd = this.command(spec, dir);
+    if (spec.cloudInit && !fs.existsSync(files.seed)) {
+      throw new BentoError('start-failed', `start-failed: the cloud-init seed ${files.seed} is missing`);
+    }
+    if (spec.image && !fs.existsSync(spec.image.path)) {
+      throw new BentoError('start-failed', `start-failed: the base image ${spec.image.path} (${spec.image.ref}) is missing from the image cache; bento image pull ${spec.image.ref} brings it back only if it has the same checksum`);
+    }
+    const sshPort = spec.network === 'none' ? null : await freeLoopbackPort();
+    const runOpts = this.runOptions(spec, dir, sshPort, true);
+    if (runOpts.uefi) ensureVars(requireUefi(qemuHost.arch), runOpts.uefi.vars);
+    const cmd = this.command(spec, dir, runOpts);
     const accel = this.resolveAccel(spec);
     // The console the user types into comes first; with a virtio console the UART's early boot
     // output is logged too.
@@ -110,9 +144,9 @@ export class QemuDriver implements Driver {
       const identity = processIdentity(pid);
       if (!identity) throw new BentoError('start-failed', `start-failed: qemu (pid ${pid}) exited right after starting`);
       const startedAt = new Date();
-      writeRuntime(files.state, { pid, startTime: identity.startTime, startedAt: startedAt.toISOString(), accel, reason: null, logOffset: 0 });
+      writeRuntime(files.state, { pid, startTime: identity.startTime, startedAt: startedAt.toISOString(), accel, reason: null, logOffset: 0, sshPort });
       const qmp = await connectQmp(files.qmpSocket, { timeoutMs: 10_000 });
-      const vm = new QemuVm({ qmp, pid, startedAt, accel, files, consoleDevice: spec.console });
+      const vm = new QemuVm({ qmp, pid, startedAt, accel, files, consoleDevice: spec.console, sshPort });
       await qmp.execute('cont');
       return vm;
     } catch (err) {
@@ -138,19 +172,20 @@ export class QemuDriver implements Driver {
     // state.json only supplies the start time, and only when it is about this very process.
     const startedAt = rec && rec.pid === pid && identity && rec.startTime === identity.startTime ? new Date(rec.startedAt) : new Date();
     const accel = rec && rec.pid === pid ? rec.accel : this.resolveAccel(spec);
+    const sshPort = rec && rec.pid === pid ? rec.sshPort : null;
     let qmp;
     try {
       qmp = await connectQmp(files.qmpSocket, { timeoutMs: 3_000 });
     } catch (err) {
-      return new QemuVm({ qmp: null, qmpError: `its QMP monitor does not answer (${errorMessage(err)})`, pid, startedAt, accel, files, consoleDevice: spec.console });
+      return new QemuVm({ qmp: null, qmpError: `its QMP monitor does not answer (${errorMessage(err)})`, pid, startedAt, accel, files, consoleDevice: spec.console, sshPort });
     }
-    const vm = new QemuVm({ qmp, pid, startedAt, accel, files, consoleDevice: spec.console });
+    const vm = new QemuVm({ qmp, pid, startedAt, accel, files, consoleDevice: spec.console, sshPort });
     try {
       // A start that bentod did not finish (killed between spawn and `cont`) is rolled back.
       if ((await vm.runStatus()) === 'prelaunch') {
         await vm.kill();
         const reason = 'start-interrupted: bentod died during the start; rolled back';
-        writeRuntime(files.state, { pid, startTime: identity?.startTime ?? '', startedAt: startedAt.toISOString(), accel, reason, logOffset: 0 });
+        writeRuntime(files.state, { pid, startTime: identity?.startTime ?? '', startedAt: startedAt.toISOString(), accel, reason, logOffset: 0, sshPort });
         return null;
       }
     } catch {

@@ -26,6 +26,8 @@ interface QemuVmOptions {
   accel: Accel;
   files: VmFiles;
   consoleDevice: ConsoleDevice;
+  /** Host port on 127.0.0.1 forwarded to the guest's SSH port in this run, or null. */
+  sshPort?: number | null;
 }
 
 /**
@@ -37,6 +39,7 @@ export class QemuVm implements RunningVm {
   readonly pid: number;
   readonly startedAt: Date;
   readonly accel: Accel;
+  readonly sshPort: number | null;
   private readonly qmp: QmpClient | null;
   private readonly qmpError: string | null;
   private readonly files: VmFiles;
@@ -49,6 +52,7 @@ export class QemuVm implements RunningVm {
     this.pid = opts.pid;
     this.startedAt = opts.startedAt;
     this.accel = opts.accel;
+    this.sshPort = opts.sshPort ?? null;
     this.files = opts.files;
     this.consoleDevice = opts.consoleDevice;
     this.proc = new VmProcess({

@@ -4,10 +4,11 @@ import type { VmSpec } from '../../types.js';
 import type { VzFeatures } from './binding.js';
 import { buildVzConfig, vzConfigSchema, type VzBuildHost } from './config.js';
 
-const files = { vzEfiVars: '/vms/a/efi-vars.fd', vzMachineId: '/vms/a/vz-machine-id' };
+const files = { efiVars: '/vms/a/efi-vars.fd', vzMachineId: '/vms/a/vz-machine-id' };
 const spec: VmSpec = {
   name: 'a', backend: 'vz', cpus: 2, memoryMiB: 1024, accel: 'auto', kernel: null, initrd: null, cmdline: null,
   disks: [], iso: null, mac: '52:54:00:12:34:56', console: 'serial', createdAt: '2024-01-01T00:00:00.000Z',
+  image: null, firmware: 'bios', network: 'nat', publish: [], cloudInit: null,
 };
 const all: VzFeatures = { stop: true, diskCaching: true, virtiofs: true, efi: true, usbStorage: true, saveRestore: true };
 function host(major: number, over: Partial<VzFeatures> = {}): VzBuildHost {

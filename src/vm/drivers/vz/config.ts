@@ -47,7 +47,7 @@ export interface VzBuildHost {
  * pinned by tests. Anything the running macOS cannot do is an error naming the version it needs,
  * never a silently dropped device.
  */
-export function buildVzConfig(spec: VmSpec, files: Pick<VmFiles, 'vzEfiVars' | 'vzMachineId'>, host: VzBuildHost): VzConfig {
+export function buildVzConfig(spec: VmSpec, files: Pick<VmFiles, 'efiVars' | 'vzMachineId'>, host: VzBuildHost): VzConfig {
   const f = host.features;
   const qcow = spec.disks.filter((d) => d.format !== 'raw');
   if (qcow.length > 0) {
@@ -71,7 +71,7 @@ export function buildVzConfig(spec: VmSpec, files: Pick<VmFiles, 'vzEfiVars' | '
   const boot: VzConfig['boot'] =
     spec.kernel !== null
       ? { kind: 'linux', kernel: spec.kernel, initrd: spec.initrd, cmdline: spec.cmdline ?? VZ_DEFAULT_CMDLINE }
-      : { kind: 'efi', variableStore: files.vzEfiVars };
+      : { kind: 'efi', variableStore: files.efiVars };
   return {
     cpus: spec.cpus,
     memoryBytes,

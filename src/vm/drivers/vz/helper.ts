@@ -114,6 +114,7 @@ export class VzHelper {
       accel: 'vz',
       reason: null,
       logOffset: this.logOffset,
+      sshPort: null,
     });
     // A stop that raced the start's completion is handled now that the VM counts as running.
     if (this.stopSeen) this.scheduleFinish();
