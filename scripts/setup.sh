@@ -7,7 +7,10 @@ cd "$(dirname "$0")/.."
 
 log() { printf '\033[1msetup:\033[0m %s\n' "$*" >&2; }
 
-APT_PACKAGES=(qemu-system-x86 qemu-utils busybox-static cpio xz-utils curl tmux util-linux ca-certificates)
+APT_PACKAGES=(qemu-system-x86 qemu-utils busybox-static cpio xz-utils curl tmux util-linux ca-certificates genisoimage openssh-client)
+# UEFI firmware for images that need it (x86 cloud images boot with SeaBIOS): installed when the
+# package archive has it, skipped with a note when it does not.
+OPTIONAL_PACKAGES=(ovmf)
 
 if [[ $(uname -s) == Linux ]] && command -v apt-get >/dev/null; then
   missing=()
@@ -19,6 +22,16 @@ if [[ $(uname -s) == Linux ]] && command -v apt-get >/dev/null; then
     "${SUDO[@]}" apt-get update -qq
     DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   fi
+  for p in "${OPTIONAL_PACKAGES[@]}"; do
+    dpkg -s "$p" >/dev/null 2>&1 && continue
+    if apt-cache policy "$p" 2>/dev/null | grep -q 'Candidate: [0-9]'; then
+      SUDO=()
+      [[ $(id -u) == 0 ]] || SUDO=(sudo)
+      DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get install -y -qq --no-install-recommends "$p" >/dev/null
+    else
+      log "optional package $p is not in the package archive here: UEFI images will not start until it is installed"
+    fi
+  done
 elif [[ $(uname -s) == Darwin ]]; then
   command -v qemu-system-aarch64 >/dev/null || { log "install QEMU first: brew install qemu"; exit 1; }
 fi
