@@ -5,6 +5,7 @@ import { BentoError, errorMessage } from '../vm/errors.js';
 import { bentoHome, socketPath } from '../vm/paths.js';
 import type { CreateRequest } from '../vm/types.js';
 import { ensureDaemon } from './ensure-daemon.js';
+import { formatPublish, parsePublish, PUBLISH_RULE } from '../vm/net.js';
 import { pullWithProgress, readUserData, runSsh, waitReady } from './guest.js';
 import { formatEvent, formatInspect, formatVmTable } from './format.js';
 import { VERSION } from './version.js';
@@ -166,6 +167,38 @@ program
       return;
     }
     print(`${vm.name} ${vm.state} (pid ${vm.pid ?? '-'}, accel ${vm.accel}${vm.ssh ? `, ssh 127.0.0.1:${vm.ssh.port}` : ''})`);
+  });
+
+program
+  .command('publish <name> [specs...]')
+  .description('show or change the forwarded ports of a VM (live while it runs): SPEC is [HOST_IP:]HOST_PORT:GUEST_PORT[/tcp|/udp]')
+  .option('--add <spec>', 'add a forward (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
+  .option('--rm <spec>', 'remove a forward (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
+  .option('--clear', 'remove every forward')
+  .action(async (name: string, specs: string[], o: { add?: string[]; rm?: string[]; clear?: boolean }) => {
+    const c = await client();
+    const vm = await c.get(name);
+    const current = vm.spec.publish.map(formatPublish);
+    const changing = specs.length > 0 || o.add || o.rm || o.clear;
+    if (!changing) {
+      print(current.length ? current.join('\n') : `${name} publishes no ports`);
+      return;
+    }
+    if (specs.length && (o.add || o.rm)) throw new BentoError('invalid-input', 'give the whole list, or --add/--rm, not both');
+    const norm = (v: string): string => {
+      const f = parsePublish(v);
+      if (!f) throw new BentoError('invalid-input', `publish: "${v}" must be ${PUBLISH_RULE}`);
+      return formatPublish(f);
+    };
+    let next = o.clear ? [] : specs.length ? specs : [...current];
+    for (const r of o.rm ?? []) {
+      const k = norm(r);
+      if (!next.map(norm).includes(k)) throw new BentoError('invalid-input', `publish: ${name} does not forward ${k}`);
+      next = next.filter((x) => norm(x) !== k);
+    }
+    next = [...next, ...(o.add ?? [])];
+    const after = await c.patch(name, { publish: next });
+    print(after.spec.publish.length ? after.spec.publish.map(formatPublish).join('\n') : `${name} publishes no ports`);
   });
 
 program

@@ -10,7 +10,12 @@ import { hostKeyAlias, readKnownHosts } from './ssh.js';
 import { corruptRefusal, corruptView, validateRepair } from './corrupt.js';
 import type { InstanceStore } from './store.js';
 import type { ConsoleEndpoint, Driver, RunningVm } from './drivers/driver.js';
-import type { Backend, Disposer, DiskFormat, SshEndpoint, StateEvent, StopRequest, Vm, VmChange, VmSpec, VmState } from './types.js';
+import type { Backend, Disposer, DiskFormat, PortForward, SshEndpoint, StateEvent, StopRequest, Vm, VmChange, VmSpec, VmState } from './types.js';
+
+/** Whether a PATCH body changes nothing but the port forwards (which a running QEMU VM can take live). */
+function isPublishOnly(body: unknown): boolean {
+  return typeof body === 'object' && body !== null && !Array.isArray(body) && Object.keys(body).length === 1 && 'publish' in body;
+}
 
 /** Default wait for a guest to power off before a graceful stop turns forced. */
 export const DEFAULT_STOP_TIMEOUT_MS = 30_000;
@@ -185,7 +190,10 @@ export class VmManager {
     return this.locked(name, async () => {
       if (this.deps.store.getCorrupt(name)) return this.repairCorrupt(name, body);
       const e = this.entry(name);
-      if (e.state !== 'stopped') throw new BentoError('invalid-state', `${name} is ${e.state}; stop it before changing it`);
+      if (e.state !== 'stopped') {
+        if (e.state === 'running' && isPublishOnly(body)) return this.patchForwards(e, body);
+        throw new BentoError('invalid-state', `${name} is ${e.state}; stop it before changing it (only publish can change while it runs)`);
+      }
       e.spec = applyPatch(e.spec, body, this.deps.host);
       this.deps.store.write(e.spec);
       const vm = this.view(e);
@@ -371,6 +379,33 @@ export class VmManager {
         log: (line) => this.deps.log(`${name}: ${line}`),
       });
     }
+  }
+
+  /** Applies a new publish list to a running VM without a restart: forwards are removed and added live. */
+  private async patchForwards(e: Entry, body: unknown): Promise<Vm> {
+    const next = applyPatch(e.spec, body, this.deps.host);
+    const vm = e.vm;
+    if (!vm?.updateForwards) throw new BentoError('unsupported', `the ${e.spec.backend} backend cannot change forwards while ${e.spec.name} runs; stop it first`);
+    if (e.spec.network === 'none') throw new BentoError('invalid-state', `${e.spec.name} has no network; publish needs one`);
+    const key = (f: PortForward): string => formatPublish(f);
+    const before = new Set(e.spec.publish.map(key));
+    const after = new Set(next.publish.map(key));
+    const add = next.publish.filter((f) => !before.has(key(f)));
+    const remove = e.spec.publish.filter((f) => !after.has(key(f)));
+    const problems: string[] = [];
+    for (const f of add) {
+      // A port this VM forwards already (to another guest port) is freed by the removal first.
+      if (remove.some((r) => r.hostPort === f.hostPort && r.protocol === f.protocol)) continue;
+      const why = await portProblem(f);
+      if (why) problems.push(`publish ${formatPublish(f)}: ${why}`);
+    }
+    if (problems.length) throw new BentoError('invalid-input', problems.join('; '), { fields: [{ field: 'publish', message: problems.join('; ') }] });
+    await vm.updateForwards(add, remove);
+    e.spec = next;
+    this.deps.store.write(e.spec);
+    const view = this.view(e);
+    this.changed({ kind: 'changed', name: e.spec.name, vm: view });
+    return view;
   }
 
   /** Refuses a start whose forwarded host ports cannot be bound, naming each port and why. */

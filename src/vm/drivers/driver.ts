@@ -1,4 +1,4 @@
-import type { Accel, Backend, ConsoleDevice, Disposer, VmSpec, VmState } from '../types.js';
+import type { Accel, Backend, ConsoleDevice, Disposer, PortForward, VmSpec, VmState } from '../types.js';
 
 /** A state change reported by a backend. */
 export interface DriverEvent {
@@ -45,6 +45,8 @@ export interface RunningVm {
   requestStop(): Promise<void>;
   /** Stops the VM now (a bounded backend step, then SIGTERM and SIGKILL of the proven pid); resolves once it is gone. */
   kill(): Promise<void>;
+  /** Adds and removes port forwards while the VM runs, when the backend can. */
+  updateForwards?(add: PortForward[], remove: PortForward[]): Promise<void>;
   /** Hard-resets the guest without stopping the VM process. */
   reset(): Promise<void>;
   /** Backend details for `inspect`. */

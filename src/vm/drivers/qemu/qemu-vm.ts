@@ -2,7 +2,8 @@ import { BentoError, errorMessage } from '../../errors.js';
 import { lockHeld } from '../../lock-probe.js';
 import type { VmFiles } from '../../paths.js';
 import { processAlive } from '../../proc.js';
-import type { Accel, ConsoleDevice, Disposer, VmState } from '../../types.js';
+import type { Accel, ConsoleDevice, Disposer, PortForward, VmState } from '../../types.js';
+import { hostfwdRule } from './argv.js';
 import type { ConsoleEndpoint, DriverEvent, RunningVm } from '../driver.js';
 import type { QmpClient, QmpEvent } from './qmp.js';
 import { stateFromQueryStatus, transitionFromEvent } from './qmp-state.js';
@@ -124,6 +125,22 @@ export class QemuVm implements RunningVm {
 
   async reset(): Promise<void> {
     await this.monitor().execute('system_reset');
+  }
+
+  /**
+   * Changes the port forwards of the running user network (HMP hostfwd_remove / hostfwd_add, which
+   * QMP has no command for). Removals go first so a forward can move to another guest port.
+   */
+  async updateForwards(add: PortForward[], remove: PortForward[]): Promise<void> {
+    // HMP answers in text, not QMP errors: hostfwd_add says nothing when it worked, hostfwd_remove
+    // says "host forwarding rule for … removed".
+    const hmp = async (line: string, ok: (out: string) => boolean): Promise<void> => {
+      const out = await this.monitor().execute<unknown>('human-monitor-command', { 'command-line': line }, { timeoutMs: INSPECT_TIMEOUT_MS });
+      const text = typeof out === 'string' ? out.trim() : '';
+      if (!ok(text)) throw new BentoError('qmp-error', `${line}: ${text || 'failed'}`);
+    };
+    for (const f of remove) await hmp(`hostfwd_remove net0 ${f.protocol}:${f.hostIp}:${f.hostPort}`, (t) => /\b(removed|not found)\b/.test(t)); // not found: already gone
+    for (const f of add) await hmp(`hostfwd_add net0 ${hostfwdRule(f)}`, (t) => t === '');
   }
 
   /** SIGTERM (qemu shuts down cleanly, flushing its disks), then SIGKILL; never waits on QMP. */
