@@ -111,9 +111,11 @@ export function buildQemuCommand(spec: VmSpec, files: QemuFiles, accel: 'kvm' | 
     args.push('-device', `virtio-blk-pci,drive=disk${i},bootindex=${bootIndex++}`);
   });
   if (run.seed) {
-    // Not bootable (no bootindex): cloud-init finds it by its `cidata` label.
+    // Not bootable (no bootindex): cloud-init finds it by its `cidata` label. A virtio-scsi CD, not
+    // ide-cd: cloud kernels (Debian's genericcloud among them) have no AHCI driver, so a CD on q35's
+    // AHCI controller would be invisible to the guest.
     args.push('-drive', kv({ file: run.seed, format: 'raw', if: 'none', id: 'seed0', media: 'cdrom', readonly: true }));
-    args.push('-device', arm ? 'virtio-blk-pci,drive=seed0' : 'ide-cd,drive=seed0');
+    args.push('-device', 'virtio-scsi-pci,id=seedscsi', '-device', 'scsi-cd,drive=seed0,bus=seedscsi.0');
   }
   if (spec.network !== 'none') {
     args.push('-netdev', userNetdev(spec, run.sshPort ?? null));
