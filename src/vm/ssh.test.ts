@@ -74,6 +74,9 @@ describe('parseHostKeys', () => {
     expect(parseHostKeys(BEFORE + block([ECDSA, ED], 'ci-info: ') + AFTER)).toEqual([ECDSA, ED]);
     expect(parseHostKeys(block([ED, RSA], '<14>Nov 30 07:22:04 ec2: '))).toEqual([ED, RSA]);
     expect(parseHostKeys(block([ED], '[   40.000000] cloud-init[612]: '))).toEqual([ED]);
+    // A prefix that itself holds a key-type-like word (a VM named ssh-gw) is still only a prefix.
+    expect(parseHostKeys(block([ED, ECDSA], '<14>Nov 30 07:22:04 ssh-gw ec2: '))).toEqual([ED, ECDSA]);
+    expect(parseHostKeys(block([ED], 'ecdsa-thing: '))).toEqual([ED]);
   });
 
   it('reads LF-only line ends as well', () => {
