@@ -107,7 +107,12 @@ export function seedFiles(input: SeedInput): SeedFiles {
     userData = `#cloud-config\n${stringify(ours)}`;
   } else if (isCloudConfig(user)) {
     const theirs: unknown = parseDocument(user).toJS() ?? {};
-    userData = `#cloud-config\n${stringify(mergeCloudConfig(ours, theirs))}`;
+    const merged = mergeCloudConfig(ours, theirs) as Record<string, unknown>;
+    // cloud-init prints one final_message: a user's own would hide our marker and the readiness
+    // watch would wait forever, so theirs is printed first and ours on the next line.
+    const theirMessage = isPlainObject(theirs) ? theirs.final_message : undefined;
+    merged.final_message = typeof theirMessage === 'string' && theirMessage.trim() ? `${theirMessage.trimEnd()}\n${String(ours.final_message)}` : ours.final_message;
+    userData = `#cloud-config\n${stringify(merged)}`;
   } else {
     userData = multipart([
       ['text/cloud-config', `#cloud-config\n${stringify(ours)}`],

@@ -83,10 +83,11 @@ export class GuestWatch {
     if (!index) return;
     if (!this.cursor) {
       const boot = index.boots.at(-1);
-      if (!boot) return;
-      this.cursor = { generation: boot.generation, offset: boot.offset };
+      // A boot whose start was rotated away (no entry left) begins at the oldest byte still kept.
+      this.cursor = boot ? { generation: boot.generation, offset: boot.offset } : { generation: Math.max(index.generation - 1, 0), offset: 0 };
     }
-    if (this.cursor.generation < index.generation - 1) this.cursor = { generation: index.generation, offset: 0 };
+    // Rotated more than once since the last read: serial.log.1 is still on disk, read it whole.
+    if (this.cursor.generation < index.generation - 1) this.cursor = { generation: index.generation - 1, offset: 0 };
     if (this.cursor.generation === index.generation - 1) {
       this.take(this.o.files.serialLogOld);
       this.cursor = { generation: index.generation, offset: 0 };

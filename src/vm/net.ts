@@ -32,15 +32,18 @@ export function formatPublish(f: PortForward): string {
   return `${f.hostIp}:${f.hostPort}:${f.guestPort}/${f.protocol}`;
 }
 
-/** The forwards in a list that claim the same host address, port and protocol as an earlier one. */
+/**
+ * The forwards in a list that claim the same host address, port and protocol as an earlier one;
+ * 0.0.0.0 claims the port on every address, whichever of the two comes first.
+ */
 export function duplicateForwards(list: PortForward[]): PortForward[] {
-  const seen = new Set<string>();
   const dups: PortForward[] = [];
-  for (const f of list) {
-    const key = `${f.protocol}:${f.hostIp === '0.0.0.0' ? '*' : f.hostIp}:${f.hostPort}`;
-    if (seen.has(key) || seen.has(`${f.protocol}:*:${f.hostPort}`)) dups.push(f);
-    seen.add(key);
-  }
+  list.forEach((f, i) => {
+    const clash = list
+      .slice(0, i)
+      .some((e) => e.protocol === f.protocol && e.hostPort === f.hostPort && (e.hostIp === f.hostIp || e.hostIp === '0.0.0.0' || f.hostIp === '0.0.0.0'));
+    if (clash) dups.push(f);
+  });
   return dups;
 }
 
@@ -130,7 +133,8 @@ export function sshBanner(host: string, port: number, timeoutMs: number): Promis
     sock.setEncoding('latin1');
     sock.on('data', (d: string) => {
       buf += d;
-      const line = buf.split(/\r?\n/).find((l) => l.startsWith('SSH-'));
+      // Only whole lines: a banner split across reads must not be taken before its line end.
+      const line = buf.split(/\r?\n/).slice(0, -1).find((l) => l.startsWith('SSH-'));
       if (line) done(line.trim());
       else if (buf.length > 4096) done(null);
     });

@@ -11,6 +11,8 @@ const run = promisify(execFile);
 
 /** An OpenSSH public key line: type, base64 blob, optional comment. */
 const PUBKEY_RE = /^((?:ssh|ecdsa|sk-ssh|sk-ecdsa)-[A-Za-z0-9@.-]+) ([A-Za-z0-9+/]+={0,3})(?: (.*))?$/;
+/** Where a key type may begin inside a console line. */
+const KEY_TYPE_START_RE = /(?:ssh|ecdsa|sk-ssh|sk-ecdsa)-/g;
 
 /** The folder of a home's own SSH key pair. */
 export function sshDir(home: string): string {
@@ -86,9 +88,10 @@ export function parseHostKeys(text: string): string[] | null {
   if (begin < 0) return null;
   const keys: string[] = [];
   for (const raw of text.slice(begin, end).split('\n').slice(1)) {
-    // Lines may carry the console's CR, or a prefix cloud-init's logger added (`ci-info: `).
-    const line = raw.replace(/\r/g, '').replace(/^.*?(?=(?:ssh|ecdsa|sk-ssh|sk-ecdsa)-)/, '').trim();
-    const m = PUBKEY_RE.exec(line);
+    // Lines may carry the console's CR, or a prefix cloud-init's logger added (`ci-info: `), which
+    // may itself hold a word like `ssh-gw`: the key starts at the first place a whole key line does.
+    const line = raw.replace(/\r/g, '').trim();
+    const m = [...line.matchAll(KEY_TYPE_START_RE)].map((s) => PUBKEY_RE.exec(line.slice(s.index))).find((x) => x !== null);
     if (m) keys.push(`${m[1]} ${m[2]}`);
   }
   return keys.length ? keys : null;

@@ -153,3 +153,60 @@ describe('disk ownership', () => {
     await expect(s3.create(spec('owner'), async () => spec('owner'))).rejects.toThrow(/kept for disks other VMs use/);
   });
 });
+
+describe('schema versions', () => {
+  /** A vm.json as bento wrote it before images: schemaVersion 1, none of the fields version 2 added. */
+  function version1(name: string): Record<string, unknown> {
+    const { image: _i, firmware: _f, network: _n, publish: _p, cloudInit: _c, ...old } = spec(name);
+    return { schemaVersion: 1, ...old };
+  }
+
+  it('a version 1 file loads with the defaults of the new fields and is rewritten as version 2', () => {
+    fs.mkdirSync(vmPath('v1'), { recursive: true });
+    fs.writeFileSync(vmPath('v1', 'vm.json'), JSON.stringify(version1('v1')), { mode: 0o600 });
+    expect(store.load().problems).toEqual([]);
+    expect(store.get('v1')).toEqual({ ...spec('v1'), image: null, firmware: 'bios', network: 'nat', publish: [], cloudInit: null });
+    const raw = JSON.parse(fs.readFileSync(vmPath('v1', 'vm.json'), 'utf8')) as Record<string, unknown>;
+    expect(raw.schemaVersion).toBe(2);
+    expect(raw).toMatchObject({ image: null, firmware: 'bios', network: 'nat', publish: [], cloudInit: null });
+    expect(parseSpecFile(JSON.stringify(version1('v1')), 'v1').migrated).toBe(true);
+    // Read again: now current, nothing to migrate.
+    expect(parseSpecFile(fs.readFileSync(vmPath('v1', 'vm.json'), 'utf8'), 'v1')).toEqual({ spec: store.get('v1'), migrated: false });
+  });
+
+  it('a version 2 file round-trips every field images added', async () => {
+    const full = spec('img', {
+      kernel: null,
+      disks: [{ path: vmPath('img', 'disk.qcow2'), format: 'qcow2', owned: true, readonly: false }],
+      image: { ref: 'debian-12', sha256: 'ab'.repeat(32), path: '/cache/images/abab.qcow2', format: 'qcow2' },
+      firmware: 'uefi',
+      network: 'restricted',
+      publish: [
+        { hostIp: '127.0.0.1', hostPort: 8080, guestPort: 80, protocol: 'tcp' },
+        { hostIp: '0.0.0.0', hostPort: 5353, guestPort: 53, protocol: 'udp' },
+      ],
+      cloudInit: { user: 'alice', instanceId: 'bento-0011223344556677' },
+    });
+    await store.create(full, async () => full);
+    const raw = JSON.parse(fs.readFileSync(vmPath('img', 'vm.json'), 'utf8')) as Record<string, unknown>;
+    expect(raw).toMatchObject({ schemaVersion: 2, firmware: 'uefi', network: 'restricted', cloudInit: full.cloudInit, image: full.image, publish: full.publish });
+    const again = new InstanceStore(home);
+    expect(again.load().problems).toEqual([]);
+    expect(again.get('img')).toEqual(full);
+    expect(parseSpecFile(fs.readFileSync(vmPath('img', 'vm.json'), 'utf8'), 'img').migrated).toBe(false);
+  });
+
+  it.each<[string, Partial<Record<keyof VmSpec, unknown>>, RegExp]>([
+    ['an image checksum that is not sha256 hex', { image: { ref: 'x', sha256: 'nothex', path: '/p', format: 'qcow2' } }, /image\.sha256/],
+    ['a publish port of 0', { publish: [{ hostIp: '127.0.0.1', hostPort: 0, guestPort: 80, protocol: 'tcp' }] }, /publish\.0\.hostPort/],
+    ['an unknown network mode', { network: 'bridge' }, /network/],
+    ['an unknown firmware', { firmware: 'coreboot' }, /firmware/],
+    ['a cloudInit without its instance id', { cloudInit: { user: 'a' } }, /cloudInit\.instanceId/],
+  ])('a version 2 file with %s is corrupt, not silently defaulted', (_label, bad, problem) => {
+    fs.mkdirSync(vmPath('x'), { recursive: true });
+    fs.writeFileSync(vmPath('x', 'vm.json'), JSON.stringify({ schemaVersion: 2, ...spec('x'), ...bad }));
+    store.load();
+    expect(store.get('x')).toBeNull();
+    expect(store.getCorrupt('x')?.reason).toMatch(problem);
+  });
+});

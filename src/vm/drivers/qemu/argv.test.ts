@@ -3,7 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { VmSpec } from '../../types.js';
-import { buildQemuCommand, qemuEscape, type QemuFiles } from './argv.js';
+import { buildQemuCommand, hostfwdRule, qemuEscape, userNetdev, type QemuFiles } from './argv.js';
 
 const GOLDEN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../../test/fixtures/golden');
 
@@ -73,6 +73,110 @@ describe('buildQemuCommand (golden)', () => {
 
   it('arm64 under hvf', () => {
     golden('arm64-hvf', buildQemuCommand({ ...base, cmdline: null }, files('/Users/u/.bento/vms/demo'), 'hvf', { arch: 'arm64' }));
+  });
+});
+
+/** A VM made from a cloud image: its overlay disk, a seed, no kernel. */
+const imageVm: VmSpec = {
+  ...base,
+  name: 'web',
+  memoryMiB: 1024,
+  kernel: null,
+  initrd: null,
+  cmdline: null,
+  disks: [{ path: '/h/vms/web/disk.qcow2', format: 'qcow2', owned: true, readonly: false }],
+  image: { ref: 'debian-12', sha256: 'ab'.repeat(32), path: '/h/images/abab.qcow2', format: 'qcow2' },
+  network: 'restricted',
+  publish: [
+    { hostIp: '127.0.0.1', hostPort: 8080, guestPort: 80, protocol: 'tcp' },
+    { hostIp: '0.0.0.0', hostPort: 5353, guestPort: 53, protocol: 'udp' },
+  ],
+  cloudInit: { user: 'alice', instanceId: 'bento-0011223344556677' },
+};
+
+describe('buildQemuCommand for image VMs (golden)', () => {
+  it('overlay disk, seed, restricted network with the SSH port and two forwards', () => {
+    golden('image-restricted', buildQemuCommand(imageVm, files('/h/vms/web'), 'tcg', { arch: 'x64' }, { sshPort: 40022, seed: '/h/vms/web/cidata.iso' }));
+  });
+
+  it('UEFI: firmware code read-only and the VM\'s own variables as pflash', () => {
+    golden(
+      'image-uefi',
+      buildQemuCommand({ ...imageVm, firmware: 'uefi', network: 'nat', publish: [] }, files('/h/vms/web'), 'kvm', { arch: 'x64' }, {
+        sshPort: 40022,
+        seed: '/h/vms/web/cidata.iso',
+        uefi: { code: '/usr/share/OVMF/OVMF_CODE_4M.fd', vars: '/h/vms/web/efi-vars.fd' },
+      }),
+    );
+  });
+
+  it('network none: no netdev, no NIC', () => {
+    golden('image-network-none', buildQemuCommand({ ...imageVm, network: 'none', publish: [] }, files('/h/vms/web'), 'tcg', { arch: 'x64' }, { sshPort: null, seed: '/h/vms/web/cidata.iso' }));
+  });
+
+  it('arm64: UEFI, the seed on virtio-blk', () => {
+    golden(
+      'image-arm64',
+      buildQemuCommand(
+        { ...imageVm, firmware: 'uefi', network: 'nat', publish: [], disks: [{ ...imageVm.disks[0]!, path: '/Users/u/.bento/vms/web/disk.qcow2' }] },
+        files('/Users/u/.bento/vms/web'),
+        'hvf',
+        { arch: 'arm64' },
+        {
+          sshPort: 40022,
+          seed: '/Users/u/.bento/vms/web/cidata.iso',
+          uefi: { code: '/opt/homebrew/share/qemu/edk2-aarch64-code.fd', vars: '/Users/u/.bento/vms/web/efi-vars.fd' },
+        },
+      ),
+    );
+  });
+});
+
+describe('buildQemuCommand for image VMs (rules)', () => {
+  const argsOf = (spec: VmSpec, run: Parameters<typeof buildQemuCommand>[4], arch: 'x64' | 'arm64' = 'x64'): string[] =>
+    buildQemuCommand(spec, files('/h'), 'tcg', { arch }, run).args;
+
+  it('the seed is a read-only raw cdrom without a boot index; the overlay disk boots', () => {
+    const args = argsOf(imageVm, { seed: '/h/cidata.iso', sshPort: 1 });
+    expect(args).toContain('file=/h/cidata.iso,format=raw,if=none,id=seed0,media=cdrom,readonly=on');
+    expect(args).toContain('ide-cd,drive=seed0');
+    expect(args).toContain('virtio-blk-pci,drive=disk0,bootindex=0');
+    expect(args.filter((a) => a.includes('drive=seed0'))).toEqual(['ide-cd,drive=seed0']);
+    expect(argsOf({ ...imageVm, cloudInit: null }, { seed: null }).join(' ')).not.toContain('seed0');
+  });
+
+  it('forwards the SSH port on loopback only, then each published port', () => {
+    const args = argsOf(imageVm, { sshPort: 40022 });
+    const netdev = args[args.indexOf('-netdev') + 1];
+    expect(netdev).toBe('user,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:40022-:22,hostfwd=tcp:127.0.0.1:8080-:80,hostfwd=udp:0.0.0.0:5353-:53');
+    expect(userNetdev({ network: 'nat', publish: [] }, null)).toBe('user,id=net0');
+    expect(hostfwdRule({ protocol: 'udp', hostIp: '10.0.0.1', hostPort: 1, guestPort: 65535 })).toBe('udp:10.0.0.1:1-:65535');
+  });
+
+  it('network none has no -netdev and no NIC at all, even with forwards or an SSH port given', () => {
+    const args = argsOf({ ...imageVm, network: 'none' }, { sshPort: 40022, seed: '/h/cidata.iso' });
+    expect(args).not.toContain('-netdev');
+    expect(args.some((a) => a.includes('virtio-net') || a.includes('hostfwd'))).toBe(false);
+  });
+
+  it('UEFI pflash comes only with run.uefi, code read-only and first', () => {
+    const args = argsOf(imageVm, { uefi: { code: '/fw/code.fd', vars: '/h/efi-vars.fd' } });
+    const drives = args.filter((a) => a.startsWith('if=pflash'));
+    expect(drives).toEqual(['if=pflash,format=raw,unit=0,readonly=on,file=/fw/code.fd', 'if=pflash,format=raw,unit=1,file=/h/efi-vars.fd']);
+    expect(argsOf(imageVm, {}).some((a) => a.includes('pflash'))).toBe(false);
+  });
+
+  it('arm64 puts the seed on virtio-blk', () => {
+    const args = argsOf(imageVm, { seed: '/h/cidata.iso' }, 'arm64');
+    expect(args).toContain('virtio-blk-pci,drive=seed0');
+    expect(args.some((a) => a.startsWith('ide-cd'))).toBe(false);
+  });
+
+  it('doubles commas in the seed and pflash paths', () => {
+    const args = argsOf(imageVm, { seed: '/h,x/cidata.iso', uefi: { code: '/fw,a/code.fd', vars: '/h,x/vars.fd,file=/etc/passwd' } });
+    expect(args).toContain('file=/h,,x/cidata.iso,format=raw,if=none,id=seed0,media=cdrom,readonly=on');
+    expect(args).toContain('if=pflash,format=raw,unit=0,readonly=on,file=/fw,,a/code.fd');
+    expect(args).toContain('if=pflash,format=raw,unit=1,file=/h,,x/vars.fd,,file=/etc/passwd');
   });
 });
 
