@@ -139,9 +139,10 @@ describe('buildQemuCommand for image VMs (rules)', () => {
   it('the seed is a read-only raw cdrom without a boot index; the overlay disk boots', () => {
     const args = argsOf(imageVm, { seed: '/h/cidata.iso', sshPort: 1 });
     expect(args).toContain('file=/h/cidata.iso,format=raw,if=none,id=seed0,media=cdrom,readonly=on');
-    expect(args).toContain('ide-cd,drive=seed0');
+    // virtio-scsi, not ide-cd: cloud kernels have no AHCI driver for q35's controller.
     expect(args).toContain('virtio-blk-pci,drive=disk0,bootindex=0');
-    expect(args.filter((a) => a.includes('drive=seed0'))).toEqual(['ide-cd,drive=seed0']);
+    expect(args.filter((a) => a.includes('drive=seed0'))).toEqual(['scsi-cd,drive=seed0,bus=seedscsi.0']);
+    expect(args).toContain('virtio-scsi-pci,id=seedscsi');
     expect(argsOf({ ...imageVm, cloudInit: null }, { seed: null }).join(' ')).not.toContain('seed0');
   });
 
@@ -166,9 +167,9 @@ describe('buildQemuCommand for image VMs (rules)', () => {
     expect(argsOf(imageVm, {}).some((a) => a.includes('pflash'))).toBe(false);
   });
 
-  it('arm64 puts the seed on virtio-blk', () => {
+  it('arm64 puts the seed on virtio-scsi too (virt has no IDE)', () => {
     const args = argsOf(imageVm, { seed: '/h/cidata.iso' }, 'arm64');
-    expect(args).toContain('virtio-blk-pci,drive=seed0');
+    expect(args).toContain('scsi-cd,drive=seed0,bus=seedscsi.0');
     expect(args.some((a) => a.startsWith('ide-cd'))).toBe(false);
   });
 
