@@ -28,6 +28,9 @@ export function userDataProblem(text: string): string | null {
     const doc = parseDocument(text);
     if (doc.errors.length) return `is not valid cloud-config YAML: ${doc.errors[0]!.message.split('\n')[0]}`;
     if (doc.contents !== null && !isMap(doc.contents)) return 'must be a cloud-config mapping (keys and values) after its #cloud-config line';
+    const users: unknown = (doc.toJS() as Record<string, unknown> | null)?.users;
+    // A users value that is not a list would replace bento's user (and its SSH key) instead of adding to it.
+    if (users !== undefined && !Array.isArray(users)) return 'users must be a list in cloud-config (bento adds its own user to it)';
     return null;
   }
   if (PART_TYPES.some(([p]) => text.startsWith(p))) return null;
@@ -36,6 +39,11 @@ export function userDataProblem(text: string): string | null {
 
 function isCloudConfig(text: string): boolean {
   return /^#cloud-config[ \t]*(\r?\n|$)/.test(text);
+}
+
+/** The guest's hostname for a VM name: a VM name may hold `_`, a hostname may not (RFC 1123), so it becomes `-`. */
+export function guestHostname(vmName: string): string {
+  return vmName.replaceAll('_', '-');
 }
 
 /** What bento puts into every seed. */
@@ -57,7 +65,7 @@ export function baseCloudConfig(input: SeedInput): Record<string, unknown> {
   // Alpine's cloud images have no bash; a user whose shell is missing is not created at all.
   const alpine = /^alpine/i.test(input.spec.image?.ref ?? '');
   return {
-    hostname: input.spec.name,
+    hostname: guestHostname(input.spec.name),
     manage_etc_hosts: true,
     users: [
       {
@@ -99,7 +107,7 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 export function seedFiles(input: SeedInput): SeedFiles {
   const ci = input.spec.cloudInit;
   if (!ci) throw new BentoError('internal', `${input.spec.name} has no cloud-init settings`);
-  const metaData = stringify({ 'instance-id': ci.instanceId, 'local-hostname': input.spec.name });
+  const metaData = stringify({ 'instance-id': ci.instanceId, 'local-hostname': guestHostname(input.spec.name) });
   const ours = baseCloudConfig(input);
   const user = input.userData;
   let userData: string;

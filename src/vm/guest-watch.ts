@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { FINAL_RE } from './cloud-init.js';
 import type { VmFiles } from './paths.js';
-import { readLogIndex } from './serial-log.js';
+import { openLogFile, readLogIndex } from './serial-log.js';
 import { parseHostKeys, readKnownHosts, writeKnownHosts } from './ssh.js';
 import { sshBanner } from './net.js';
 import { errorMessage } from './errors.js';
@@ -99,7 +99,7 @@ export class GuestWatch {
     const cur = this.cursor!;
     let fd: number;
     try {
-      fd = fs.openSync(file, 'r');
+      fd = openLogFile(file);
     } catch {
       return;
     }

@@ -71,7 +71,7 @@ export async function portProblem(f: Pick<PortForward, 'hostIp' | 'hostPort' | '
   const err = await (f.protocol === 'udp' ? bindUdp(f.hostIp, f.hostPort) : bindTcp(f.hostIp, f.hostPort));
   if (!err) return null;
   if (err.code === 'EADDRINUSE') return `host port ${where} is in use by another program`;
-  if (err.code === 'EACCES') return `host port ${where} is a privileged port and bentod may not bind it; choose a port of 1024 or more`;
+  if (err.code === 'EACCES') return `host port ${where} is a privileged port and bentod may not bind it; choose a port of ${unprivilegedPortStart()} or more`;
   if (err.code === 'EADDRNOTAVAIL') return `host address ${f.hostIp} (in ${where}) is not an address of this host`;
   return `host port ${where} cannot be bound: ${err.message}`;
 }

@@ -30,7 +30,16 @@ const keyLock = new Mutex();
 export async function ensureClientKey(home: string): Promise<string> {
   return keyLock.runExclusive(async () => {
     const key = clientKeyPath(home);
-    if (!fs.existsSync(key) || !fs.existsSync(`${key}.pub`)) {
+    if (fs.existsSync(key) && !fs.existsSync(`${key}.pub`)) {
+      // Only the public half is gone: derive it, never replace a private key guests already trust.
+      try {
+        const { stdout } = await run('ssh-keygen', ['-y', '-f', key], { timeout: 30_000 });
+        writeFileSync(`${key}.pub`, stdout.trim() + '\n', { mode: 0o644 });
+      } catch (err) {
+        throw new BentoError('io-error', `${key}.pub is missing and cannot be derived from ${key}: ${errorMessage(err)}`, { cause: err });
+      }
+    }
+    if (!fs.existsSync(key)) {
       fs.mkdirSync(sshDir(home), { recursive: true, mode: 0o700 });
       // Generated under a temp name and renamed, public half first: a crash leaves no half pair.
       const tmp = `${key}.tmp-${process.pid}`;
