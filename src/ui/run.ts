@@ -2,6 +2,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { BentoClient } from '../api/client.js';
 import { handOver } from '../console/handover.js';
+import type { ImageApi } from './image-api.js';
 import { BentoError } from '../vm/errors.js';
 import type { Session } from './App.js';
 import type { EscapeKey } from './components/ConsolePane.js';
@@ -64,7 +65,8 @@ export async function runTui(opts: TuiOptions): Promise<void> {
   // is reached and its snapshot is on its way, so the first frame already shows the VMs.
   const ui = Promise.all([import('ink'), import('./App.js')]);
   ui.catch(() => undefined); // awaited below; a failure must not surface as an unhandled rejection first
-  const client = await opts.ensure();
+  // images()/pullImage() arrive with the image cache merge
+  const client = (await opts.ensure()) as BentoClient & ImageApi;
   const store = createVmStore(client);
   store.start();
   let loaded: Awaited<typeof ui>;
