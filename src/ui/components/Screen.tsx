@@ -105,11 +105,11 @@ export function Screen(props: AppProps): ReactNode {
       act: (a) => {
         const vm = cur();
         if (!vm) return say('no VM selected', 'error');
-        if (a === 'attach') {
-          const why = refusal('attach', vm);
+        if (a === 'attach' || a === 'ssh') {
+          const why = refusal(a, vm);
           if (why) return say(why, 'error');
-          if (!props.onAttach) return say('attach needs a terminal', 'error');
-          return props.onAttach(vm.name);
+          if (!props.onHandOver) return say(`${a} needs a terminal`, 'error');
+          return props.onHandOver(a === 'ssh' ? 'ssh' : 'console', vm.name);
         }
         if (a === 'edit') {
           const why = refusal('edit', vm);
