@@ -108,6 +108,48 @@ describe('the VM table', () => {
     expect(h.frame()).not.toMatch(/\bc\s+● running/);
   });
 
+  test('a running guest that answers gets ✓ beside running, one still booting gets ◌; the columns stay put', async () => {
+    const live = { state: 'running' as const, pid: 1, startedAt: new Date().toISOString() };
+    h = await renderApp([fakeVm('up', { ...live, ready: true }), fakeVm('boot', { ...live, ready: false }), fakeVm('plain', live), fakeVm('off')], { cols: 100 });
+    const f = h.frame();
+    const line = (name: string): string => f.split('\n').find((l) => l.includes(` ${name} `) || l.includes(`>${name} `))!;
+    expect(line('up')).toMatch(/up\s+● running ✓\s+qemu/);
+    expect(line('boot')).toMatch(/boot\s+● running ◌\s+qemu/);
+    expect(line('plain')).toMatch(/plain\s+● running\s+qemu/);
+    expect(line('plain')).not.toMatch(/[✓◌]/);
+    // Every row's later columns start in the same place, mark or not.
+    const at = ['up', 'boot', 'plain', 'off'].map((n) => line(n).indexOf('qemu'));
+    expect(new Set(at).size).toBe(1);
+    expect(h.frame()).toMatch(/guest\s+◌ booting: waiting for SSH/);
+  });
+
+  test('the details pane shows the image, network, forwarded ports, SSH and readiness', async () => {
+    const vm = fakeVm('web', {
+      state: 'running',
+      pid: 1,
+      startedAt: new Date().toISOString(),
+      ready: true,
+      ssh: { host: '127.0.0.1', port: 40022, user: 'me', identityFile: '/k', knownHostsFile: '/kh', hostKeyAlias: 'bento-web', hostKeysPinned: true },
+    });
+    vm.spec = {
+      ...vm.spec,
+      kernel: null,
+      initrd: null,
+      cmdline: null,
+      image: { ref: 'debian-12', sha256: '0123456789ab'.repeat(5) + 'cdef', path: '/cache/x.qcow2', format: 'qcow2' },
+      network: 'nat',
+      publish: [{ hostIp: '127.0.0.1', hostPort: 8080, guestPort: 80, protocol: 'tcp' }],
+      cloudInit: { user: 'me', instanceId: 'i-web' },
+    };
+    h = await renderApp([vm], { rows: 36 });
+    const f = h.frame();
+    expect(f).toMatch(/guest\s+✓ ready \(SSH answers, cloud-init finished\)/);
+    expect(f).toMatch(/image\s+debian-12 \(0123456789ab\)/);
+    expect(f).toMatch(/network\s+nat/);
+    expect(f).toMatch(/publish\s+8080:80\/tcp/);
+    expect(f).toMatch(/ssh\s+me@127\.0\.0\.1:40022 · host keys pinned/);
+  });
+
   test('the column header stays right under the title when the focus comes and goes', async () => {
     h = await renderApp([fakeVm('web', { state: 'running', pid: 1, startedAt: new Date().toISOString() })], { rows: 24 });
     const header = (): string => h.frame().split('\n')[3] ?? '';
