@@ -65,11 +65,11 @@ export function DetailsPane({ vm, tail, width, height }: DetailsPaneProps): Reac
   if (s.cmdline) info.push(['cmdline', value(s.cmdline)]);
   s.disks.forEach((d, i) => info.push([`disk${s.disks.length > 1 ? ` ${i}` : ''}`, value(`${d.path} (${d.format}${d.readonly ? ', ro' : ''})`)]));
   if (s.iso) info.push(['iso', value(s.iso)]);
-  info.push(['network', networkText(s)]);
+  // One line for the network and the MAC (a VM without a network card has none to show).
+  info.push(['network', value(s.network === 'none' ? networkText(s) : `${networkText(s)} · mac ${s.mac}`)]);
   if (s.publish.length) info.push(['publish', value(s.publish.map(forwardText).join(', '))]);
   const ssh = sshText(vm);
   if (ssh) info.push(['ssh', value(ssh)]);
-  info.push(['mac', s.mac]);
   info.push(['folder', value(vm.dir)]);
 
   const shownInfo = info.slice(0, rows);
