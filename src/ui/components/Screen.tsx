@@ -14,6 +14,7 @@ import { FILTER_HINTS, LOG_HINTS, TABLE_HINTS, consoleHints } from '../keys.js';
 import { computeLayout, tableRows } from '../layout.js';
 import { openPane as realOpenPane } from '../pane-adapter.js';
 import { initialView, viewReducer } from '../view-state.js';
+import { visiblePulls } from '../pulls.js';
 import { pauseAction, refusal } from '../vm-actions.js';
 import { selectionIndex, visibleVms } from '../vm-view.js';
 import type { EscapeKey } from './ConsolePane.js';
@@ -38,6 +39,7 @@ export function Screen(props: AppProps): ReactNode {
   const actions = useVmActions(client, store, dispatch);
 
   const list = useMemo(() => visibleVms(state.vms.values(), view.filter, view.sort), [state.vms, view.filter, view.sort]);
+  const pulls = useMemo(() => visiblePulls(state.pulls, view.filter), [state.pulls, view.filter]);
   const selIndex = selectionIndex(list, view.selected, view.selIndex);
   const selected = selIndex >= 0 ? list[selIndex]! : null;
   // When the selected VM disappears (deleted, filtered out), the neighbour takes over the selection.
@@ -80,6 +82,12 @@ export function Screen(props: AppProps): ReactNode {
   }, [state.loaded, state.vms.size, view.demoOffered, view.dialog]);
 
   const say = (text: string, kind: 'info' | 'error' = 'info'): void => dispatch({ type: 'status', text, kind });
+
+  // A pull another client started for a new VM failed: that client tells its user, this one tells ours.
+  useEffect(() => {
+    const e = state.pullError;
+    if (e) dispatch({ type: 'status', text: `${e.name}: pulling ${e.ref} failed: ${e.message}`, kind: 'error' });
+  }, [state.pullError]);
   // Several keys can arrive in one read ("jjj"): each move starts where the previous one ended.
   const cursor = useRef(selIndex);
   cursor.current = selIndex;
@@ -195,12 +203,13 @@ export function Screen(props: AppProps): ReactNode {
   const hintLabel = consoleFocused ? ` console · ${view.console!.name} ` : view.focus === 'log' ? ' log ' : view.focus === 'filter' ? ' filter ' : undefined;
   return (
       <Box flexDirection="column" width={cols} height={rows - 1}>
-        <Header conn={state.conn} version={state.version} vms={state.vms} width={cols} />
+        <Header conn={state.conn} version={state.version} vms={state.vms} pulls={state.pulls.size} width={cols} />
         <HintBar hints={hints} vm={selected} width={cols} label={hintLabel} />
         <MainBody
           layout={layout}
           view={view}
           rows={list}
+          pulls={pulls}
           selIndex={selIndex}
           selected={selected}
           total={state.vms.size}

@@ -150,6 +150,33 @@ describe('the VM table', () => {
     expect(f).toMatch(/ssh\s+me@127\.0\.0\.1:40022 · host keys pinned/);
   });
 
+  test('a pull for a VM not defined yet shows as a dim provisional row until the VM exists', async () => {
+    h = await renderApp([fakeVm('a'), fakeVm('b')]);
+    const base = { ref: 'debian-12', total: 400_000_000, bytesPerSec: 11_300_000, vm: 'web' };
+    h.client.emitImage({ ...base, phase: 'download', received: 168_000_000, etaSeconds: 37 });
+    await h.waitFor(/web\s+↓ pulling 42% 11\.3 MB\/s ETA 0:37 · debian-12/);
+    expect(h.frame()).toContain('2 VMs · 2 stopped · 1 pulling');
+    // Not a VM: the selection and the count stay on the two VMs; j moves among them only.
+    expect(h.frame()).toContain('1/2');
+    await h.press('j');
+    expect(h.frame()).toContain('2/2');
+    expect(h.frame()).toMatch(/>b\s+○ stopped/);
+    h.client.emitImage({ ...base, phase: 'done', received: 400_000_000, etaSeconds: 0 });
+    await h.waitFor('pulled: creating the VM');
+    await h.client.create({ name: 'web', image: 'debian-12' });
+    await h.waitFor(/web\s+○ stopped/);
+    expect(h.frame()).not.toContain('pull');
+  });
+
+  test('a pull for a new VM that fails elsewhere drops its row and says why', async () => {
+    h = await renderApp([fakeVm('a')]);
+    h.client.emitImage({ ref: 'nope-1', phase: 'checksum', received: 0, total: null, bytesPerSec: 0, etaSeconds: null, vm: 'web' });
+    await h.waitFor(/web\s+↓ pulling: fetching checksums · nope-1/);
+    h.client.emitImage({ ref: 'nope-1', phase: 'error', received: 0, total: null, bytesPerSec: 0, etaSeconds: null, vm: 'web', error: 'no image nope-1 in the catalog' });
+    await h.waitFor('✗ web: pulling nope-1 failed: no image nope-1 in the catalog');
+    expect(h.frame()).not.toContain('↓ pulling');
+  });
+
   test('the column header stays right under the title when the focus comes and goes', async () => {
     h = await renderApp([fakeVm('web', { state: 'running', pid: 1, startedAt: new Date().toISOString() })], { rows: 24 });
     const header = (): string => h.frame().split('\n')[3] ?? '';
