@@ -33,6 +33,8 @@ export interface AppProps {
   /** `a` and `h`: hand the whole terminal to `bento console NAME` or `bento ssh NAME`; absent in tests. */
   onHandOver?(tool: HandOverTool, name: string): void;
   onQuit?(): void;
+  /** This host's architecture, Node's name for it (tests pin it); the new-VM form offers its images. */
+  arch?: string;
   /** `R` while bentod is away: start it (the CLI's ensure). */
   startDaemon?(): Promise<unknown>;
 }

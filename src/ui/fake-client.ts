@@ -112,7 +112,7 @@ export class FakeClient implements UiClient {
   readonly cachedImages: ImageView[] = [fakeImage('debian-12', { usedBy: [] })];
   /** A pull reports progress this many times, this far apart, before the image is cached. */
   pullTicks = 4;
-  pullTickMs = 100;
+  pullTickMs = 150;
   /** Pulls of these refs fail after their first progress report, with this message. */
   readonly pullFailures = new Map<string, string>();
   /** Pulls under way, by ref. */

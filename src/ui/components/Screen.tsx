@@ -3,8 +3,10 @@ import type { AppProps } from '../App.js';
 import { useCallback, useEffect, useMemo, useReducer, useRef, useState, type ReactNode } from 'react';
 import { BentoError, errorMessage } from '../../vm/errors.js';
 import type { Vm } from '../../vm/types.js';
-import { createRequest, patchBody, type FormValues } from '../form-model.js';
+import { patchBody, type FormValues } from '../form-model.js';
+import { useCreateVm } from '../hooks/use-create-vm.js';
 import { useFilterInput } from '../hooks/use-filter-input.js';
+import { useImages } from '../hooks/use-images.js';
 import { useLogTail } from '../hooks/use-log-tail.js';
 import { useTableKeys } from '../hooks/use-table-keys.js';
 import { useTerminalSize } from '../hooks/use-terminal-size.js';
@@ -28,7 +30,7 @@ const DEFAULT_ESCAPE: EscapeKey = { byte: 0x1d, label: 'Ctrl-]' };
 
 /** The screen: header, hint bar, VM table, details, console pane, status line, dialogs. */
 export function Screen(props: AppProps): ReactNode {
-  const { client, store, consoleCommand, guestDir, escape = DEFAULT_ESCAPE, openPane = realOpenPane } = props;
+  const { client, store, consoleCommand, guestDir, escape = DEFAULT_ESCAPE, openPane = realOpenPane, arch = process.arch } = props;
   const app = useApp();
   const state = useVmStore(store);
   const session = useRef(props.session ?? { view: initialView() }).current;
@@ -99,6 +101,9 @@ export function Screen(props: AppProps): ReactNode {
   };
   const cur = (): Vm | null => list[cursor.current] ?? null;
   const quit = props.onQuit ?? (() => app.exit());
+  const images = useImages(client, { isActive: view.dialog?.type === 'create' });
+  const creator = useCreateVm({ client, store, dispatch, images, arch, selIndex });
+  const openCreate = (): void => dispatch({ type: 'dialog', dialog: { type: 'create', draft: creator.takeDraft() } });
   const page = layout.table ? tableRows(layout.table.h) : 10;
   const dialogOpen = view.dialog !== null;
 
@@ -125,7 +130,7 @@ export function Screen(props: AppProps): ReactNode {
         }
         actions.act(a === 'pause-toggle' ? pauseAction(vm) : a, vm);
       },
-      create: () => dispatch({ type: 'dialog', dialog: { type: 'create' } }),
+      create: openCreate,
       openConsole: () => {
         const vm = cur();
         if (!vm) return say('no VM selected', 'error');
@@ -165,13 +170,6 @@ export function Screen(props: AppProps): ReactNode {
   });
 
   const close = useCallback(() => dispatch({ type: 'dialog', dialog: null }), []);
-  const create = async (values: FormValues): Promise<void> => {
-    const vm = await client.create(createRequest(values));
-    store.upsert(vm);
-    dispatch({ type: 'dialog', dialog: null });
-    dispatch({ type: 'select', name: vm.name, index: selIndex });
-    say(`created ${vm.name}: s starts it`);
-  };
   const edit = async (vm: Vm, values: FormValues): Promise<void> => {
     const body = patchBody(vm, values);
     if (Object.keys(body).length === 0) {
@@ -238,7 +236,9 @@ export function Screen(props: AppProps): ReactNode {
           escapeLabel={escape.label}
           guestDir={guestDir}
           close={close}
-          create={create}
+          create={creator.create}
+          images={images}
+          arch={arch}
           edit={edit}
           kill={actions.kill}
           remove={(name, force) => {
@@ -246,7 +246,7 @@ export function Screen(props: AppProps): ReactNode {
             actions.remove(name, force);
           }}
           demo={demo}
-          openCreate={() => dispatch({ type: 'dialog', dialog: { type: 'create' } })}
+          openCreate={openCreate}
         />
       </Box>
   );

@@ -124,6 +124,7 @@ export async function renderApp(vms: Vm[], opts: { rows?: number; cols?: number;
       store={store}
       consoleCommand={(name) => ({ command: 'bento', args: ['console', name] })}
       guestDir="/guest"
+      arch="x64"
       openPane={open}
       theme={createTheme({ NO_COLOR: '1' })}
       size={{ cols: opts.cols ?? COLS, rows: opts.rows ?? 30 }}
