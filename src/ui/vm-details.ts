@@ -12,7 +12,7 @@ export function forwardText(f: PortForward): string {
 
 const NETWORK: Record<NetworkMode, string> = {
   nat: 'nat',
-  restricted: 'restricted (no outbound traffic)',
+  restricted: 'restricted (no outbound)',
   none: 'none (no network card)',
 };
 
@@ -26,19 +26,22 @@ export function imageText(spec: Pick<VmSpec, 'image'>): string | null {
   return spec.image ? `${spec.image.ref} (${spec.image.sha256.slice(0, 12)})` : null;
 }
 
-/** The SSH endpoint, `user@127.0.0.1:PORT`, and whether bento has pinned the guest's host keys. */
+/** The SSH endpoint, `user@127.0.0.1:PORT`, and whether bento has pinned the guest's host keys yet. */
 export function sshText(vm: Pick<Vm, 'ssh'>): string | null {
   const s = vm.ssh;
   if (!s) return null;
-  return `${s.user ? `${s.user}@` : ''}${s.host}:${s.port} · host keys ${s.hostKeysPinned ? 'pinned' : 'not pinned yet'}`;
+  return `${s.user ? `${s.user}@` : ''}${s.host}:${s.port} · keys ${s.hostKeysPinned ? 'pinned' : 'not pinned yet'}`;
 }
 
-/** The guest's readiness, or null when there is nothing to say (not running, nothing to probe). */
-export function guestText(vm: Pick<Vm, 'state' | 'ready' | 'spec'>): string | null {
+/**
+ * The guest's readiness, or null when there is nothing to say (not running, nothing to probe).
+ * While it boots: first its host keys are awaited (on the console), then SSH and cloud-init.
+ */
+export function guestText(vm: Pick<Vm, 'state' | 'ready' | 'spec' | 'ssh'>): string | null {
   const r = readiness(vm);
   if (!r) return null;
   const cloudInit = vm.spec.cloudInit !== null;
-  return r === 'ready'
-    ? `${READY_MARK.ready} ready (SSH answers${cloudInit ? ', cloud-init finished' : ''})`
-    : `${READY_MARK.booting} booting: waiting for SSH${cloudInit ? ' and cloud-init' : ''}`;
+  if (r === 'ready') return `${READY_MARK.ready} ready (SSH answers${cloudInit ? ', cloud-init finished' : ''})`;
+  if (vm.ssh && !vm.ssh.hostKeysPinned) return `${READY_MARK.booting} booting: host keys not seen yet`;
+  return `${READY_MARK.booting} booting: waiting for SSH${cloudInit ? ' and cloud-init' : ''}`;
 }

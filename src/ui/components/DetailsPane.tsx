@@ -7,7 +7,7 @@ import { secondClock } from '../clock.js';
 import { useClock } from '../hooks/use-clock.js';
 import type { LogTail } from '../hooks/use-log-tail.js';
 import { useTheme } from '../hooks/use-theme.js';
-import { cleanText, fitStart } from '../text.js';
+import { cleanText, fit, fitStart } from '../text.js';
 import { forwardText, guestText, imageText, networkText, sshText } from '../vm-details.js';
 import { isLive, stateGlyph, stopCountdown } from '../vm-view.js';
 import { Panel } from './Panel.js';
@@ -65,11 +65,13 @@ export function DetailsPane({ vm, tail, width, height }: DetailsPaneProps): Reac
   if (s.cmdline) info.push(['cmdline', value(s.cmdline)]);
   s.disks.forEach((d, i) => info.push([`disk${s.disks.length > 1 ? ` ${i}` : ''}`, value(`${d.path} (${d.format}${d.readonly ? ', ro' : ''})`)]));
   if (s.iso) info.push(['iso', value(s.iso)]);
-  // One line for the network and the MAC (a VM without a network card has none to show).
-  info.push(['network', value(s.network === 'none' ? networkText(s) : `${networkText(s)} · mac ${s.mac}`)]);
+  // One line for the network and the MAC (a VM without a network card has none to show); the mode
+  // first, as the SSH address below: in a narrow pane the start is what is kept.
+  const start = (text: string): string => fit(cleanText(text), inner - LABEL).trimEnd();
+  info.push(['network', start(s.network === 'none' ? networkText(s) : `${networkText(s)} · mac ${s.mac}`)]);
   if (s.publish.length) info.push(['publish', value(s.publish.map(forwardText).join(', '))]);
   const ssh = sshText(vm);
-  if (ssh) info.push(['ssh', value(ssh)]);
+  if (ssh) info.push(['ssh', start(ssh)]);
   info.push(['folder', value(vm.dir)]);
 
   const shownInfo = info.slice(0, rows);

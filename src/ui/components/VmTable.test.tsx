@@ -147,7 +147,7 @@ describe('the VM table', () => {
     expect(f).toMatch(/image\s+debian-12 \(0123456789ab\)/);
     expect(f).toMatch(/network\s+nat/);
     expect(f).toMatch(/publish\s+8080:80\/tcp/);
-    expect(f).toMatch(/ssh\s+me@127\.0\.0\.1:40022 · host keys pinned/);
+    expect(f).toMatch(/ssh\s+me@127\.0\.0\.1:40022 · keys pinned/);
   });
 
   test('a pull for a VM not defined yet shows as a dim provisional row until the VM exists', async () => {
