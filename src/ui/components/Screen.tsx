@@ -85,10 +85,14 @@ export function Screen(props: AppProps): ReactNode {
 
   const say = (text: string, kind: 'info' | 'error' = 'info'): void => dispatch({ type: 'status', text, kind });
 
-  // A pull another client started for a new VM failed: that client tells its user, this one tells ours.
+  // A pull another client started for a new VM failed: that client tells its user, this one tells
+  // ours. One that failed before this screen was drawn (before an attach) has been told already.
+  const toldPullError = useRef(state.pullError);
   useEffect(() => {
     const e = state.pullError;
-    if (e) dispatch({ type: 'status', text: `${e.name}: pulling ${e.ref} failed: ${e.message}`, kind: 'error' });
+    if (!e || e === toldPullError.current) return;
+    toldPullError.current = e;
+    dispatch({ type: 'status', text: `${e.name}: pulling ${e.ref} failed: ${e.message}`, kind: 'error' });
   }, [state.pullError]);
   // Several keys can arrive in one read ("jjj"): each move starts where the previous one ended.
   const cursor = useRef(selIndex);
