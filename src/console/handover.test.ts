@@ -1,6 +1,7 @@
 import path from 'node:path';
 import pty from 'node-pty';
 import { describe, expect, it } from 'vitest';
+import { handOver, lastLine } from './handover.js';
 
 const repoRoot = path.resolve(import.meta.dirname, '../..');
 
@@ -31,5 +32,22 @@ describe('handOver', () => {
 
   it('(control) without the saved modes the dead child leaves the terminal raw', async () => {
     expect(await run(false)).toBe('RESULT SIGKILL DIFF');
+  });
+});
+
+describe('handOver with keepStderr', () => {
+  it("passes the child's stderr on and keeps its last line", async () => {
+    const stdin = { isTTY: false, pause: () => undefined } as unknown as NodeJS.ReadStream;
+    const written: string[] = [];
+    const write = process.stderr.write.bind(process.stderr);
+    process.stderr.write = ((d: string | Uint8Array) => (written.push(String(d)), true)) as typeof process.stderr.write;
+    try {
+      const r = await handOver({ command: 'sh', args: ['-c', 'echo first >&2; echo "bento: web is gone" >&2; exit 3'], stdin, keepStderr: true });
+      expect(r).toEqual({ exitCode: 3, signal: null, lastError: 'web is gone' });
+    } finally {
+      process.stderr.write = write;
+    }
+    expect(written.join('')).toBe('first\nbento: web is gone\n');
+    expect(lastLine('a\r\n  \n')).toBe('a');
   });
 });

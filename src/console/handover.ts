@@ -12,6 +12,8 @@ import { BentoError } from '../vm/errors.js';
 export interface HandoverResult {
   exitCode: number | null;
   signal: NodeJS.Signals | null;
+  /** With keepStderr: the last line the child wrote to stderr (its error, when it failed), else ''. */
+  lastError?: string;
 }
 
 /** What to run. */
@@ -22,6 +24,21 @@ export interface HandoverOptions {
   stdin?: NodeJS.ReadStream;
   /** How the terminal's modes are saved and restored (tests); by default saveTerminal on stdin's fd. */
   saveTerminal?: (fd: number) => SavedTerminal;
+  /**
+   * Passes the child's stderr on to ours through a pipe and keeps its last line, so the caller can
+   * say why a child failed once the screen it printed on is gone again (the TUI's alternate screen).
+   */
+  keepStderr?: boolean;
+}
+
+/** Stderr bytes kept for the last line, and how long the pipe may stay open after the child exits. */
+const STDERR_KEEP = 4096;
+const STDERR_DRAIN_MS = 200;
+
+/** The last non-empty line of a child's stderr, without the `bento: ` prefix of bento's own errors. */
+export function lastLine(text: string): string {
+  const lines = text.split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
+  return (lines.at(-1) ?? '').replace(/^bento: /, '');
 }
 
 interface ReadHandle {
@@ -75,8 +92,9 @@ export function handOver(opts: HandoverOptions): Promise<HandoverResult> {
       saved?.restore();
       resume();
     };
+    let tail = '';
     try {
-      child = spawn(opts.command, opts.args, { stdio: 'inherit', env: opts.env ?? process.env });
+      child = spawn(opts.command, opts.args, { stdio: ['inherit', 'inherit', opts.keepStderr ? 'pipe' : 'inherit'], env: opts.env ?? process.env });
     } catch (err) {
       done();
       reject(new BentoError('start-failed', `cannot run ${opts.command}: ${(err as Error).message}`, { cause: err }));
@@ -87,9 +105,30 @@ export function handOver(opts: HandoverOptions): Promise<HandoverResult> {
       done();
       reject(new BentoError('start-failed', `cannot run ${opts.command}: ${err.message}`, { cause: err }));
     });
+    const stderr = child.stderr;
+    stderr?.on('data', (d: Buffer) => {
+      process.stderr.write(d);
+      tail = (tail + d.toString('utf8')).slice(-STDERR_KEEP);
+    });
     child.once('exit', (code, signal) => {
-      done();
-      resolve({ exitCode: code, signal });
+      let finished = false;
+      const finish = (): void => {
+        if (finished) return;
+        finished = true;
+        done();
+        resolve({ exitCode: code, signal, ...(opts.keepStderr ? { lastError: lastLine(tail) } : {}) });
+      };
+      // What the child wrote last may still be in the pipe; a grandchild that keeps it open
+      // (an ssh ControlMaster) must not hold the terminal hostage, hence the bound.
+      if (!stderr || stderr.readableEnded) return finish();
+      const timer = setTimeout(() => {
+        stderr.destroy();
+        finish();
+      }, STDERR_DRAIN_MS);
+      stderr.once('end', () => {
+        clearTimeout(timer);
+        finish();
+      });
     });
   });
 }

@@ -18,12 +18,14 @@ describe('actions that do not fit the state are refused with a reason, not sent'
     ['e', 'running', 'web is running: only a stopped VM can be changed (S stops it)', 'patch'],
     ['K', 'stopped', 'web is not running', 'stop'],
     ['a', 'stopped', 'web is not running: s starts it', 'start'],
+    ['h', 'stopped', 'web is not running: s starts it', 'start'],
+    ['h', 'running', 'web has no SSH port (network nat)', 'start'],
   ])('%s on a %s VM', async (key, state, reason, method) => {
     h = await renderApp([state === 'running' ? running('web') : fakeVm('web')]);
     await h.press(key);
     expect(h.frame()).toContain(`✗ ${reason}`);
     expect(calls(method as string)).toHaveLength(0);
-    expect(h.onAttach).not.toHaveBeenCalled();
+    expect(h.onHandOver).not.toHaveBeenCalled();
     expect(h.frame()).not.toMatch(/Force stop|Edit web/);
   });
 });
@@ -101,9 +103,23 @@ describe('actions', () => {
   test('a attaches a running VM; q quits', async () => {
     h = await renderApp([running('web')]);
     await h.press('a');
-    expect(h.onAttach).toHaveBeenCalledWith('web');
+    expect(h.onHandOver).toHaveBeenCalledWith('console', 'web');
     await h.press('q');
     expect(h.onQuit).toHaveBeenCalled();
+  });
+
+  test('h hands the terminal to bento ssh once the host keys are pinned; until then it says the VM is booting', async () => {
+    const ssh = { host: '127.0.0.1', port: 2222, user: 'me', identityFile: '/k', knownHostsFile: '/kh', hostKeyAlias: 'bento-web', hostKeysPinned: false };
+    h = await renderApp([running('web', { ssh, ready: false })]);
+    expect(h.frame()).toMatch(/h ssh/);
+    await h.press('h');
+    expect(h.frame()).toContain('✗ web is still booting: its SSH host keys are not known yet');
+    expect(h.onHandOver).not.toHaveBeenCalled();
+    h.client.vms.set('web', { ...h.client.vms.get('web')!, ssh: { ...ssh, hostKeysPinned: true }, ready: true });
+    h.client.emitChange({ kind: 'changed', name: 'web', vm: h.client.vms.get('web')! });
+    await h.press();
+    await h.press('h');
+    expect(h.onHandOver).toHaveBeenCalledWith('ssh', 'web');
   });
 });
 
@@ -111,7 +127,7 @@ test('? shows every key; any key closes it', async () => {
   h = await renderApp([fakeVm('web')], { rows: 40 });
   await h.press('?');
   const f = h.frame();
-  for (const text of ['bento keys', 'force stop now (asks first)', 'filter by name', 'attach full screen (Ctrl-] comes back)', 'quit (VMs keep running)']) {
+  for (const text of ['bento keys', 'force stop now (asks first)', 'filter by name', 'attach full screen (Ctrl-] comes back)', 'SSH session full screen', 'quit (VMs keep running)']) {
     expect(f).toContain(text);
   }
   await h.press('x');

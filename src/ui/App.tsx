@@ -1,4 +1,5 @@
 import { useMemo, type ReactElement, type ReactNode } from 'react';
+import type { HandOverTool } from './hand-over.js';
 import type { Theme } from './theme.js';
 import { ThemeContext, createTheme } from './theme.js';
 import type { UiClient } from './ui-client.js';
@@ -11,7 +12,7 @@ import { useKeyRouter } from './hooks/use-key-router.js';
 import { KeyRouterContext } from './key-router-context.js';
 import { Screen } from './components/Screen.js';
 
-/** Where the view is kept while Ink steps aside (attach), so the TUI comes back to the same screen. */
+/** Where the view is kept while Ink steps aside (attach, ssh), so the TUI comes back to the same screen. */
 export interface Session {
   view: ViewState;
 }
@@ -29,9 +30,11 @@ export interface AppProps {
   theme?: Theme;
   /** Pins the size (tests); otherwise the terminal's. */
   size?: Size;
-  /** `a`: hand the terminal to a full-screen console; absent in tests. */
-  onAttach?(name: string): void;
+  /** `a` and `h`: hand the whole terminal to `bento console NAME` or `bento ssh NAME`; absent in tests. */
+  onHandOver?(tool: HandOverTool, name: string): void;
   onQuit?(): void;
+  /** This host's architecture, Node's name for it (tests pin it); the new-VM form offers its images. */
+  arch?: string;
   /** `R` while bentod is away: start it (the CLI's ensure). */
   startDaemon?(): Promise<unknown>;
 }

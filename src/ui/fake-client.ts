@@ -3,10 +3,10 @@
  * benches: VMs in a map, state events pushed to subscribers, scripted failures, log streams.
  */
 import { PassThrough, type Readable } from 'node:stream';
-import type { EventHandlers } from '../api/client.js';
 import { BentoError } from '../vm/errors.js';
 import { parseSizeMiB } from '../vm/size.js';
-import type { CreateRequest, Disposer, StateEvent, StopRequest, VersionInfo, Vm, VmChange, VmState } from '../vm/types.js';
+import type { CreateRequest, Disposer, NetworkMode, PortForward, StateEvent, StopRequest, VersionInfo, Vm, VmChange, VmState } from '../vm/types.js';
+import type { CatalogView, ImageList, ImageProgress, ImageView, PullOptions, UiEventHandlers } from './image-api.js';
 import type { UiClient } from './ui-client.js';
 
 /** A VM as bentod would return it, with overrides. */
@@ -57,7 +57,42 @@ export function fakeVms(n: number): Vm[] {
   return Array.from({ length: n }, (_, i) => fakeVm(`vm-${String(i + 1).padStart(4, '0')}`, { cpus: (i % 4) + 1, memoryMiB: 256 * ((i % 8) + 1) }));
 }
 
-type Method = 'create' | 'patch' | 'remove' | 'start' | 'stop' | 'pause' | 'resume' | 'restart' | 'get' | 'events' | 'stream';
+type Method = 'create' | 'patch' | 'remove' | 'start' | 'stop' | 'pause' | 'resume' | 'restart' | 'get' | 'events' | 'stream' | 'images' | 'pullImage';
+
+/** The fake catalog: a few official cloud images, for both architectures. */
+export const FAKE_CATALOG: readonly Omit<CatalogView, 'cached'>[] = [
+  { id: 'debian-12', title: 'Debian 12 "bookworm" generic cloud', arch: 'x86_64' },
+  { id: 'debian-12', title: 'Debian 12 "bookworm" generic cloud', arch: 'aarch64' },
+  { id: 'ubuntu-24.04', title: 'Ubuntu 24.04 LTS "noble" cloud image', arch: 'x86_64' },
+  { id: 'ubuntu-24.04', title: 'Ubuntu 24.04 LTS "noble" cloud image', arch: 'aarch64' },
+  { id: 'fedora-41', title: 'Fedora Cloud 41', arch: 'x86_64' },
+  { id: 'alpine-3.20', title: 'Alpine Linux 3.20 (cloud-init)', arch: 'aarch64' },
+];
+
+/** A cached image as bentod would list it. */
+export function fakeImage(ref: string, over: Partial<ImageView> = {}): ImageView {
+  let h = 0;
+  for (const ch of ref) h = (h * 31 + ch.charCodeAt(0)) >>> 0;
+  return {
+    sha256: h.toString(16).padStart(8, '0').repeat(8),
+    size: 400_000_000,
+    format: 'qcow2',
+    refs: [ref],
+    usedBy: [],
+    pulledAt: '2024-01-01T00:00:00.000Z',
+    ...over,
+  };
+}
+
+// Loose on purpose: bentod checks publish; the fake only keeps what parses.
+function fakePublish(list: string[] | undefined): PortForward[] {
+  const out: PortForward[] = [];
+  for (const v of list ?? []) {
+    const m = /^(?:([\d.]+):)?(\d+):(\d+)(?:\/(tcp|udp))?$/.exec(v);
+    if (m) out.push({ hostIp: m[1] ?? '127.0.0.1', hostPort: Number(m[2]), guestPort: Number(m[3]), protocol: (m[4] as 'tcp' | 'udp' | undefined) ?? 'tcp' });
+  }
+  return out;
+}
 
 /** The fake bentod. */
 export class FakeClient implements UiClient {
@@ -70,9 +105,18 @@ export class FakeClient implements UiClient {
   readonly logs = new Map<string, string>();
   /** Open log streams, and the VM of each. */
   readonly streams = new Map<PassThrough, string>();
-  private readonly subscribers = new Set<EventHandlers>();
+  private readonly subscribers = new Set<UiEventHandlers>();
   /** When false, a graceful stop stays in `stopping` until finishStop(). */
   autoStop = true;
+  /** The image cache. */
+  readonly cachedImages: ImageView[] = [fakeImage('debian-12', { usedBy: [] })];
+  /** A pull reports progress this many times, this far apart, before the image is cached. */
+  pullTicks = 4;
+  pullTickMs = 150;
+  /** Pulls of these refs fail after their first progress report, with this message. */
+  readonly pullFailures = new Map<string, string>();
+  /** Pulls under way, by ref. */
+  readonly pulling = new Map<string, Promise<void>>();
 
   constructor(vms: Vm[] = []) {
     for (const vm of vms) this.vms.set(vm.name, vm);
@@ -112,6 +156,10 @@ export class FakeClient implements UiClient {
   emit(ev: StateEvent): void {
     for (const h of [...this.subscribers]) h.onEvent(ev);
   }
+  /** Pushes an image pull's progress to every subscriber, as bentod does. */
+  emitImage(p: ImageProgress): void {
+    for (const h of [...this.subscribers]) h.onImage?.(p);
+  }
   /** Pushes a definition change (created, changed, deleted) to every subscriber, as bentod does. */
   emitChange(ev: VmChange): void {
     for (const h of [...this.subscribers]) h.onChange?.(ev);
@@ -149,7 +197,20 @@ export class FakeClient implements UiClient {
     this.record('create', [req]);
     if (this.vms.has(req.name)) throw new BentoError('already-exists', `a VM named "${req.name}" already exists`);
     const memoryMiB = req.memory === undefined ? 512 : (parseSizeMiB(req.memory) ?? 512);
-    const vm = fakeVm(req.name, { cpus: typeof req.cpus === 'number' ? req.cpus : 1, memoryMiB });
+    const image = req.image ? (this.cachedImages.find((i) => i.refs.includes(req.image!)) ?? fakeImage(req.image)) : null;
+    if (image && !this.cachedImages.includes(image)) this.cachedImages.push(image);
+    image?.usedBy.push(req.name);
+    const vm = fakeVm(req.name, {
+      cpus: typeof req.cpus === 'number' ? req.cpus : 1,
+      memoryMiB,
+      spec: {
+        ...(image
+          ? { image: { ref: req.image!, sha256: image.sha256, path: `/cache/${image.sha256}.qcow2`, format: 'qcow2' }, kernel: null, initrd: null, cmdline: null, firmware: 'uefi' }
+          : {}),
+        network: (req.network ?? 'nat') as NetworkMode,
+        publish: fakePublish(req.publish),
+      } as Vm['spec'],
+    });
     this.vms.set(vm.name, vm);
     this.emitChange({ kind: 'created', name: vm.name, vm });
     return vm;
@@ -199,7 +260,48 @@ export class FakeClient implements UiClient {
     this.setState(name, 'stopped');
     return this.setState(name, 'running');
   }
-  async events(handlers: EventHandlers, opts: { snapshot?: boolean } = {}): Promise<Disposer> {
+  async images(): Promise<ImageList> {
+    this.record('images', []);
+    const cachedIds = new Set(this.cachedImages.flatMap((i) => i.refs));
+    return {
+      cached: this.cachedImages.map((i) => ({ ...i, refs: [...i.refs], usedBy: [...i.usedBy] })),
+      catalog: FAKE_CATALOG.map((c) => ({ ...c, cached: cachedIds.has(c.id) })),
+    };
+  }
+  /** Pulls over pullTicks ticks, pushing progress events, then caches the image. */
+  async pullImage(ref: string, opts: PullOptions = {}): Promise<unknown> {
+    this.record('pullImage', [ref, opts]);
+    if (this.cachedImages.some((i) => i.refs.includes(ref)) && !opts.force) return { ref };
+    const running = this.pulling.get(ref);
+    if (running) return running.then(() => ({ ref }));
+    const total = 400_000_000;
+    const vm = opts.vm !== undefined ? { vm: opts.vm } : {};
+    const base = { ref, total, bytesPerSec: 11_300_000, ...vm };
+    const pull = (async () => {
+      this.emitImage({ ...base, phase: 'checksum', received: 0, etaSeconds: null });
+      for (let i = 1; i <= this.pullTicks; i++) {
+        await new Promise((r) => setTimeout(r, this.pullTickMs));
+        const fail = this.pullFailures.get(ref);
+        if (fail !== undefined) {
+          this.emitImage({ ...base, phase: 'error', received: 0, etaSeconds: null, error: fail });
+          throw new BentoError('io-error', fail);
+        }
+        const received = Math.round((total * i) / (this.pullTicks + 1));
+        this.emitImage({ ...base, phase: 'download', received, etaSeconds: Math.ceil((total - received) / base.bytesPerSec) });
+      }
+      this.emitImage({ ...base, phase: 'verify', received: total, etaSeconds: 0 });
+      this.cachedImages.push(fakeImage(ref));
+      this.emitImage({ ...base, phase: 'done', received: total, etaSeconds: 0 });
+    })();
+    this.pulling.set(ref, pull);
+    try {
+      await pull;
+    } finally {
+      this.pulling.delete(ref);
+    }
+    return { ref };
+  }
+  async events(handlers: UiEventHandlers, opts: { snapshot?: boolean } = {}): Promise<Disposer> {
     this.record('events', [opts]);
     this.subscribers.add(handlers);
     if (opts.snapshot) queueMicrotask(() => this.subscribers.has(handlers) && handlers.onSnapshot?.([...this.vms.values()]));

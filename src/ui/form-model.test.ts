@@ -1,11 +1,12 @@
 import { expect, test } from 'vitest';
 import { BentoError } from '../vm/errors.js';
 import { fakeVm } from './fake-client.js';
-import { createFields, createRequest, createValues, editFields, patchBody, placeErrors } from './form-model.js';
-import { formReducer, initialForm } from './form-state.js';
+import { BOOT_MODES, createFields, createRequest, createValues, editFields, patchBody, placeErrors, publishList, switchBoot } from './form-model.js';
+import { focusedField, formReducer, initialForm, type FormAction } from './form-state.js';
+import type { ImageChoice } from './image-choices.js';
 
 test('the create request carries the fields of the chosen boot source only', () => {
-  const v = { ...createValues(), name: ' web ', kernel: '/k', initrd: '', cmdline: 'console=ttyS0', disk: '/ignored', memory: '1G', cpus: '2' };
+  const v = { ...createValues(), boot: 'kernel', name: ' web ', kernel: '/k', initrd: '', cmdline: 'console=ttyS0', disk: '/ignored', memory: '1G', cpus: '2' };
   expect(createRequest(v)).toEqual({ name: 'web', kernel: '/k', cmdline: 'console=ttyS0', cpus: 2, memory: '1G' });
   expect(createRequest({ ...v, boot: 'disk', disk: '/d.qcow2' })).toEqual({ name: 'web', disk: '/d.qcow2', cpus: 2, memory: '1G' });
   expect(createRequest({ ...v, boot: 'iso', iso: '/i.iso', diskSize: '8G' })).toEqual({ name: 'web', iso: '/i.iso', cpus: 2, memory: '1G', diskSize: '8G' });
@@ -44,6 +45,7 @@ test('the form reducer edits, moves, cycles the boot source and submits', () => 
   expect(s.values.name).toBe('web');
   key('', { tab: true });
   key('', { rightArrow: true });
+  key('', { rightArrow: true });
   expect(s.values.boot).toBe('disk');
   key('', { tab: true, shift: true });
   key('', { delete: true });
@@ -56,4 +58,123 @@ test('the form reducer edits, moves, cycles the boot source and submits', () => 
   s = formReducer(s, { type: 'failed', errors: { byField: { memory: 'too small' }, other: [] } });
   expect(s.busy).toBe(false);
   expect(createFields('disk')[s.focus]!.id).toBe('memory');
+});
+
+test('a new VM boots a cloud image by default: image first, with its own fields and defaults', () => {
+  expect(BOOT_MODES[0]).toBe('image');
+  const v = createValues();
+  expect(v.boot).toBe('image');
+  expect(v.network).toBe('nat');
+  expect(v.memory).toBe('1G');
+  const fields = createFields('image');
+  expect(fields.map((f) => f.id)).toEqual(['name', 'boot', 'image', 'cpus', 'memory', 'diskSize', 'network', 'publish']);
+  expect(fields.find((f) => f.id === 'diskSize')!.hint).toBe("grow the image's disk, like 20G");
+  expect(fields.find((f) => f.id === 'memory')!.hint).toContain('1G');
+  // The untouched memory default follows the boot source; a typed one stays.
+  expect(switchBoot(v, 'kernel').memory).toBe('512M');
+  expect(switchBoot(switchBoot(v, 'kernel'), 'image').memory).toBe('1G');
+  expect(switchBoot({ ...v, memory: '4G' }, 'kernel').memory).toBe('4G');
+});
+
+test('the image request sends image, network and publish (split on commas, trimmed), and nothing of the other sources', () => {
+  const v = { ...createValues(), name: 'web', image: ' debian-12 ', kernel: '/ignored', diskSize: '20G', network: 'restricted', publish: ' 8080:80 , ,127.0.0.1:2222:22/tcp,' };
+  expect(createRequest(v)).toEqual({
+    name: 'web',
+    image: 'debian-12',
+    cpus: 1,
+    memory: '1G',
+    diskSize: '20G',
+    network: 'restricted',
+    publish: ['8080:80', '127.0.0.1:2222:22/tcp'],
+  });
+  // No forwards: no publish at all.
+  expect(createRequest({ ...v, publish: ' , ' })).not.toHaveProperty('publish');
+  expect(publishList('a,b , c')).toEqual(['a', 'b', 'c']);
+});
+
+test("the API's field errors of an image VM land on their rows: publish[N] on publish, the boot complaint on image", () => {
+  const err = new BentoError('invalid-input', 'invalid VM definition', {
+    fields: [
+      { field: 'image', message: 'no image "debain-12" in the catalog' },
+      { field: 'publish[1]', message: 'must be [HOST_IP:]HOST_PORT:GUEST_PORT[/tcp|/udp] (got "80")' },
+      { field: 'publish', message: 'forwards host port 127.0.0.1:8080:80/tcp twice' },
+      { field: 'network', message: 'must be nat, restricted or none' },
+      { field: 'kernel', message: 'a VM needs something to boot: image, kernel, disk, diskSize or iso' },
+      { field: 'user', message: 'must be a user name' },
+    ],
+  });
+  const placed = placeErrors(err, createFields('image'));
+  expect(placed.byField).toEqual({
+    image: 'no image "debain-12" in the catalog; a VM needs something to boot: image, kernel, disk, diskSize or iso',
+    publish: 'must be [HOST_IP:]HOST_PORT:GUEST_PORT[/tcp|/udp] (got "80"); forwards host port 127.0.0.1:8080:80/tcp twice',
+    network: 'must be nat, restricted or none',
+  });
+  expect(placed.other).toEqual(['user must be a user name']);
+  // With a kernel row, the kernel complaint stays there.
+  expect(placeErrors(err, createFields('kernel')).byField.kernel).toContain('needs something to boot');
+});
+
+test('network turns with ←/→ like the boot source', () => {
+  let s = initialForm(null);
+  const key = (input: string, k = {}) => (s = formReducer(s, { type: 'key', input, key: k }));
+  while (focusedField(s) !== 'network') key('', { tab: true });
+  key('', { rightArrow: true });
+  expect(s.values.network).toBe('restricted');
+  key('', { rightArrow: true });
+  expect(s.values.network).toBe('none');
+  key('', { rightArrow: true });
+  expect(s.values.network).toBe('nat');
+  key('', { leftArrow: true });
+  expect(s.values.network).toBe('none');
+  key('x');
+  expect(s.values.network).toBe('none');
+});
+
+test('the image picker: ↓ highlights, typing filters, Enter takes the image, Tab takes it and moves on, Esc drops it', () => {
+  const choices: ImageChoice[] = [
+    { value: 'debian-12', note: 'pulled', pulled: true },
+    { value: 'ubuntu-24.04', note: 'Ubuntu 24.04 LTS', pulled: false },
+    { value: 'fedora-41', note: 'Fedora Cloud 41', pulled: false },
+  ];
+  let s = initialForm(null);
+  const key = (input: string, k = {}) => (s = formReducer(s, { type: 'key', input, key: k, choices } as FormAction));
+  key('', { tab: true });
+  key('', { tab: true });
+  expect(focusedField(s)).toBe('image');
+  key('', { downArrow: true });
+  key('', { downArrow: true });
+  expect(s.pick).toBe(1);
+  key('', { return: true });
+  expect(s.values.image).toBe('ubuntu-24.04');
+  expect(s.busy).toBe(false);
+  expect(s.pick).toBe(-1);
+  // Typing filters (and drops the highlight); the highlight counts within the matches.
+  key('u', { ctrl: true });
+  key('fed');
+  key('', { downArrow: true });
+  expect(s.pick).toBe(0);
+  key('', { tab: true });
+  expect(s.values.image).toBe('fedora-41');
+  expect(focusedField(s)).toBe('cpus');
+  // Back up: ↑ leaves the image field only when nothing is highlighted.
+  key('', { upArrow: true });
+  expect(focusedField(s)).toBe('image');
+  key('', { downArrow: true });
+  key('', { upArrow: true });
+  expect(s.pick).toBe(-1);
+  expect(focusedField(s)).toBe('image');
+  key('', { downArrow: true });
+  key('', { escape: true });
+  expect(s.pick).toBe(-1);
+  // With nothing highlighted, Enter sends the form with the text as typed.
+  key('', { return: true });
+  expect(s.busy).toBe(true);
+});
+
+test('a draft brings back the values and errors of a create that failed after its form closed', () => {
+  const values = { ...createValues(), name: 'web', image: 'debian-12', publish: '8080' };
+  const s = initialForm(null, { values, errors: { byField: { publish: 'must be …' }, other: [] } });
+  expect(s.values).toEqual(values);
+  expect(focusedField(s)).toBe('publish');
+  expect(s.errors.byField.publish).toBe('must be …');
 });

@@ -2,26 +2,60 @@
  * The create and edit forms as data: which fields show for which boot source, the request they
  * make, and where the API's field errors go. No validation happens here: bentod checks everything
  * and answers with every field error at once, which the form shows beside its fields.
+ *
+ * A cloud image is the first boot source and the default: name an image (a catalog id, a pulled
+ * image, a path or a URL) and bentod makes the VM's disk an overlay on it, with a cloud-init seed,
+ * SSH and forwarded ports. Kernel + initrd, a disk image and an ISO installer are the expert choices.
  */
 import type { BentoError } from '../vm/errors.js';
 import { formatMiB } from '../vm/size.js';
-import type { CreateRequest, Vm } from '../vm/types.js';
+import type { CreateRequest, NetworkMode, Vm } from '../vm/types.js';
 
 /** The form's fields. */
-export type FieldId = 'name' | 'boot' | 'kernel' | 'initrd' | 'cmdline' | 'disk' | 'iso' | 'cpus' | 'memory' | 'diskSize';
+export type FieldId =
+  | 'name'
+  | 'boot'
+  | 'image'
+  | 'kernel'
+  | 'initrd'
+  | 'cmdline'
+  | 'disk'
+  | 'iso'
+  | 'cpus'
+  | 'memory'
+  | 'diskSize'
+  | 'network'
+  | 'publish';
 
 /** What a new VM boots from. */
-export type BootMode = 'kernel' | 'disk' | 'iso';
+export type BootMode = 'image' | 'kernel' | 'disk' | 'iso';
 
-/** The boot choices, in the order ←/→ cycles them. */
-export const BOOT_MODES: readonly BootMode[] = ['kernel', 'disk', 'iso'];
+/** The boot choices, in the order ←/→ cycles them; the first is the default. */
+export const BOOT_MODES: readonly BootMode[] = ['image', 'kernel', 'disk', 'iso'];
 
-const BOOT_LABELS: Record<BootMode, string> = { kernel: 'kernel + initrd', disk: 'disk image', iso: 'ISO installer' };
+const BOOT_LABELS: Record<BootMode, string> = { image: 'cloud image', kernel: 'kernel + initrd', disk: 'disk image', iso: 'ISO installer' };
 
 /** How a boot choice reads in the form. */
 export function bootLabel(mode: BootMode): string {
   return BOOT_LABELS[mode];
 }
+
+/** The network choices, in the order ←/→ cycles them. */
+export const NETWORK_MODES: readonly NetworkMode[] = ['nat', 'restricted', 'none'];
+
+const NETWORK_NOTES: Record<NetworkMode, string> = {
+  nat: 'outbound and forwarded ports',
+  restricted: 'forwarded ports, no outbound',
+  none: 'no network card: no SSH',
+};
+
+/** What a network choice means, shown beside it. */
+export function networkNote(mode: string): string {
+  return NETWORK_NOTES[mode as NetworkMode] ?? '';
+}
+
+/** Fields whose value is one of a few choices, turned with ←/→. */
+export const CHOICE_FIELDS: ReadonlySet<FieldId> = new Set(['boot', 'network']);
 
 /** One row of the form. */
 export interface FieldDef {
@@ -37,6 +71,7 @@ export type FormValues = Record<FieldId, string>;
 const DEF: Record<FieldId, FieldDef> = {
   name: { id: 'name', label: 'name', hint: 'letters, digits, . _ -' },
   boot: { id: 'boot', label: 'boot from', hint: '←/→ to change' },
+  image: { id: 'image', label: 'image', hint: '↓ picks one; or a path or URL' },
   kernel: { id: 'kernel', label: 'kernel', hint: 'absolute path' },
   initrd: { id: 'initrd', label: 'initrd', hint: 'absolute path (optional)' },
   cmdline: { id: 'cmdline', label: 'cmdline', hint: 'console=ttyS0' },
@@ -45,9 +80,18 @@ const DEF: Record<FieldId, FieldDef> = {
   cpus: { id: 'cpus', label: 'cpus', hint: '1' },
   memory: { id: 'memory', label: 'memory', hint: '512M, 2G' },
   diskSize: { id: 'diskSize', label: 'disk size', hint: 'new disk, like 8G (optional)' },
+  network: { id: 'network', label: 'network', hint: '←/→ to change' },
+  publish: { id: 'publish', label: 'publish', hint: 'like 8080:80, 2222:22/tcp' },
+};
+
+// Hints that read differently for an image VM.
+const IMAGE_HINTS: Partial<Record<FieldId, string>> = {
+  memory: '1G by default, like 2G',
+  diskSize: "grow the image's disk, like 20G",
 };
 
 const CREATE_FIELDS: Record<BootMode, FieldId[]> = {
+  image: ['name', 'boot', 'image', 'cpus', 'memory', 'diskSize', 'network', 'publish'],
   kernel: ['name', 'boot', 'kernel', 'initrd', 'cmdline', 'cpus', 'memory', 'diskSize'],
   disk: ['name', 'boot', 'disk', 'cpus', 'memory'],
   iso: ['name', 'boot', 'iso', 'cpus', 'memory', 'diskSize'],
@@ -56,7 +100,9 @@ const EDIT_FIELDS: FieldId[] = ['cpus', 'memory', 'kernel', 'initrd', 'cmdline',
 
 /** The rows of the create form for a boot choice. */
 export function createFields(boot: BootMode): FieldDef[] {
-  return CREATE_FIELDS[boot].map((id) => DEF[id]);
+  const fields = CREATE_FIELDS[boot] ?? CREATE_FIELDS.image;
+  if (boot !== 'image') return fields.map((id) => DEF[id]);
+  return fields.map((id) => (IMAGE_HINTS[id] ? { ...DEF[id], hint: IMAGE_HINTS[id] } : DEF[id]));
 }
 
 /** The rows of the edit form (what PATCH can change on a stopped VM). */
@@ -64,11 +110,55 @@ export function editFields(): FieldDef[] {
   return EDIT_FIELDS.map((id) => DEF[id]);
 }
 
-const EMPTY: FormValues = { name: '', boot: 'kernel', kernel: '', initrd: '', cmdline: '', disk: '', iso: '', cpus: '', memory: '', diskSize: '' };
+const EMPTY: FormValues = {
+  name: '',
+  boot: 'image',
+  image: '',
+  kernel: '',
+  initrd: '',
+  cmdline: '',
+  disk: '',
+  iso: '',
+  cpus: '',
+  memory: '',
+  diskSize: '',
+  network: 'nat',
+  publish: '',
+};
 
-/** A blank create form with bento's defaults filled in. */
+// bentod's memory default: more for a cloud image, whose distribution expects it.
+const MEMORY_DEFAULT: Record<BootMode, string> = { image: '1G', kernel: '512M', disk: '512M', iso: '512M' };
+
+/** A blank create form with bento's defaults filled in (an image VM). */
 export function createValues(): FormValues {
-  return { ...EMPTY, cpus: '1', memory: '512M' };
+  return { ...EMPTY, cpus: '1', memory: MEMORY_DEFAULT.image };
+}
+
+/** The values after switching the boot source: an untouched memory default follows the source's. */
+export function switchBoot(values: FormValues, boot: BootMode): FormValues {
+  const before = MEMORY_DEFAULT[values.boot as BootMode];
+  return { ...values, boot, memory: values.memory === before ? MEMORY_DEFAULT[boot] : values.memory };
+}
+
+/** The next choice of a choice field, `turn` steps on (wrapping). */
+export function turnChoice(values: FormValues, id: FieldId, turn: number): FormValues {
+  if (id === 'boot') {
+    const i = BOOT_MODES.indexOf(values.boot as BootMode);
+    return switchBoot(values, BOOT_MODES[(i + turn + BOOT_MODES.length) % BOOT_MODES.length]!);
+  }
+  if (id === 'network') {
+    const i = NETWORK_MODES.indexOf(values.network as NetworkMode);
+    return { ...values, network: NETWORK_MODES[(i + turn + NETWORK_MODES.length) % NETWORK_MODES.length]! };
+  }
+  return values;
+}
+
+/** The publish field as the API takes it: comma-separated entries, trimmed, empty ones dropped. */
+export function publishList(text: string): string[] {
+  return text
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean);
 }
 
 /** The edit form for a VM, filled from its spec. */
@@ -93,13 +183,16 @@ function cpusValue(text: string): number | string {
 
 /** The POST /api/vms body for the create form: the fields of the chosen boot source, empty ones left out. */
 export function createRequest(values: FormValues): CreateRequest {
-  const boot = (BOOT_MODES as readonly string[]).includes(values.boot) ? (values.boot as BootMode) : 'kernel';
+  const boot = (BOOT_MODES as readonly string[]).includes(values.boot) ? (values.boot as BootMode) : 'image';
   const req: Record<string, unknown> = { name: values.name.trim() };
   for (const id of CREATE_FIELDS[boot]) {
     if (id === 'name' || id === 'boot') continue;
     const v = id === 'cmdline' ? values[id] : values[id].trim();
     if (v === '') continue;
-    req[id] = id === 'cpus' ? cpusValue(v) : v;
+    if (id === 'publish') {
+      const list = publishList(v);
+      if (list.length) req.publish = list;
+    } else req[id] = id === 'cpus' ? cpusValue(v) : v;
   }
   return req as unknown as CreateRequest;
 }
@@ -120,6 +213,18 @@ export function patchBody(vm: Vm, values: FormValues): Record<string, unknown> {
 
 // API field names that have no row of their own, and the row that stands for them.
 const ALIASES: Record<string, FieldId> = { diskFormat: 'disk' };
+// Rows that stand in for a field the form does not show now: "needs something to boot" is said of
+// the kernel, which an image VM's form has no row for.
+const FALLBACK: Record<string, FieldId> = { kernel: 'image' };
+
+/** The form row of an API field: `publish[1]` is the publish row's second entry. */
+export function fieldRow(field: string, shown: ReadonlySet<string>): FieldId | null {
+  const base = field.replace(/\[\d+\]$/, '');
+  const id = ALIASES[base] ?? base;
+  if (shown.has(id)) return id as FieldId;
+  const alt = FALLBACK[id];
+  return alt && shown.has(alt) ? alt : null;
+}
 
 /** Sorts an API error's field errors onto the form's rows; the rest is for the form's own error line. */
 export function placeErrors(err: BentoError, fields: readonly FieldDef[]): { byField: Partial<Record<FieldId, string>>; other: string[] } {
@@ -127,8 +232,8 @@ export function placeErrors(err: BentoError, fields: readonly FieldDef[]): { byF
   const byField: Partial<Record<FieldId, string>> = {};
   const other: string[] = [];
   for (const f of err.fields ?? []) {
-    const id = (ALIASES[f.field] ?? f.field) as FieldId;
-    if (shown.has(id)) byField[id] = byField[id] ? `${byField[id]}; ${f.message}` : f.message;
+    const id = fieldRow(f.field, shown);
+    if (id) byField[id] = byField[id] ? `${byField[id]}; ${f.message}` : f.message;
     else other.push(`${f.field} ${f.message}`);
   }
   if (!err.fields?.length) other.push(err.message);

@@ -1,5 +1,6 @@
 /** The create/edit form's state and keys as a reducer, so keys that arrive together apply in order. */
-import { BOOT_MODES, createFields, createValues, editFields, editValues, type BootMode, type FieldDef, type FieldId, type FormValues } from './form-model.js';
+import { CHOICE_FIELDS, createFields, createValues, editFields, editValues, turnChoice, type BootMode, type FieldDef, type FieldId, type FormValues } from './form-model.js';
+import { matchChoices, type ImageChoice } from './image-choices.js';
 import { editLine, type EditKey } from './line-edit.js';
 import type { Vm } from '../vm/types.js';
 
@@ -7,6 +8,12 @@ import type { Vm } from '../vm/types.js';
 export interface FormErrors {
   byField: Partial<Record<FieldId, string>>;
   other: string[];
+}
+
+/** What a create that failed after the form closed (its image was still being pulled) leaves to reopen. */
+export interface FormDraft {
+  values: FormValues;
+  errors: FormErrors;
 }
 
 /** The form. */
@@ -19,11 +26,19 @@ export interface FormState {
   busy: boolean;
   /** Grows when Enter asks to send the form. */
   submits: number;
+  /** The image highlighted in the picker under the image field, -1 when none (the typed text stands). */
+  pick: number;
 }
 
 /** What changes the form. */
 export type FormAction =
-  | { type: 'key'; input: string; key: EditKey & { shift?: boolean } }
+  | {
+      type: 'key';
+      input: string;
+      key: EditKey & { shift?: boolean };
+      /** The image picker's choices (all of them: the reducer filters by what is typed). */
+      choices?: readonly ImageChoice[];
+    }
   | { type: 'sent' }
   | { type: 'failed'; errors: FormErrors };
 
@@ -32,40 +47,71 @@ export function formFields(s: Pick<FormState, 'kind' | 'values'>): FieldDef[] {
   return s.kind === 'edit' ? editFields() : createFields(s.values.boot as BootMode);
 }
 
-/** A fresh form: create (vm null) or edit. */
-export function initialForm(vm: Vm | null): FormState {
-  const values = vm ? editValues(vm) : createValues();
+/** The field that has the cursor. */
+export function focusedField(s: Pick<FormState, 'kind' | 'values' | 'focus'>): FieldId {
+  const fields = formFields(s);
+  return fields[Math.min(s.focus, fields.length - 1)]!.id;
+}
+
+function withErrors(s: FormState, errors: FormErrors): FormState {
+  // The cursor goes to the first field with a problem.
+  const fields = formFields(s);
+  const first = fields.findIndex((f) => errors.byField[f.id]);
+  const focus = first >= 0 ? first : s.focus;
+  return { ...s, busy: false, errors, focus, cursor: s.values[fields[focus]!.id].length, pick: -1 };
+}
+
+/** A fresh form: create (vm null) or edit; a draft brings back a create that failed, with its errors. */
+export function initialForm(vm: Vm | null, draft?: FormDraft | null): FormState {
+  const values = vm ? editValues(vm) : draft ? draft.values : createValues();
   const kind = vm ? 'edit' : 'create';
   const first = formFields({ kind, values })[0]!;
-  return { kind, values, focus: 0, cursor: values[first.id].length, errors: { byField: {}, other: [] }, busy: false, submits: 0 };
+  const s: FormState = { kind, values, focus: 0, cursor: values[first.id].length, errors: { byField: {}, other: [] }, busy: false, submits: 0, pick: -1 };
+  return draft && !vm ? withErrors(s, draft.errors) : s;
+}
+
+// The picker's keys on the image field: ↑/↓ move the highlight, Enter takes it, Tab takes it and
+// moves on, Esc drops it. Returns null for keys it leaves to the rest of the form.
+function pickerKey(s: FormState, a: Extract<FormAction, { type: 'key' }>): FormState | null {
+  const { key } = a;
+  const matches = a.choices ? matchChoices(a.choices, s.values.image) : [];
+  const pick = Math.min(s.pick, matches.length - 1);
+  if (key.downArrow && matches.length) return { ...s, pick: Math.min(pick + 1, matches.length - 1) };
+  if (key.upArrow && pick >= 0) return { ...s, pick: pick - 1 };
+  if (key.escape && pick >= 0) return { ...s, pick: -1 };
+  if ((key.return || (key.tab && !key.shift)) && pick >= 0) {
+    const value = matches[pick]!.value;
+    const taken = { ...s, values: { ...s.values, image: value }, cursor: value.length, pick: -1 };
+    return key.return ? taken : move(taken, 1);
+  }
+  return null;
+}
+
+function move(s: FormState, step: number): FormState {
+  const fields = formFields(s);
+  const focus = (s.focus + step + fields.length) % fields.length;
+  return { ...s, focus, cursor: s.values[fields[focus]!.id].length, pick: -1 };
 }
 
 /** The form after an action. */
 export function formReducer(s: FormState, a: FormAction): FormState {
-  const fields = formFields(s);
   if (a.type === 'sent') return { ...s, busy: false };
-  if (a.type === 'failed') {
-    // The cursor goes to the first field with a problem.
-    const first = fields.findIndex((f) => a.errors.byField[f.id]);
-    const focus = first >= 0 ? first : s.focus;
-    return { ...s, busy: false, errors: a.errors, focus, cursor: s.values[fields[focus]!.id].length };
-  }
+  if (a.type === 'failed') return withErrors(s, a.errors);
   if (s.busy) return s;
   const { input, key } = a;
-  const id = fields[Math.min(s.focus, fields.length - 1)]!.id;
-  if (key.return) return { ...s, busy: true, submits: s.submits + 1, errors: { byField: {}, other: [] } };
-  const step = (key.tab && key.shift) || key.upArrow ? -1 : key.tab || key.downArrow ? 1 : 0;
-  if (step) {
-    const focus = (s.focus + step + fields.length) % fields.length;
-    return { ...s, focus, cursor: s.values[fields[focus]!.id].length };
+  const id = focusedField(s);
+  if (id === 'image' && s.kind === 'create') {
+    const picked = pickerKey(s, a);
+    if (picked) return picked;
   }
-  if (id === 'boot') {
+  if (key.return) return { ...s, busy: true, submits: s.submits + 1, errors: { byField: {}, other: [] }, pick: -1 };
+  const step = (key.tab && key.shift) || key.upArrow ? -1 : key.tab || key.downArrow ? 1 : 0;
+  if (step) return move(s, step);
+  if (CHOICE_FIELDS.has(id)) {
     const turn = key.leftArrow ? -1 : key.rightArrow || input === ' ' ? 1 : 0;
-    if (!turn) return s;
-    const b = BOOT_MODES.indexOf(s.values.boot as BootMode);
-    return { ...s, values: { ...s.values, boot: BOOT_MODES[(b + turn + BOOT_MODES.length) % BOOT_MODES.length]! } };
+    return turn ? { ...s, values: turnChoice(s.values, id, turn) } : s;
   }
   const next = editLine({ text: s.values[id], cursor: s.cursor }, input, key);
   if (!next) return s;
-  return { ...s, values: { ...s.values, [id]: next.text }, cursor: next.cursor };
+  return { ...s, values: { ...s.values, [id]: next.text }, cursor: next.cursor, pick: -1 };
 }

@@ -42,7 +42,7 @@ export function helpSections(escapeLabel: string): KeySection[] {
       ],
     },
     {
-      title: 'Console and log',
+      title: 'Console, SSH and log',
       keys: [
         { keys: 'Enter c', what: 'open the console pane and type into it', action: 'console' },
         { keys: `${escapeLabel}`, what: 'leave the console pane (back to the table)' },
@@ -50,6 +50,7 @@ export function helpSections(escapeLabel: string): KeySection[] {
         { keys: 'f', what: 'console pane full screen / split' },
         { keys: 'x', what: 'close the console pane' },
         { keys: 'a', what: `attach full screen (${escapeLabel} comes back)`, action: 'attach' },
+        { keys: 'h', what: 'SSH session full screen (bento ssh; exit comes back)', action: 'ssh' },
         { keys: 'l', what: 'serial log (j/k PgUp/PgDn g/G, Esc back)' },
       ],
     },
@@ -73,6 +74,7 @@ export const TABLE_HINTS: KeyHelp[] = [
   { keys: 'r', what: 'restart', action: 'restart' },
   { keys: '⏎', what: 'console', action: 'console' },
   { keys: 'a', what: 'attach', action: 'attach' },
+  { keys: 'h', what: 'ssh', action: 'ssh' },
   { keys: 'l', what: 'log' },
   { keys: 'n', what: 'new' },
   { keys: 'e', what: 'edit', action: 'edit' },

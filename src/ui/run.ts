@@ -2,6 +2,8 @@ import os from 'node:os';
 import path from 'node:path';
 import type { BentoClient } from '../api/client.js';
 import { handOver } from '../console/handover.js';
+import { handOverStatus, type HandOverTool } from './hand-over.js';
+import type { ImageApi } from './image-api.js';
 import { BentoError } from '../vm/errors.js';
 import type { Session } from './App.js';
 import type { EscapeKey } from './components/ConsolePane.js';
@@ -40,20 +42,21 @@ const ALT_ON = '\x1b[?1049h\x1b[H\x1b[2J';
 const ALT_OFF = '\x1b[?1049l';
 const CURSOR_ON = '\x1b[?25h';
 
-/** The command that shows a VM's console: this same bento, `console NAME`. */
-function consoleCommand(socket: string, home: string) {
+/** The commands that take a VM's terminal: this same bento, `console NAME` or `ssh NAME`. */
+function bentoCommand(socket: string, home: string) {
   const self = process.argv[1] ?? 'bento';
-  return (name: string) => ({
+  return (tool: HandOverTool, name: string) => ({
     command: process.execPath,
-    args: [...process.execArgv, self, 'console', name],
+    args: [...process.execArgv, self, tool, name],
     env: { BENTO_HOME: home, BENTO_SOCKET: socket },
   });
 }
 
 /**
  * Opens the TUI on the alternate screen and returns when the user quits; VMs keep running. For `a`
- * (attach) Ink is unmounted, the terminal handed to `bento console NAME`, and the same view is
- * rendered again when that exits. The terminal is restored on every way out.
+ * (attach) and `h` (ssh) Ink is unmounted, the terminal handed to `bento console NAME` or
+ * `bento ssh NAME`, and the same view is rendered again when that exits. The terminal is restored
+ * on every way out.
  */
 export async function runTui(opts: TuiOptions): Promise<void> {
   const { stdin, stdout } = process;
@@ -64,7 +67,8 @@ export async function runTui(opts: TuiOptions): Promise<void> {
   // is reached and its snapshot is on its way, so the first frame already shows the VMs.
   const ui = Promise.all([import('ink'), import('./App.js')]);
   ui.catch(() => undefined); // awaited below; a failure must not surface as an unhandled rejection first
-  const client = await opts.ensure();
+  // images()/pullImage() arrive with the image cache merge
+  const client = (await opts.ensure()) as BentoClient & ImageApi;
   const store = createVmStore(client);
   store.start();
   let loaded: Awaited<typeof ui>;
@@ -76,7 +80,8 @@ export async function runTui(opts: TuiOptions): Promise<void> {
   }
   const [{ render }, { appElement }] = loaded;
   const session: Session = { view: initialView() };
-  const command = consoleCommand(opts.socket, opts.home);
+  const command = bentoCommand(opts.socket, opts.home);
+  const consoleCommand = (name: string) => command('console', name);
   const guestDir = opts.guestDir ?? process.env.BENTO_GUEST_DIR ?? path.join(os.homedir(), '.cache', 'bento', 'test-guest');
 
   let alt = false;
@@ -102,18 +107,18 @@ export async function runTui(opts: TuiOptions): Promise<void> {
 
   try {
     for (;;) {
-      let attachTo: string | null = null;
+      let handTo: { tool: HandOverTool; name: string } | null = null;
       enter();
       const ink = render(
         appElement({
           client,
           store,
           session,
-          consoleCommand: command,
+          consoleCommand,
           guestDir,
           ...(opts.escape ? { escape: opts.escape } : {}),
-          onAttach: (name: string) => {
-            attachTo = name;
+          onHandOver: (tool, name) => {
+            handTo = { tool, name };
             // Not from inside the key handler that asked: let React finish that update first.
             setImmediate(() => ink.unmount());
           },
@@ -124,21 +129,19 @@ export async function runTui(opts: TuiOptions): Promise<void> {
       unmount = () => ink.unmount();
       await ink.waitUntilExit();
       unmount = null;
-      const name: string | null = attachTo;
-      if (name === null) break;
+      const to = handTo as { tool: HandOverTool; name: string } | null;
+      if (to === null) break;
       leave();
-      const { command: cmd, args, env } = command(name);
-      let text: string;
-      let kind: 'info' | 'error' = 'info';
+      const { command: cmd, args, env } = command(to.tool, to.name);
+      let status: { text: string; kind: 'info' | 'error' };
       try {
-        const res = await handOver({ command: cmd, args, env: { ...process.env, ...env } });
-        text = res.exitCode === 0 ? `back from ${name}` : `the console of ${name} ended with ${res.signal ?? `code ${res.exitCode}`}`;
-        if (res.exitCode !== 0) kind = 'error';
+        // ssh's own complaints (a changed host key, a refused connection) are kept for the status line.
+        const res = await handOver({ command: cmd, args, env: { ...process.env, ...env }, keepStderr: to.tool === 'ssh' });
+        status = handOverStatus(to.tool, to.name, res);
       } catch (err) {
-        text = (err as Error).message;
-        kind = 'error';
+        status = { text: (err as Error).message, kind: 'error' };
       }
-      session.view = viewReducer(session.view, { type: 'status', text, kind });
+      session.view = viewReducer(session.view, { type: 'status', ...status });
     }
   } finally {
     process.off('SIGTERM', onSignal);

@@ -1,11 +1,16 @@
 import type { Readable } from 'node:stream';
 import type { BentoClient } from '../api/client.js';
+import type { Disposer } from '../vm/types.js';
+import type { ImageApi, UiEventHandlers } from './image-api.js';
 
 /** The part of the API client the TUI uses; tests and benches pass a fake with the same shape. */
 export type UiClient = Pick<
   BentoClient,
-  'version' | 'list' | 'get' | 'create' | 'patch' | 'remove' | 'start' | 'stop' | 'pause' | 'resume' | 'restart' | 'events'
-> & {
-  /** Opens a streaming GET (the serial log); the caller destroys it. */
-  stream(path: string): Promise<Readable>;
-};
+  'version' | 'list' | 'get' | 'create' | 'patch' | 'remove' | 'start' | 'stop' | 'pause' | 'resume' | 'restart'
+> &
+  ImageApi & {
+    /** Subscribes to /api/events; the handlers may take image pull progress too. */
+    events(handlers: UiEventHandlers, opts?: { snapshot?: boolean }): Promise<Disposer>;
+    /** Opens a streaming GET (the serial log); the caller destroys it. */
+    stream(path: string): Promise<Readable>;
+  };

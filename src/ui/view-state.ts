@@ -3,6 +3,7 @@
  * dialogs, the status message. One reducer, so the attach hand-over can keep it while Ink steps aside
  * and come back to the same view.
  */
+import type { FormDraft } from './form-state.js';
 import { editLine, type EditKey } from './line-edit.js';
 import type { Sort, SortKey } from './vm-view.js';
 
@@ -12,7 +13,7 @@ export type Focus = 'table' | 'filter' | 'console' | 'log';
 /** A modal dialog over the screen. */
 export type Dialog =
   | { type: 'help' }
-  | { type: 'create' }
+  | { type: 'create'; draft?: FormDraft | null }
   | { type: 'edit'; name: string }
   | { type: 'confirm-delete'; name: string; force: boolean }
   | { type: 'confirm-kill'; name: string }

@@ -2,7 +2,7 @@
 import type { Vm } from '../vm/types.js';
 
 /** Everything a key can do to one VM. */
-export type VmAction = 'start' | 'stop' | 'kill' | 'pause' | 'resume' | 'restart' | 'edit' | 'delete' | 'console' | 'attach';
+export type VmAction = 'start' | 'stop' | 'kill' | 'pause' | 'resume' | 'restart' | 'edit' | 'delete' | 'console' | 'attach' | 'ssh';
 
 /** Why `action` does not fit `vm` right now, or null when it does. */
 export function refusal(action: VmAction, vm: Vm): string | null {
@@ -40,10 +40,31 @@ export function refusal(action: VmAction, vm: Vm): string | null {
     case 'attach':
       if (state === 'stopped' || state === 'error') return `${name} is not running: s starts it`;
       return null;
+    case 'ssh':
+      return sshRefusal(vm);
   }
 }
 
 /** What `p` does for this VM: pause a running one, resume a paused one. */
 export function pauseAction(vm: Vm): 'pause' | 'resume' {
   return vm.state === 'paused' ? 'resume' : 'pause';
+}
+
+/**
+ * Why `h` cannot open an SSH session in `vm`: it must run, have an SSH port (any network but none),
+ * and have its host keys pinned (bento trusts only keys it read from the guest's own console). The
+ * CLI's `bento ssh` checks the same, and that bento's key file exists, which only it can see.
+ */
+function sshRefusal(vm: Vm): string | null {
+  const { name, state } = vm;
+  if (state === 'paused') return `${name} is paused: p resumes it`;
+  if (state === 'stopped' || state === 'error') return `${name} is not running: s starts it`;
+  if (state !== 'running') return `${name} is ${state}: wait until it runs`;
+  if (!vm.ssh) {
+    return vm.spec.network === 'none'
+      ? `${name} has no network (network none): it cannot be reached over SSH`
+      : `${name} has no SSH port (network ${vm.spec.network})`;
+  }
+  if (!vm.ssh.hostKeysPinned) return `${name} is still booting: its SSH host keys are not known yet`;
+  return null;
 }

@@ -1,6 +1,7 @@
-import { afterEach, expect, test } from 'vitest';
+import { afterEach, describe, expect, test } from 'vitest';
 import { BentoError } from '../vm/errors.js';
 import { FakeClient, fakeVm } from './fake-client.js';
+import type { ImageProgress } from './image-api.js';
 import type { VmState } from '../vm/types.js';
 import { createVmStore, needsRefresh, type VmStore } from './vm-store.js';
 
@@ -114,4 +115,96 @@ test('a resync from bentod (events were dropped) re-reads the whole list', async
   expect([...store.getState().vms.keys()].sort()).toEqual(['b', 'c']);
   expect(store.getState().vms.get('b')!.cpus).toBe(3);
   expect(store.getState().conn.status).toBe('live');
+});
+
+describe('pulls for VMs not defined yet', () => {
+  const progress = (over: Partial<ImageProgress>): ImageProgress => ({
+    ref: 'debian-12',
+    phase: 'download',
+    received: 0,
+    total: 100,
+    bytesPerSec: 10,
+    etaSeconds: 10,
+    ...over,
+  });
+
+  test('progress naming a new VM makes a row that follows the pull; the VM being defined replaces it', async () => {
+    const client = new FakeClient([fakeVm('a')]);
+    store = createVmStore(client);
+    store.start();
+    await settle();
+    client.emitImage(progress({ vm: 'web', phase: 'checksum', total: null, etaSeconds: null }));
+    expect(store.getState().pulls.get('web')).toMatchObject({ name: 'web', ref: 'debian-12', phase: 'checksum' });
+    client.emitImage(progress({ vm: 'web', received: 42 }));
+    client.emitImage(progress({ vm: 'web', received: 50 }));
+    expect(store.getState().pulls.get('web')).toMatchObject({ phase: 'download', received: 50, total: 100 });
+    client.emitImage(progress({ vm: 'web', phase: 'done', received: 100, etaSeconds: 0 }));
+    expect(store.getState().pulls.get('web')!.phase).toBe('done');
+    // Not mixed into the VMs.
+    expect([...store.getState().vms.keys()]).toEqual(['a']);
+    await client.create({ name: 'web', image: 'debian-12' });
+    expect(store.getState().vms.has('web')).toBe(true);
+    expect(store.getState().pulls.size).toBe(0);
+  });
+
+  test('download progress is drawn at most every 100 ms', async () => {
+    const client = new FakeClient([]);
+    store = createVmStore(client);
+    store.start();
+    await settle();
+    let changes = 0;
+    store.subscribe(() => changes++);
+    for (let i = 1; i <= 20; i++) client.emitImage(progress({ vm: 'web', received: i }));
+    expect(store.getState().pulls.get('web')!.received).toBe(20);
+    await settle(150);
+    expect(changes).toBe(1);
+  });
+
+  test('a failed pull started elsewhere drops its row and is reported once', async () => {
+    const client = new FakeClient([]);
+    store = createVmStore(client);
+    store.start();
+    await settle();
+    client.emitImage(progress({ vm: 'web' }));
+    client.emitImage(progress({ vm: 'web', phase: 'error', error: 'checksum mismatch' }));
+    expect(store.getState().pulls.size).toBe(0);
+    expect(store.getState().pullError).toEqual({ name: 'web', ref: 'debian-12', message: 'checksum mismatch' });
+  });
+
+  test('progress for no VM, or for a VM that exists, is no row; a pull this TUI tracks matches by ref', async () => {
+    const client = new FakeClient([fakeVm('a')]);
+    store = createVmStore(client);
+    store.start();
+    await settle();
+    client.emitImage(progress({}));
+    client.emitImage(progress({ vm: 'a' }));
+    expect(store.getState().pulls.size).toBe(0);
+    store.trackPull('web', 'ubuntu-24.04');
+    expect(store.getState().pulls.get('web')).toMatchObject({ ref: 'ubuntu-24.04', phase: 'checksum' });
+    client.emitImage(progress({ ref: 'ubuntu-24.04', received: 7 }));
+    expect(store.getState().pulls.get('web')!.received).toBe(7);
+    // Its own failure is the TUI's to report: no pullError.
+    client.emitImage(progress({ ref: 'ubuntu-24.04', phase: 'error', error: 'gone' }));
+    expect(store.getState().pulls.size).toBe(0);
+    expect(store.getState().pullError).toBeNull();
+    store.trackPull('db', 'debian-12');
+    store.endPull('db');
+    expect(store.getState().pulls.size).toBe(0);
+  });
+
+  test("a finished pull from elsewhere whose VM never comes goes after a while; a lost bentod takes other clients' pulls along", async () => {
+    const client = new FakeClient([]);
+    store = createVmStore(client, { minMs: 1000, maxMs: 1000 }, { pullLingerMs: 30 });
+    store.start();
+    await settle();
+    client.emitImage(progress({ vm: 'web', phase: 'done' }));
+    expect(store.getState().pulls.has('web')).toBe(true);
+    await settle(60);
+    expect(store.getState().pulls.has('web')).toBe(false);
+    client.emitImage(progress({ vm: 'db' }));
+    store.trackPull('mine', 'fedora-41');
+    client.end();
+    expect(store.getState().conn.status).toBe('lost');
+    expect([...store.getState().pulls.keys()]).toEqual(['mine']);
+  });
 });

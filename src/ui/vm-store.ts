@@ -1,16 +1,21 @@
 /**
- * The TUI's live copy of bentod's VMs. It subscribes to /api/events with a snapshot and applies
- * each state change at once (so a change reaches the screen within a frame), then re-reads that one
- * VM for what the event does not carry (pid, start time, stop deadline). Nothing polls: when the
- * stream ends the store says so and reconnects with backoff; the snapshot on reconnect resyncs.
+ * The TUI's live copy of bentod's VMs, and of the image pulls for VMs about to be created. It
+ * subscribes to /api/events with a snapshot and applies each state change at once (so a change
+ * reaches the screen within a frame), then re-reads that one VM for what the event does not carry
+ * (pid, start time, stop deadline). Nothing polls: when the stream ends the store says so and
+ * reconnects with backoff; the snapshot on reconnect resyncs.
  */
 import { BentoError, errorMessage } from '../vm/errors.js';
 import type { Disposer, StateEvent, VersionInfo, Vm } from '../vm/types.js';
+import type { ImageProgress } from './image-api.js';
+import { pendingPulls, pullTarget, pullView, startingPull, type PullView } from './pulls.js';
 import type { UiClient } from './ui-client.js';
 import { TRANSITIONAL } from './vm-view.js';
 
 /** How long a transitional state waits for the state that usually follows it at once. */
 const TRANSITION_SETTLE_MS = 8;
+/** Download progress is drawn at most this often, however often bentod reports it. */
+const PROGRESS_SETTLE_MS = 100;
 
 /** The link to bentod. */
 export type Connection =
@@ -25,6 +30,10 @@ export interface StoreState {
   loaded: boolean;
   conn: Connection;
   version: VersionInfo | null;
+  /** Image pulls for VMs that are not defined yet, by VM name: the table's provisional rows. */
+  pulls: ReadonlyMap<string, PullView>;
+  /** The last failed pull that another client started for a VM (this TUI reports its own). */
+  pullError: { name: string; ref: string; message: string } | null;
 }
 
 /** The store the App reads through useSyncExternalStore. */
@@ -37,6 +46,10 @@ export interface VmStore {
   upsert(vm: Vm): void;
   /** Drops a VM the TUI just deleted. */
   remove(name: string): void;
+  /** A pull this TUI starts for a VM it is about to create: its row shows at once, and events for `ref` drive it. */
+  trackPull(name: string, ref: string): void;
+  /** This TUI's pull for `name` is over (the VM exists, or the pull or the create failed): its row goes. */
+  endPull(name: string): void;
   /** Retries the connection now instead of waiting for the backoff. */
   reconnectNow(): void;
   dispose(): void;
@@ -46,6 +59,15 @@ export interface VmStore {
 export interface RetryPolicy {
   minMs: number;
   maxMs: number;
+}
+
+/** Other knobs of the store. */
+export interface StoreOptions {
+  /**
+   * How long the row of a finished pull started elsewhere waits for its VM to be defined before it
+   * goes (that client's create may fail, and it tells only its own user).
+   */
+  pullLingerMs?: number;
 }
 
 function settle(vm: Vm, ev: StateEvent): Vm {
@@ -70,8 +92,9 @@ export function needsRefresh(cur: Vm | undefined, ev: StateEvent): boolean {
 }
 
 /** Creates the store over a client; call start() to connect. */
-export function createVmStore(client: UiClient, retry: RetryPolicy = { minMs: 250, maxMs: 5000 }): VmStore {
-  let state: StoreState = { vms: new Map(), loaded: false, conn: { status: 'connecting' }, version: null };
+export function createVmStore(client: UiClient, retry: RetryPolicy = { minMs: 250, maxMs: 5000 }, opts: StoreOptions = {}): VmStore {
+  const pullLingerMs = opts.pullLingerMs ?? 20_000;
+  let state: StoreState = { vms: new Map(), loaded: false, conn: { status: 'connecting' }, version: null, pulls: new Map(), pullError: null };
   const listeners = new Set<() => void>();
   let stopEvents: Disposer | null = null;
   let timer: NodeJS.Timeout | null = null;
@@ -83,6 +106,9 @@ export function createVmStore(client: UiClient, retry: RetryPolicy = { minMs: 25
   // reply that predates a newer event is dropped instead of flashing an old state.
   const inflight = new Map<string, boolean>();
   const seq = new Map<string, number>();
+  // This TUI's own pulls (VM name -> image ref), and the timers of finished pulls started elsewhere.
+  const local = new Map<string, string>();
+  const lingers = new Map<string, NodeJS.Timeout>();
 
   // A transitional state (pausing, resuming…) is usually followed within milliseconds by the one QEMU
   // reports; announcing it a few milliseconds late lets one frame show both, instead of the final
@@ -98,10 +124,45 @@ export function createVmStore(client: UiClient, retry: RetryPolicy = { minMs: 25
     if (settleMs === 0) notify();
     else notifyTimer ??= setTimeout(notify, settleMs);
   }
+  // A VM that becomes defined takes the place of its pull's provisional row.
+  function setVms(vms: ReadonlyMap<string, Vm>, patch: Partial<StoreState> = {}, settleMs = 0): void {
+    set({ ...patch, vms, pulls: pendingPulls(patch.pulls ?? state.pulls, vms) }, settleMs);
+  }
   function mutate(fn: (m: Map<string, Vm>) => void, settleMs = 0): void {
     const m = new Map(state.vms);
     fn(m);
-    set({ vms: m }, settleMs);
+    setVms(m, {}, settleMs);
+  }
+  function setPulls(fn: (m: Map<string, PullView>) => void, patch: Partial<StoreState> = {}, settleMs = 0): void {
+    const m = new Map(state.pulls);
+    fn(m);
+    set({ ...patch, pulls: m }, settleMs);
+  }
+  function unlinger(name: string): void {
+    const t = lingers.get(name);
+    if (t) clearTimeout(t);
+    lingers.delete(name);
+  }
+
+  function onImage(p: ImageProgress): void {
+    const name = pullTarget(p, local, state.vms);
+    if (name === null) return;
+    unlinger(name);
+    if (p.phase === 'error') {
+      const elsewhere = !local.has(name);
+      setPulls((m) => m.delete(name), elsewhere ? { pullError: { name, ref: p.ref, message: p.error ?? 'the pull failed' } } : {});
+      return;
+    }
+    setPulls((m) => m.set(name, pullView(name, p)), {}, p.phase === 'download' ? PROGRESS_SETTLE_MS : 0);
+    if (p.phase === 'done' && !local.has(name)) {
+      lingers.set(
+        name,
+        setTimeout(() => {
+          lingers.delete(name);
+          if (state.pulls.get(name)?.phase === 'done') setPulls((m) => m.delete(name));
+        }, pullLingerMs),
+      );
+    }
   }
 
   function refresh(name: string): void {
@@ -143,7 +204,10 @@ export function createVmStore(client: UiClient, retry: RetryPolicy = { minMs: 25
     generation++;
     const wait = delay;
     delay = Math.min(delay * 2, retry.maxMs);
-    set({ conn: { status: 'lost', error: message, retryAt: Date.now() + wait } });
+    // Pulls started elsewhere are out of sight now; this TUI's own end with their requests.
+    for (const name of lingers.keys()) unlinger(name);
+    const pulls = new Map([...state.pulls].filter(([name]) => local.has(name)));
+    set({ conn: { status: 'lost', error: message, retryAt: Date.now() + wait }, pulls });
     if (timer) clearTimeout(timer);
     timer = setTimeout(() => {
       timer = null;
@@ -157,7 +221,7 @@ export function createVmStore(client: UiClient, retry: RetryPolicy = { minMs: 25
       (vms) => {
         if (gen !== generation || disposed) return;
         seq.clear();
-        set({ vms: new Map(vms.map((v) => [v.name, v])) });
+        setVms(new Map(vms.map((v) => [v.name, v])));
       },
       (err: unknown) => {
         if (gen === generation) lost(errorMessage(err));
@@ -176,7 +240,7 @@ export function createVmStore(client: UiClient, retry: RetryPolicy = { minMs: 25
             if (gen !== generation) return;
             delay = retry.minMs;
             seq.clear();
-            set({ vms: new Map(vms.map((v) => [v.name, v])), loaded: true, conn: { status: 'live' } });
+            setVms(new Map(vms.map((v) => [v.name, v])), { loaded: true, conn: { status: 'live' } });
           },
           onEvent: (ev) => {
             if (gen === generation) onEvent(ev);
@@ -188,6 +252,9 @@ export function createVmStore(client: UiClient, retry: RetryPolicy = { minMs: 25
           },
           onResync: () => {
             if (gen === generation) resync(gen);
+          },
+          onImage: (p) => {
+            if (gen === generation) onImage(p);
           },
           onEnd: (err) => {
             if (gen === generation) lost(err ? err.message : 'bentod closed the event stream');
@@ -229,6 +296,15 @@ export function createVmStore(client: UiClient, retry: RetryPolicy = { minMs: 25
     remove(name) {
       if (state.vms.has(name)) mutate((m) => m.delete(name));
     },
+    trackPull(name, ref) {
+      local.set(name, ref);
+      if (!state.pulls.has(name) && !state.vms.has(name)) setPulls((m) => m.set(name, startingPull(name, ref)));
+    },
+    endPull(name) {
+      local.delete(name);
+      unlinger(name);
+      if (state.pulls.has(name)) setPulls((m) => m.delete(name));
+    },
     reconnectNow() {
       if (disposed || state.conn.status !== 'lost') return;
       if (timer) clearTimeout(timer);
@@ -240,6 +316,7 @@ export function createVmStore(client: UiClient, retry: RetryPolicy = { minMs: 25
       if (notifyTimer) clearTimeout(notifyTimer);
       generation++;
       if (timer) clearTimeout(timer);
+      for (const name of lingers.keys()) unlinger(name);
       stopEvents?.();
       stopEvents = null;
       listeners.clear();

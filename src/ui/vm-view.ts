@@ -110,6 +110,15 @@ export function stateLabel(vm: Vm, frame: number, now: number): string {
   return `${stateGlyph(vm.state, frame)} ${vm.state}${left !== null ? ` ${left}s` : ''}`;
 }
 
+/** Whether a running VM's guest can be reached yet: ready, booting (awaited), or null (nothing to show). */
+export function readiness(vm: Pick<Vm, 'state' | 'ready'>): 'ready' | 'booting' | null {
+  if (vm.state !== 'running' || vm.ready === null) return null;
+  return vm.ready ? 'ready' : 'booting';
+}
+
+/** The mark beside `running` in the table: the guest answers (✓), or is still coming up (◌). */
+export const READY_MARK: Record<'ready' | 'booting', string> = { ready: '✓', booting: '◌' };
+
 /** Index of `name` in `rows`, or the nearest index to `fallback` when it is gone; -1 when empty. */
 export function selectionIndex(rows: readonly Vm[], name: string | null, fallback: number): number {
   if (rows.length === 0) return -1;

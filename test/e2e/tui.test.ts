@@ -87,8 +87,12 @@ describe('the TUI, driven from the keyboard like a person would', () => {
     tui.write('n');
     await tui.waitForScreen('letters, digits', 10_000);
     tui.write('../x');
-    // name → boot → kernel
-    tui.write('\t\t');
+    // name → boot from (a cloud image by default) → kernel + initrd → its kernel field
+    tui.write('\t');
+    await tui.waitForScreen('‹ cloud image ›', 10_000);
+    tui.write('\x1b[C');
+    await tui.waitForScreen('‹ kernel + initrd ›', 10_000);
+    tui.write('\t');
     tui.write(guest().kernel);
     // kernel → initrd → cmdline → cpus → memory
     tui.write('\t\t\t\t');

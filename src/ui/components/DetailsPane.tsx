@@ -7,7 +7,8 @@ import { secondClock } from '../clock.js';
 import { useClock } from '../hooks/use-clock.js';
 import type { LogTail } from '../hooks/use-log-tail.js';
 import { useTheme } from '../hooks/use-theme.js';
-import { cleanText, fitStart } from '../text.js';
+import { cleanText, fit, fitStart } from '../text.js';
+import { forwardText, guestText, imageText, networkText, sshText } from '../vm-details.js';
 import { isLive, stateGlyph, stopCountdown } from '../vm-view.js';
 import { Panel } from './Panel.js';
 
@@ -21,7 +22,10 @@ export interface DetailsPaneProps {
 
 const LABEL = 9;
 
-/** The selected VM: state and why, process, boot source, disks, folder, and its last serial lines. */
+/**
+ * The selected VM: state and why, whether its guest answers, process, image or boot source, disks,
+ * network, forwarded ports, SSH, folder, and its last serial lines.
+ */
 export function DetailsPane({ vm, tail, width, height }: DetailsPaneProps): ReactNode {
   const theme = useTheme();
   useClock(secondClock, { isActive: vm !== null && (isLive(vm) || vm.state === 'stopping') });
@@ -50,14 +54,24 @@ export function DetailsPane({ vm, tail, width, height }: DetailsPaneProps): Reac
     </Text>,
   ]);
   if (vm.reason) info.push(['reason', <Text key="r" color={vm.state === 'error' ? theme.error : undefined}>{value(vm.reason)}</Text>]);
+  const guest = guestText(vm);
+  if (guest) info.push(['guest', <Text key="g" color={vm.ready ? theme.ok : theme.muted}>{guest}</Text>]);
   info.push(['process', `${vm.pid ?? '-'} · ${vm.backend}/${vm.accel}${s.accel === 'auto' ? ' (auto)' : ''}`]);
   info.push(['size', `${vm.cpus} cpu${vm.cpus === 1 ? '' : 's'} · ${formatMiB(vm.memoryMiB)} memory`]);
+  const image = imageText(s);
+  if (image) info.push(['image', value(image)]);
   if (s.kernel) info.push(['kernel', value(s.kernel)]);
   if (s.initrd) info.push(['initrd', value(s.initrd)]);
   if (s.cmdline) info.push(['cmdline', value(s.cmdline)]);
   s.disks.forEach((d, i) => info.push([`disk${s.disks.length > 1 ? ` ${i}` : ''}`, value(`${d.path} (${d.format}${d.readonly ? ', ro' : ''})`)]));
   if (s.iso) info.push(['iso', value(s.iso)]);
-  info.push(['mac', s.mac]);
+  // One line for the network and the MAC (a VM without a network card has none to show); the mode
+  // first, as the SSH address below: in a narrow pane the start is what is kept.
+  const start = (text: string): string => fit(cleanText(text), inner - LABEL).trimEnd();
+  info.push(['network', start(s.network === 'none' ? networkText(s) : `${networkText(s)} · mac ${s.mac}`)]);
+  if (s.publish.length) info.push(['publish', value(s.publish.map(forwardText).join(', '))]);
+  const ssh = sshText(vm);
+  if (ssh) info.push(['ssh', start(ssh)]);
   info.push(['folder', value(vm.dir)]);
 
   const shownInfo = info.slice(0, rows);

@@ -13,11 +13,13 @@ export interface HeaderProps {
   conn: Connection;
   version: VersionInfo | null;
   vms: ReadonlyMap<string, Vm>;
+  /** Image pulls under way for VMs not defined yet. */
+  pulls?: number;
   width: number;
 }
 
-/** The top line: bentod's status, the host accelerator, VM counts by state. */
-export function Header({ conn, version, vms, width }: HeaderProps): ReactNode {
+/** The top line: bentod's status, the host accelerator, VM counts by state, pulls for new VMs. */
+export function Header({ conn, version, vms, pulls = 0, width }: HeaderProps): ReactNode {
   const theme = useTheme();
   const counts = useMemo(() => countByState(vms.values()), [vms]);
   // The retry countdown is the only thing that moves here, and only while bentod is away.
@@ -66,6 +68,7 @@ export function Header({ conn, version, vms, width }: HeaderProps): ReactNode {
             </Text>
           </Text>
         ))}
+        {pulls ? <Text color={theme.muted}>{` · ${pulls} pulling`}</Text> : null}
       </Text>
     </Box>
   );

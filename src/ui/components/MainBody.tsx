@@ -4,6 +4,7 @@ import type { Vm } from '../../vm/types.js';
 import type { LogTail } from '../hooks/use-log-tail.js';
 import type { Layout } from '../layout.js';
 import type { PaneFactory } from '../pane-adapter.js';
+import type { PullView } from '../pulls.js';
 import type { UiClient } from '../ui-client.js';
 import type { ViewState } from '../view-state.js';
 import type { Sort } from '../vm-view.js';
@@ -17,6 +18,7 @@ export interface MainBodyProps {
   layout: Layout;
   view: ViewState;
   rows: readonly Vm[];
+  pulls: readonly PullView[];
   selIndex: number;
   selected: Vm | null;
   total: number;
@@ -65,6 +67,7 @@ export function MainBody(p: MainBodyProps): ReactNode {
         {l.table ? (
           <VmTable
             rows={p.rows}
+            pulls={p.pulls}
             selected={p.selIndex}
             total={p.total}
             sort={p.sort}

@@ -1,6 +1,7 @@
 import type { ReactNode } from 'react';
 import type { Vm } from '../../vm/types.js';
 import type { FormValues } from '../form-model.js';
+import type { ImagesState } from '../hooks/use-images.js';
 import type { Dialog } from '../view-state.js';
 import { ConfirmDialog } from './ConfirmDialog.js';
 import { DemoOffer } from './DemoOffer.js';
@@ -13,6 +14,9 @@ export interface OverlaysProps {
   vms: ReadonlyMap<string, Vm>;
   screen: { cols: number; rows: number };
   escapeLabel: string;
+  /** The image list for the new-VM form's picker, and this host's architecture. */
+  images: ImagesState;
+  arch: string;
   guestDir: string;
   close(): void;
   create(values: FormValues): Promise<void>;
@@ -31,7 +35,7 @@ export function Overlays(p: OverlaysProps): ReactNode {
     case 'help':
       return <HelpOverlay escapeLabel={p.escapeLabel} screen={p.screen} isActive onClose={p.close} />;
     case 'create':
-      return <VmForm vm={null} screen={p.screen} isActive onSubmit={p.create} onCancel={p.close} />;
+      return <VmForm vm={null} screen={p.screen} isActive onSubmit={p.create} onCancel={p.close} images={p.images} arch={p.arch} draft={d.draft ?? null} />;
     case 'edit': {
       const vm = p.vms.get(d.name);
       if (!vm) return null;

@@ -3,8 +3,10 @@ import type { AppProps } from '../App.js';
 import { useCallback, useEffect, useMemo, useReducer, useRef, useState, type ReactNode } from 'react';
 import { BentoError, errorMessage } from '../../vm/errors.js';
 import type { Vm } from '../../vm/types.js';
-import { createRequest, patchBody, type FormValues } from '../form-model.js';
+import { patchBody, type FormValues } from '../form-model.js';
+import { useCreateVm } from '../hooks/use-create-vm.js';
 import { useFilterInput } from '../hooks/use-filter-input.js';
+import { useImages } from '../hooks/use-images.js';
 import { useLogTail } from '../hooks/use-log-tail.js';
 import { useTableKeys } from '../hooks/use-table-keys.js';
 import { useTerminalSize } from '../hooks/use-terminal-size.js';
@@ -14,6 +16,7 @@ import { FILTER_HINTS, LOG_HINTS, TABLE_HINTS, consoleHints } from '../keys.js';
 import { computeLayout, tableRows } from '../layout.js';
 import { openPane as realOpenPane } from '../pane-adapter.js';
 import { initialView, viewReducer } from '../view-state.js';
+import { visiblePulls } from '../pulls.js';
 import { pauseAction, refusal } from '../vm-actions.js';
 import { selectionIndex, visibleVms } from '../vm-view.js';
 import type { EscapeKey } from './ConsolePane.js';
@@ -27,7 +30,7 @@ const DEFAULT_ESCAPE: EscapeKey = { byte: 0x1d, label: 'Ctrl-]' };
 
 /** The screen: header, hint bar, VM table, details, console pane, status line, dialogs. */
 export function Screen(props: AppProps): ReactNode {
-  const { client, store, consoleCommand, guestDir, escape = DEFAULT_ESCAPE, openPane = realOpenPane } = props;
+  const { client, store, consoleCommand, guestDir, escape = DEFAULT_ESCAPE, openPane = realOpenPane, arch = process.arch } = props;
   const app = useApp();
   const state = useVmStore(store);
   const session = useRef(props.session ?? { view: initialView() }).current;
@@ -38,6 +41,7 @@ export function Screen(props: AppProps): ReactNode {
   const actions = useVmActions(client, store, dispatch);
 
   const list = useMemo(() => visibleVms(state.vms.values(), view.filter, view.sort), [state.vms, view.filter, view.sort]);
+  const pulls = useMemo(() => visiblePulls(state.pulls, view.filter), [state.pulls, view.filter]);
   const selIndex = selectionIndex(list, view.selected, view.selIndex);
   const selected = selIndex >= 0 ? list[selIndex]! : null;
   // When the selected VM disappears (deleted, filtered out), the neighbour takes over the selection.
@@ -80,6 +84,16 @@ export function Screen(props: AppProps): ReactNode {
   }, [state.loaded, state.vms.size, view.demoOffered, view.dialog]);
 
   const say = (text: string, kind: 'info' | 'error' = 'info'): void => dispatch({ type: 'status', text, kind });
+
+  // A pull another client started for a new VM failed: that client tells its user, this one tells
+  // ours. One that failed before this screen was drawn (before an attach) has been told already.
+  const toldPullError = useRef(state.pullError);
+  useEffect(() => {
+    const e = state.pullError;
+    if (!e || e === toldPullError.current) return;
+    toldPullError.current = e;
+    dispatch({ type: 'status', text: `${e.name}: pulling ${e.ref} failed: ${e.message}`, kind: 'error' });
+  }, [state.pullError]);
   // Several keys can arrive in one read ("jjj"): each move starts where the previous one ended.
   const cursor = useRef(selIndex);
   cursor.current = selIndex;
@@ -91,6 +105,9 @@ export function Screen(props: AppProps): ReactNode {
   };
   const cur = (): Vm | null => list[cursor.current] ?? null;
   const quit = props.onQuit ?? (() => app.exit());
+  const images = useImages(client, { isActive: view.dialog?.type === 'create' });
+  const creator = useCreateVm({ client, store, dispatch, images, arch, selIndex });
+  const openCreate = (): void => dispatch({ type: 'dialog', dialog: { type: 'create', draft: creator.takeDraft() } });
   const page = layout.table ? tableRows(layout.table.h) : 10;
   const dialogOpen = view.dialog !== null;
 
@@ -105,11 +122,11 @@ export function Screen(props: AppProps): ReactNode {
       act: (a) => {
         const vm = cur();
         if (!vm) return say('no VM selected', 'error');
-        if (a === 'attach') {
-          const why = refusal('attach', vm);
+        if (a === 'attach' || a === 'ssh') {
+          const why = refusal(a, vm);
           if (why) return say(why, 'error');
-          if (!props.onAttach) return say('attach needs a terminal', 'error');
-          return props.onAttach(vm.name);
+          if (!props.onHandOver) return say(`${a} needs a terminal`, 'error');
+          return props.onHandOver(a === 'ssh' ? 'ssh' : 'console', vm.name);
         }
         if (a === 'edit') {
           const why = refusal('edit', vm);
@@ -117,7 +134,7 @@ export function Screen(props: AppProps): ReactNode {
         }
         actions.act(a === 'pause-toggle' ? pauseAction(vm) : a, vm);
       },
-      create: () => dispatch({ type: 'dialog', dialog: { type: 'create' } }),
+      create: openCreate,
       openConsole: () => {
         const vm = cur();
         if (!vm) return say('no VM selected', 'error');
@@ -157,13 +174,6 @@ export function Screen(props: AppProps): ReactNode {
   });
 
   const close = useCallback(() => dispatch({ type: 'dialog', dialog: null }), []);
-  const create = async (values: FormValues): Promise<void> => {
-    const vm = await client.create(createRequest(values));
-    store.upsert(vm);
-    dispatch({ type: 'dialog', dialog: null });
-    dispatch({ type: 'select', name: vm.name, index: selIndex });
-    say(`created ${vm.name}: s starts it`);
-  };
   const edit = async (vm: Vm, values: FormValues): Promise<void> => {
     const body = patchBody(vm, values);
     if (Object.keys(body).length === 0) {
@@ -195,12 +205,13 @@ export function Screen(props: AppProps): ReactNode {
   const hintLabel = consoleFocused ? ` console · ${view.console!.name} ` : view.focus === 'log' ? ' log ' : view.focus === 'filter' ? ' filter ' : undefined;
   return (
       <Box flexDirection="column" width={cols} height={rows - 1}>
-        <Header conn={state.conn} version={state.version} vms={state.vms} width={cols} />
+        <Header conn={state.conn} version={state.version} vms={state.vms} pulls={state.pulls.size} width={cols} />
         <HintBar hints={hints} vm={selected} width={cols} label={hintLabel} />
         <MainBody
           layout={layout}
           view={view}
           rows={list}
+          pulls={pulls}
           selIndex={selIndex}
           selected={selected}
           total={state.vms.size}
@@ -229,7 +240,9 @@ export function Screen(props: AppProps): ReactNode {
           escapeLabel={escape.label}
           guestDir={guestDir}
           close={close}
-          create={create}
+          create={creator.create}
+          images={images}
+          arch={arch}
           edit={edit}
           kill={actions.kill}
           remove={(name, force) => {
@@ -237,7 +250,7 @@ export function Screen(props: AppProps): ReactNode {
             actions.remove(name, force);
           }}
           demo={demo}
-          openCreate={() => dispatch({ type: 'dialog', dialog: { type: 'create' } })}
+          openCreate={openCreate}
         />
       </Box>
   );

@@ -13,7 +13,7 @@ export interface TextFieldProps {
   focused: boolean;
   /** Cells for the value. */
   width: number;
-  /** Shown dim when the field is empty and has no error. */
+  /** Shown dim when the field is empty (a choice field: always) and has no error. */
   hint?: string;
   error?: string;
   /** A choice field shows ‹ value › instead of a text cursor. */
@@ -70,7 +70,7 @@ export function TextField({ label, labelWidth, value, cursor, focused, width, hi
               {l}
             </Text>
           ))
-        ) : !value && hint ? (
+        ) : (!value || choice) && hint ? (
           <Text color={theme.muted} wrap="truncate">
             {hint}
           </Text>

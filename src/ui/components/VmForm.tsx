@@ -1,13 +1,16 @@
 import { Box, Text } from 'ink';
-import { useEffect, useReducer, useRef, type ReactNode } from 'react';
+import { useEffect, useMemo, useReducer, useRef, type ReactNode } from 'react';
 import { BentoError, errorMessage } from '../../vm/errors.js';
 import type { Vm } from '../../vm/types.js';
-import { bootLabel, placeErrors, type BootMode, type FormValues } from '../form-model.js';
-import { formFields, formReducer, initialForm } from '../form-state.js';
+import { CHOICE_FIELDS, bootLabel, networkNote, placeErrors, type BootMode, type FieldDef, type FormValues } from '../form-model.js';
+import { focusedField, formFields, formReducer, initialForm, type FormDraft, type FormState } from '../form-state.js';
+import type { ImagesState } from '../hooks/use-images.js';
 import { useKeys } from '../hooks/use-keys.js';
 import { useTheme } from '../hooks/use-theme.js';
+import { imageChoices, matchChoices } from '../image-choices.js';
 import { cleanText, wrapWords } from '../text.js';
 import { Dialog } from './Dialog.js';
+import { ImagePicker, PICKER_ROWS } from './ImagePicker.js';
 import { TextField } from './TextField.js';
 
 /** Props of VmForm. */
@@ -19,20 +22,41 @@ export interface VmFormProps {
   /** Sends the form; rejects with the API's BentoError (its field errors go beside the fields). */
   onSubmit(values: FormValues): Promise<void>;
   onCancel(): void;
+  /** The cached images and the catalog, for the image field's picker (create only). */
+  images?: ImagesState;
+  /** This host's architecture (Node's name for it): the catalog's images for it are offered. */
+  arch?: string;
+  /** A create that failed after its form had closed, to take up again. */
+  draft?: FormDraft | null;
 }
 
 const LABEL_W = 13;
+const NO_IMAGES: ImagesState = { status: 'loading' };
+
+function footer(form: FormState, vm: Vm | null, picking: boolean): string {
+  if (form.busy) return `${vm ? 'saving' : 'creating'}…`;
+  if (form.pick >= 0) return 'Enter takes this image · Tab takes it and moves on · ↑↓ pick · Esc back to typing';
+  if (picking) return `↓ pick an image (typing filters) · Enter create · Tab move · Esc cancel`;
+  return `Enter ${vm ? 'save' : 'create'} · Tab/↑↓ move${vm ? '' : ' · ←/→ change a ‹choice›'} · Esc cancel`;
+}
+
+function shownValue(f: FieldDef, values: FormValues): string {
+  if (f.id === 'boot') return bootLabel(values.boot as BootMode);
+  return values[f.id];
+}
 
 /**
  * The new-VM form (`n`) and the edit form (`e`). bentod validates; every field error it reports is
- * shown beside its field, and nothing is created until a request passes.
+ * shown beside its field, and nothing is created until a request passes. A new VM boots a cloud
+ * image by default; the image field offers pulled images and the catalog's in a list under it.
  */
-export function VmForm({ vm, screen, isActive, onSubmit, onCancel }: VmFormProps): ReactNode {
+export function VmForm({ vm, screen, isActive, onSubmit, onCancel, images = NO_IMAGES, arch = process.arch, draft = null }: VmFormProps): ReactNode {
   const theme = useTheme();
-  const [form, dispatch] = useReducer(formReducer, vm, initialForm);
+  const [form, dispatch] = useReducer(formReducer, null, () => initialForm(vm, draft));
   const fields = formFields(form);
   const submit = useRef(onSubmit);
   submit.current = onSubmit;
+  const choices = useMemo(() => (images.status === 'ready' ? imageChoices(images.list, arch) : []), [images, arch]);
 
   useEffect(() => {
     if (form.submits === 0) return;
@@ -53,43 +77,64 @@ export function VmForm({ vm, screen, isActive, onSubmit, onCancel }: VmFormProps
 
   useKeys(
     (input, key) => {
-      if (key.escape && !form.busy) {
+      // Esc first drops a highlighted image, then closes the form.
+      if (key.escape && !form.busy && form.pick < 0) {
         onCancel();
         return true;
       }
-      dispatch({ type: 'key', input, key });
+      dispatch({ type: 'key', input, key, choices });
     },
     { isActive },
   );
 
   const width = Math.min(screen.cols - 2, 100);
   const inner = width - 4;
-  const valueW = Math.min(56, Math.max(inner - LABEL_W - 31, 16));
+  const valueW = Math.min(56, Math.max(inner - LABEL_W - 34, 16));
   const noteW = Math.max(inner - LABEL_W - valueW - 1, 10);
-  const verb = vm ? 'save' : 'create';
+  const imageMode = form.kind === 'create' && form.values.boot === 'image';
+  const picking = imageMode && focusedField(form) === 'image' && isActive;
+  const matches = picking ? matchChoices(choices, form.values.image) : [];
   return (
     <Dialog
       title={vm ? `Edit ${vm.name}` : 'New VM'}
       width={width}
-      height={fields.length + 8}
+      height={fields.length + 8 + (imageMode ? PICKER_ROWS : 0)}
       screen={screen}
-      footer={form.busy ? `${vm ? 'saving' : 'creating'}…` : `Enter ${verb} · Tab/↑↓ move${vm ? '' : ' · ←/→ boot source'} · Esc cancel`}
+      footer={footer(form, vm, picking && matches.length > 0)}
     >
-      {fields.map((f, i) => (
-        <TextField
-          key={f.id}
-          label={f.label}
-          labelWidth={LABEL_W}
-          value={f.id === 'boot' ? bootLabel(form.values.boot as BootMode) : form.values[f.id]}
-          cursor={i === form.focus ? form.cursor : 0}
-          focused={i === form.focus && isActive}
-          width={valueW}
-          hint={f.id === 'boot' ? undefined : f.hint}
-          error={form.errors.byField[f.id]}
-          choice={f.id === 'boot'}
-          noteWidth={noteW}
-        />
-      ))}
+      {fields.map((f, i) => {
+        const choice = CHOICE_FIELDS.has(f.id);
+        const field = (
+          <TextField
+            key={f.id}
+            label={f.label}
+            labelWidth={LABEL_W}
+            value={shownValue(f, form.values)}
+            cursor={i === form.focus ? form.cursor : 0}
+            focused={i === form.focus && isActive}
+            width={valueW}
+            hint={f.id === 'boot' ? undefined : f.id === 'network' ? networkNote(form.values.network) : f.hint}
+            error={form.errors.byField[f.id]}
+            choice={choice}
+            noteWidth={noteW}
+          />
+        );
+        if (f.id !== 'image' || !picking) return field;
+        return (
+          <Box key={f.id} flexDirection="column">
+            {field}
+            <ImagePicker
+              images={images}
+              matches={matches}
+              pick={Math.min(form.pick, matches.length - 1)}
+              typed={form.values.image}
+              indent={LABEL_W}
+              width={inner - LABEL_W}
+              rows={PICKER_ROWS}
+            />
+          </Box>
+        );
+      })}
       {form.errors.other.length ? (
         <Box marginTop={1} flexDirection="column">
           {form.errors.other.flatMap((m) =>

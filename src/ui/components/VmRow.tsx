@@ -3,7 +3,7 @@ import { memo, type ReactNode } from 'react';
 import type { Vm } from '../../vm/types.js';
 import { useTheme } from '../hooks/use-theme.js';
 import { COLUMN_GAP, cellText, pad, type Column } from '../table-columns.js';
-import { stateLabel } from '../vm-view.js';
+import { READY_MARK, readiness, stateLabel } from '../vm-view.js';
 
 /** Props of VmRow. */
 export interface VmRowProps {
@@ -26,26 +26,39 @@ export const VmRow = memo(function VmRow({ vm, columns, selected, focused, spin 
   let state = '';
   let after = '';
   let seenState = false;
+  // A running guest's readiness is a mark of its own beside the state, inside the state column.
+  const ready = readiness(vm);
   for (const col of columns) {
     const sep = col === columns[0] ? '' : COLUMN_GAP;
     if (col.id === 'state') {
       before += sep;
-      state = pad(col, stateLabel(vm, spin, now));
+      const label = stateLabel(vm, spin, now);
+      if (ready) {
+        state = `${label} `;
+        after = ' '.repeat(Math.max(col.width - label.length - 2, 0));
+      } else state = pad(col, label);
       seenState = true;
     } else if (seenState) after += sep + pad(col, cellText(col, vm, now));
     else before += sep + pad(col, cellText(col, vm, now));
   }
-  // Three text nodes, not one: Ink measures each node's width, and ASCII-only text takes a fast path
-  // that the glyphs of the state cell would otherwise deny to the whole line.
+  // Separate text nodes, not one: Ink measures each node's width, and ASCII-only text takes a fast
+  // path that the glyphs of the state cell would otherwise deny to the whole line.
+  const inverse = selected && focused;
+  const bold = selected && !focused;
   return (
     <Box height={1}>
-      <Text wrap="truncate" inverse={selected && focused} bold={selected && !focused}>
+      <Text wrap="truncate" inverse={inverse} bold={bold}>
         {before}
       </Text>
-      <Text wrap="truncate" inverse={selected && focused} bold={selected && !focused} color={theme.state(vm.state)}>
+      <Text wrap="truncate" inverse={inverse} bold={bold} color={theme.state(vm.state)}>
         {state}
       </Text>
-      <Text wrap="truncate" inverse={selected && focused} bold={selected && !focused}>
+      {ready ? (
+        <Text wrap="truncate" inverse={inverse} bold={bold} color={ready === 'ready' ? theme.ok : theme.muted} dimColor={ready === 'booting'}>
+          {READY_MARK[ready]}
+        </Text>
+      ) : null}
+      <Text wrap="truncate" inverse={inverse} bold={bold}>
         {after}
       </Text>
     </Box>

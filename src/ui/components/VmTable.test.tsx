@@ -108,6 +108,75 @@ describe('the VM table', () => {
     expect(h.frame()).not.toMatch(/\bc\s+● running/);
   });
 
+  test('a running guest that answers gets ✓ beside running, one still booting gets ◌; the columns stay put', async () => {
+    const live = { state: 'running' as const, pid: 1, startedAt: new Date().toISOString() };
+    h = await renderApp([fakeVm('up', { ...live, ready: true }), fakeVm('boot', { ...live, ready: false }), fakeVm('plain', live), fakeVm('off')], { cols: 100 });
+    const f = h.frame();
+    const line = (name: string): string => f.split('\n').find((l) => l.includes(` ${name} `) || l.includes(`>${name} `))!;
+    expect(line('up')).toMatch(/up\s+● running ✓\s+qemu/);
+    expect(line('boot')).toMatch(/boot\s+● running ◌\s+qemu/);
+    expect(line('plain')).toMatch(/plain\s+● running\s+qemu/);
+    expect(line('plain')).not.toMatch(/[✓◌]/);
+    // Every row's later columns start in the same place, mark or not.
+    const at = ['up', 'boot', 'plain', 'off'].map((n) => line(n).indexOf('qemu'));
+    expect(new Set(at).size).toBe(1);
+    expect(h.frame()).toMatch(/guest\s+◌ booting: waiting for SSH/);
+  });
+
+  test('the details pane shows the image, network, forwarded ports, SSH and readiness', async () => {
+    const vm = fakeVm('web', {
+      state: 'running',
+      pid: 1,
+      startedAt: new Date().toISOString(),
+      ready: true,
+      ssh: { host: '127.0.0.1', port: 40022, user: 'me', identityFile: '/k', knownHostsFile: '/kh', hostKeyAlias: 'bento-web', hostKeysPinned: true },
+    });
+    vm.spec = {
+      ...vm.spec,
+      kernel: null,
+      initrd: null,
+      cmdline: null,
+      image: { ref: 'debian-12', sha256: '0123456789ab'.repeat(5) + 'cdef', path: '/cache/x.qcow2', format: 'qcow2' },
+      network: 'nat',
+      publish: [{ hostIp: '127.0.0.1', hostPort: 8080, guestPort: 80, protocol: 'tcp' }],
+      cloudInit: { user: 'me', instanceId: 'i-web' },
+    };
+    h = await renderApp([vm], { rows: 36 });
+    const f = h.frame();
+    expect(f).toMatch(/guest\s+✓ ready \(SSH answers, cloud-init finished\)/);
+    expect(f).toMatch(/image\s+debian-12 \(0123456789ab\)/);
+    expect(f).toMatch(/network\s+nat/);
+    expect(f).toMatch(/publish\s+8080:80\/tcp/);
+    expect(f).toMatch(/ssh\s+me@127\.0\.0\.1:40022 · keys pinned/);
+  });
+
+  test('a pull for a VM not defined yet shows as a dim provisional row until the VM exists', async () => {
+    h = await renderApp([fakeVm('a'), fakeVm('b')]);
+    const base = { ref: 'debian-12', total: 400_000_000, bytesPerSec: 11_300_000, vm: 'web' };
+    h.client.emitImage({ ...base, phase: 'download', received: 168_000_000, etaSeconds: 37 });
+    await h.waitFor(/web\s+↓ pulling 42% 11\.3 MB\/s ETA 0:37 · debian-12/);
+    expect(h.frame()).toContain('2 VMs · 2 stopped · 1 pulling');
+    // Not a VM: the selection and the count stay on the two VMs; j moves among them only.
+    expect(h.frame()).toContain('1/2');
+    await h.press('j');
+    expect(h.frame()).toContain('2/2');
+    expect(h.frame()).toMatch(/>b\s+○ stopped/);
+    h.client.emitImage({ ...base, phase: 'done', received: 400_000_000, etaSeconds: 0 });
+    await h.waitFor('pulled: creating the VM');
+    await h.client.create({ name: 'web', image: 'debian-12' });
+    await h.waitFor(/web\s+○ stopped/);
+    expect(h.frame()).not.toContain('pull');
+  });
+
+  test('a pull for a new VM that fails elsewhere drops its row and says why', async () => {
+    h = await renderApp([fakeVm('a')]);
+    h.client.emitImage({ ref: 'nope-1', phase: 'checksum', received: 0, total: null, bytesPerSec: 0, etaSeconds: null, vm: 'web' });
+    await h.waitFor(/web\s+↓ pulling: fetching checksums · nope-1/);
+    h.client.emitImage({ ref: 'nope-1', phase: 'error', received: 0, total: null, bytesPerSec: 0, etaSeconds: null, vm: 'web', error: 'no image nope-1 in the catalog' });
+    await h.waitFor('✗ web: pulling nope-1 failed: no image nope-1 in the catalog');
+    expect(h.frame()).not.toContain('↓ pulling');
+  });
+
   test('the column header stays right under the title when the focus comes and goes', async () => {
     h = await renderApp([fakeVm('web', { state: 'running', pid: 1, startedAt: new Date().toISOString() })], { rows: 24 });
     const header = (): string => h.frame().split('\n')[3] ?? '';

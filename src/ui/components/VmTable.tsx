@@ -5,14 +5,18 @@ import { secondClock, spinnerClock } from '../clock.js';
 import { useClock } from '../hooks/use-clock.js';
 import { useTheme } from '../hooks/use-theme.js';
 import { scrollOffset, tableRows } from '../layout.js';
+import type { PullView } from '../pulls.js';
 import { COLUMN_GAP, pad, tableColumns } from '../table-columns.js';
 import { isLive, isTransitional, type Sort } from '../vm-view.js';
 import { Panel } from './Panel.js';
+import { PullRow } from './PullRow.js';
 import { VmRow } from './VmRow.js';
 
 /** Props of VmTable. */
 export interface VmTableProps {
   rows: readonly Vm[];
+  /** Image pulls for VMs not defined yet, shown as provisional rows above the VMs. */
+  pulls: readonly PullView[];
   /** Index of the selected row, -1 when none. */
   selected: number;
   total: number;
@@ -30,9 +34,12 @@ export interface VmTableProps {
  * keypress costs the same with 10 VMs or 1000; the clocks run only while a visible row needs them.
  */
 export function VmTable(props: VmTableProps): ReactNode {
-  const { rows, selected, total, sort, filter, editingFilter, loaded, focused, width, height } = props;
+  const { rows, pulls, selected, total, sort, filter, editingFilter, loaded, focused, width, height } = props;
   const theme = useTheme();
-  const visible = tableRows(height);
+  const fits = tableRows(height);
+  // Pulls take the top rows, at most half of them: the VMs stay in sight.
+  const shownPulls = pulls.slice(0, Math.max(Math.floor(fits / 2), Math.min(pulls.length, 1)));
+  const visible = Math.max(fits - shownPulls.length, 0);
   const offsetRef = useRef(0);
   const offset = scrollOffset(offsetRef.current, Math.max(selected, 0), visible, rows.length);
   offsetRef.current = offset;
@@ -51,6 +58,7 @@ export function VmTable(props: VmTableProps): ReactNode {
 
   let empty: string | null = null;
   if (!loaded) empty = 'connecting to bentod…';
+  else if (shownPulls.length) empty = null;
   else if (total === 0) empty = 'No VMs yet. Press n to create one.';
   else if (rows.length === 0) empty = `No VM matches /${filter} (Esc clears the filter)`;
 
@@ -64,17 +72,22 @@ export function VmTable(props: VmTableProps): ReactNode {
           <Text color={theme.muted}>{empty}</Text>
         </Box>
       ) : (
-        window.map((vm, i) => (
-          <VmRow
-            key={vm.name}
-            vm={vm}
-            columns={columns}
-            selected={offset + i === selected}
-            focused={focused}
-            spin={isTransitional(vm.state) ? spin : 0}
-            sec={isLive(vm) || vm.state === 'stopping' ? sec : 0}
-          />
-        ))
+        <>
+          {shownPulls.map((p) => (
+            <PullRow key={`pull:${p.name}`} pull={p} columns={columns} />
+          ))}
+          {window.map((vm, i) => (
+            <VmRow
+              key={vm.name}
+              vm={vm}
+              columns={columns}
+              selected={offset + i === selected}
+              focused={focused}
+              spin={isTransitional(vm.state) ? spin : 0}
+              sec={isLive(vm) || vm.state === 'stopping' ? sec : 0}
+            />
+          ))}
+        </>
       )}
     </Panel>
   );

@@ -104,7 +104,8 @@ export interface Harness {
   /** Types keys (raw terminal input) and lets the screen settle. */
   press(...keys: string[]): Promise<void>;
   waitFor(text: string | RegExp, timeoutMs?: number): Promise<void>;
-  onAttach: ReturnType<typeof vi.fn>;
+  /** a and h: what the terminal was handed to. */
+  onHandOver: ReturnType<typeof vi.fn>;
   onQuit: ReturnType<typeof vi.fn>;
   unmount(): void;
 }
@@ -115,7 +116,7 @@ export async function renderApp(vms: Vm[], opts: { rows?: number; cols?: number;
   const store = createVmStore(client, { minMs: 20, maxMs: 40 });
   store.start();
   const { open, panes, specs } = fakePanes();
-  const onAttach = vi.fn();
+  const onHandOver = vi.fn();
   const onQuit = vi.fn();
   const tree: ReactNode = (
     <App
@@ -123,10 +124,11 @@ export async function renderApp(vms: Vm[], opts: { rows?: number; cols?: number;
       store={store}
       consoleCommand={(name) => ({ command: 'bento', args: ['console', name] })}
       guestDir="/guest"
+      arch="x64"
       openPane={open}
       theme={createTheme({ NO_COLOR: '1' })}
       size={{ cols: opts.cols ?? COLS, rows: opts.rows ?? 30 }}
-      onAttach={onAttach}
+      onHandOver={onHandOver}
       onQuit={onQuit}
       {...opts.props}
     />
@@ -169,7 +171,7 @@ export async function renderApp(vms: Vm[], opts: { rows?: number; cols?: number;
         await settle(10);
       }
     },
-    onAttach,
+    onHandOver,
     onQuit,
     unmount() {
       r.unmount();
