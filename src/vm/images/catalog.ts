@@ -44,8 +44,8 @@ export function shaPrefixOf(ref: string): string | null {
   return SHA_PREFIX_RE.exec(ref.trim().toLowerCase())?.[1] ?? null;
 }
 
-function badRef(ref: string, why = IMAGE_REF_RULE): BentoError {
-  return new BentoError('invalid-input', `image ${why} (got ${JSON.stringify(ref)})`, { fields: [{ field: 'image', message: `${why} (got ${JSON.stringify(ref)})` }] });
+function badRef(ref: string, why = IMAGE_REF_RULE, hint = ''): BentoError {
+  return new BentoError('invalid-input', `image ${why} (got ${JSON.stringify(ref)})${hint}`, { fields: [{ field: 'image', message: `${why} (got ${JSON.stringify(ref)})` }] });
 }
 
 /** Turns an http(s) URL, file:// URL or absolute path into a URL string; null when it is none of them. */
@@ -281,6 +281,8 @@ export function resolveRef(ref: string, catalog: readonly CatalogEntry[], arch: 
   const ids = [...new Set(catalog.map((e) => e.id))];
   const forId = catalog.filter((e) => e.id === parts.id);
   if (!forId.length) {
+    // `disk.qcow2` is shaped like an id, but it is a relative path, which bentod cannot resolve.
+    if (/\.(qcow2|img|raw|qcow|iso|vmdk)$/i.test(parts.id)) throw badRef(ref, IMAGE_REF_RULE, '; for a local file, give its absolute path');
     throw new BentoError('not-found', `unknown image "${parts.id}"; the catalog has: ${ids.join(', ')} (or give an absolute path or a URL)`, {
       fields: [{ field: 'image', message: `is not in the catalog (known: ${ids.join(', ')})` }],
     });
