@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { startDaemon } from '../api/daemon.js';
 import { BentoError, errorMessage } from '../vm/errors.js';
 import { realHost } from '../vm/host.js';
+import { ImageCache } from '../vm/images/cache.js';
 import { VmManager } from '../vm/manager.js';
 import { bentoHome, maxNameLengthFor, socketPath } from '../vm/paths.js';
 import { InstanceStore } from '../vm/store.js';
@@ -33,6 +34,8 @@ async function main(): Promise<void> {
   const home = bentoHome();
   const socket = values.socket ?? socketPath(home);
   const drivers = makeDrivers(home);
+  // One image cache per home, shared by the API and (for create --image) the manager.
+  const images = new ImageCache({ home, log });
   const manager = new VmManager({ store: new InstanceStore(home, { log }), drivers, host: { ...withBackends(realHost(), drivers), maxNameLength: maxNameLengthFor(home) }, detectFormat, log });
   const accel = hostAccel();
   log(`host accelerator: ${accel.accel} (${accel.why}) on ${os.platform()}/${os.arch()}`);
@@ -42,6 +45,7 @@ async function main(): Promise<void> {
     home,
     socket,
     manager,
+    images,
     log,
     admit: await makeAdmit(log),
     version: { version: VERSION, backends: offeredBackends(drivers), defaultAccel: accel.accel, pid: process.pid },

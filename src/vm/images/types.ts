@@ -144,3 +144,9 @@ export interface PullRequest {
   image: string;
   force?: boolean;
 }
+
+/** The answer of POST /api/images/pull: the image, and whether it was in the cache already. */
+export interface PullResult extends ImageView {
+  /** True when the reference was cached and nothing was fetched. */
+  alreadyCached: boolean;
+}
