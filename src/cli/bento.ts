@@ -5,6 +5,7 @@ import { bentoHome, socketPath } from '../vm/paths.js';
 import type { CreateRequest } from '../vm/types.js';
 import { ensureDaemon } from './ensure-daemon.js';
 import { formatEvent, formatInspect, formatVmTable } from './format.js';
+import { addImageCommands } from './image-commands.js';
 import { VERSION } from './version.js';
 
 const home = bentoHome();
@@ -249,6 +250,8 @@ program
       }).catch(reject);
     });
   });
+
+addImageCommands(program, { client, print });
 
 program.parseAsync().catch((err: unknown) => {
   process.stderr.write(`bento: ${errorMessage(err)}\n`);
