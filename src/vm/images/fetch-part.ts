@@ -45,6 +45,8 @@ const partialSchema = z.object({
   lastModified: z.string().nullable(),
   expected: z.object({ algo: z.enum(['sha256', 'sha512']), hex: z.string() }).nullable(),
   total: z.number().int().min(0).nullable(),
+  /** Bytes of the part known to be on disk (flushed); a resume after a crash starts there. */
+  confirmed: z.number().int().min(0),
 });
 type PartialRecord = z.infer<typeof partialSchema>;
 
@@ -164,7 +166,6 @@ async function copyLocal(r: ResolvedImage, file: string, expected: Expected, ctx
       await writer.finish().catch(() => undefined);
     }
     if (writer.error) throw writer.error;
-    await fh.datasync();
   } catch (err) {
     await fh.close();
     dropPart(part, null);
@@ -189,7 +190,8 @@ async function download(r: ResolvedImage, url: string, expected: Expected, ctx: 
   const prev = readPartial(partJson);
   const validator = prev?.etag && !prev.etag.startsWith('W/') ? prev.etag : (prev?.lastModified ?? null);
   const sameExpected = (prev?.expected?.hex ?? null) === (expected?.hex ?? null);
-  let offset = prev && prev.url === url && sameExpected && validator ? sizeOf(part) : 0;
+  // Only what was flushed before an interruption is trusted: after a crash, later bytes may be holes.
+  let offset = prev && prev.url === url && sameExpected && validator ? Math.min(sizeOf(part), prev.confirmed) : 0;
   if (!offset) dropPart(part, partJson);
   const hashes = new Hashes(expected?.algo ?? null);
   if (offset) await rehash(part, offset, hashes, ctx.signal);
@@ -213,10 +215,18 @@ async function download(r: ResolvedImage, url: string, expected: Expected, ctx: 
   }
   const etag = res.headers.etag ?? null;
   const lastModified = res.headers['last-modified'] ?? null;
-  writeFileSync(partJson, JSON.stringify({ url, etag, lastModified, expected: expected ? { algo: expected.algo, hex: expected.hex } : null, total }), { mode: 0o600 });
+  const record = { url, etag, lastModified, expected: expected ? { algo: expected.algo, hex: expected.hex } : null, total };
+  const save = (confirmed: number): void => writeFileSync(partJson, JSON.stringify({ ...record, confirmed } satisfies PartialRecord), { mode: 0o600 });
+  save(offset);
   const fh = await fs.promises.open(part, offset ? 'r+' : 'w', 0o600);
   if (offset) await fh.truncate(offset);
-  const writer = new HashingWriter(fh, offset, hashes);
+  const writer = new HashingWriter(fh, offset, hashes, (n) => {
+    try {
+      save(n);
+    } catch (err) {
+      ctx.log(`images: cannot record the progress of ${part}: ${errorMessage(err)}`);
+    }
+  });
   Object.assign(ctx.progress, { phase: 'download', received: offset, total, resumedFrom: offset });
   ctx.progress.startRate();
   let failure: unknown = null;
@@ -225,10 +235,9 @@ async function download(r: ResolvedImage, url: string, expected: Expected, ctx: 
   } catch (err) {
     failure = err;
   }
-  // Whatever arrived goes to disk, so a resume starts after it.
+  // Whatever arrived goes to disk (flushed, and recorded as confirmed), so a resume starts after it.
   await writer.finish().catch((err: unknown) => (failure ??= err));
   if (!failure && total !== null && writer.received !== total) failure = new Error(`got ${writer.received} of ${total} bytes`);
-  if (!failure) await fh.datasync().catch((err: unknown) => (failure = err));
   await fh.close();
   if (failure) {
     if (ctx.signal.aborted) throw cancelled(`GET ${url}`);

@@ -143,11 +143,19 @@ export class Hashes {
 export const WRITE_BATCH_BYTES = 4 * 1024 * 1024;
 /** Writes in flight at once (each WRITE_BATCH_BYTES). */
 export const WRITES_IN_FLIGHT = 4;
+/**
+ * The writer flushes the file to disk in the background after this many new bytes: the final flush
+ * before the image is kept then has little left to do, and a resume after a crash may trust what
+ * was flushed (the part's record says how far).
+ */
+export const SYNC_EVERY_BYTES = 64 * 1024 * 1024;
 
 /**
- * Hashes and writes a stream of chunks to a file from `position` on. `push` returns false when the
+ * Hashes and writes a stream of chunks to a file from `start` on. `push` returns false when the
  * source should pause; `onDrain` tells when it may go on. Chunks are hashed as they arrive (once) and
  * written in batches at their own offsets, so up to WRITES_IN_FLIGHT writes run beside the hashing.
+ * Every SYNC_EVERY_BYTES the written prefix is flushed (fdatasync) in the background and reported
+ * to `onSynced`.
  */
 export class HashingWriter {
   /** Bytes handed in so far, counting the starting position. */
@@ -155,7 +163,10 @@ export class HashingWriter {
   private batch: Buffer[] = [];
   private batchBytes = 0;
   private position: number;
-  private inFlight = 0;
+  /** Start offsets of the writes in flight: everything below the smallest is on the file. */
+  private inFlight = new Set<number>();
+  private synced: number;
+  private syncing: Promise<void> | null = null;
   private failure: Error | null = null;
   private drainWaiters: (() => void)[] = [];
   private idleWaiters: (() => void)[] = [];
@@ -164,14 +175,21 @@ export class HashingWriter {
     private readonly fh: FileHandle,
     start: number,
     private readonly hashes: Hashes,
+    private readonly onSynced: (bytes: number) => void = () => undefined,
   ) {
     this.received = start;
     this.position = start;
+    this.synced = start;
   }
 
   /** The first write error, if any: the caller stops its source. */
   get error(): Error | null {
     return this.failure;
+  }
+
+  /** Bytes from the start of the file that are all written (though maybe not yet flushed). */
+  get written(): number {
+    return this.inFlight.size ? Math.min(...this.inFlight) : this.position;
   }
 
   /** Takes one chunk; false when the caller should pause until onDrain. */
@@ -181,12 +199,12 @@ export class HashingWriter {
     this.batch.push(chunk);
     this.batchBytes += chunk.length;
     if (this.batchBytes >= WRITE_BATCH_BYTES) this.flush();
-    return this.inFlight < WRITES_IN_FLIGHT;
+    return this.inFlight.size < WRITES_IN_FLIGHT;
   }
 
   /** Calls cb once fewer than WRITES_IN_FLIGHT writes are pending. */
   onDrain(cb: () => void): void {
-    if (this.inFlight < WRITES_IN_FLIGHT) cb();
+    if (this.inFlight.size < WRITES_IN_FLIGHT) cb();
     else this.drainWaiters.push(cb);
   }
 
@@ -194,34 +212,59 @@ export class HashingWriter {
     if (!this.batchBytes) return;
     const bufs = this.batch;
     const at = this.position;
-    this.position += this.batchBytes;
+    const want = this.batchBytes;
+    this.position += want;
     this.batch = [];
     this.batchBytes = 0;
-    this.inFlight++;
+    this.inFlight.add(at);
     this.fh.writev(bufs, at).then(
       ({ bytesWritten }) => {
-        const want = bufs.reduce((n, b) => n + b.length, 0);
         // writev may write less than asked (a full disk): treat it as the failure it is.
-        if (bytesWritten !== want && !this.failure) this.failure = new Error(`short write (${bytesWritten} of ${want} bytes)`);
-        this.settled();
+        if (bytesWritten !== want) this.failure ??= new Error(`short write (${bytesWritten} of ${want} bytes)`);
+        this.settled(at);
       },
       (err: Error) => {
         this.failure ??= err;
-        this.settled();
+        this.settled(at);
       },
     );
   }
 
-  private settled(): void {
-    this.inFlight--;
-    if (this.inFlight < WRITES_IN_FLIGHT) for (const w of this.drainWaiters.splice(0)) w();
-    if (this.inFlight === 0) for (const w of this.idleWaiters.splice(0)) w();
+  private settled(at: number): void {
+    this.inFlight.delete(at);
+    if (this.inFlight.size < WRITES_IN_FLIGHT) for (const w of this.drainWaiters.splice(0)) w();
+    this.maybeSync();
+    if (this.inFlight.size === 0 && !this.syncing) for (const w of this.idleWaiters.splice(0)) w();
   }
 
-  /** Writes what is buffered and waits for every write; throws the first write error. */
+  private maybeSync(force = false): void {
+    const upTo = this.written;
+    if (this.syncing || this.failure || upTo === this.synced || (!force && upTo - this.synced < SYNC_EVERY_BYTES)) return;
+    this.syncing = this.fh.datasync().then(
+      () => {
+        this.synced = upTo;
+        this.syncing = null;
+        this.onSynced(upTo);
+        this.settled(-1);
+      },
+      (err: Error) => {
+        this.failure ??= err;
+        this.syncing = null;
+        this.settled(-1);
+      },
+    );
+  }
+
+  /**
+   * Writes what is buffered, waits for every write, and flushes the file to disk (reporting to
+   * onSynced); throws the first write or flush error. Everything received is on disk afterwards.
+   */
   async finish(): Promise<void> {
     this.flush();
-    if (this.inFlight) await new Promise<void>((r) => this.idleWaiters.push(r));
+    while (this.inFlight.size || this.syncing || (!this.failure && this.synced !== this.position)) {
+      if (!this.inFlight.size && !this.syncing) this.maybeSync(true);
+      await new Promise<void>((r) => this.idleWaiters.push(r));
+    }
     if (this.failure) throw this.failure;
   }
 }
