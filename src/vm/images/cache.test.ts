@@ -183,6 +183,20 @@ describe('pull', () => {
     expect(Object.keys(seen).sort()).toEqual(['debian-12', 'debian-12:amd64', 'debian-12:x86_64']);
   });
 
+  it('pulls of one URL that expect different checksums do not share a download', async () => {
+    const data = fakeQcow2(2 * MiB);
+    fs.mkdirSync(path.join(mirror, 'adhoc'), { recursive: true });
+    fs.writeFileSync(path.join(mirror, 'adhoc', 'x.qcow2'), data);
+    server.options = { bytesPerSec: 8 * MiB };
+    const c = cache();
+    const sha = digests(data).sha256;
+    const url = `${server.url}/adhoc/x.qcow2`;
+    const [right, wrong] = await Promise.allSettled([c.pull(`${url}#sha256=${sha}`), c.pull(`${url}#sha256=${'0'.repeat(64)}`)]);
+    expect(right).toMatchObject({ status: 'fulfilled', value: { sha256: sha } });
+    expect(wrong).toMatchObject({ status: 'rejected', reason: { code: 'checksum-mismatch' } });
+    expect(server.requests.filter((r) => r.path === '/adhoc/x.qcow2')).toHaveLength(2);
+  });
+
   it('an aborted pull stops the download and keeps its part; the next pull resumes it', async () => {
     const data = fakeQcow2(4 * MiB);
     mirrorBuiltin(mirror, 'debian-12', 'x86_64', data);

@@ -56,12 +56,19 @@ interface Caller {
 }
 
 interface Flight {
+  /** What the bytes are checked against: pulls that expect something else must not share them. */
+  check: string;
   callers: Set<Caller>;
   controller: AbortController;
   tracker: ProgressTracker;
   promise: Promise<ImageMeta>;
   /** Resolves (never rejects) once the flight is over and out of the in-flight map. */
   settled: Promise<void>;
+}
+
+/** What a pull's bytes are verified against (one download may serve only pulls that agree on it). */
+function checkOf(r: ResolvedImage): string {
+  return `${r.entry.checksum ?? ''} ${r.entry.checksumUrl ?? ''}`;
 }
 
 function fsyncDir(dir: string): void {
@@ -195,15 +202,16 @@ export class ImageCache {
     for (;;) {
       const f = this.flights.get(r.entry.url);
       if (!f) break;
-      if (!f.controller.signal.aborted) return this.join(f, caller, r, opts.signal);
-      // Everyone left that download and it is winding down: wait for it to let go of its part.
+      if (!f.controller.signal.aborted && f.check === checkOf(r)) return this.join(f, caller, r, opts.signal);
+      // That download is winding down (everyone left it), or it is checked against another
+      // checksum: wait for it to let go of the URL's part, then start our own.
       await f.settled;
     }
     return this.join(this.start(r), caller, r, opts.signal);
   }
 
   private start(r: ResolvedImage): Flight {
-    const flight = { callers: new Set<Caller>(), controller: new AbortController(), tracker: new ProgressTracker() } as Flight;
+    const flight = { check: checkOf(r), callers: new Set<Caller>(), controller: new AbortController(), tracker: new ProgressTracker() } as Flight;
     flight.promise = this.run(r, flight);
     flight.settled = flight.promise.then(
       () => undefined,
