@@ -249,6 +249,9 @@ describe('ad-hoc sources', () => {
     const data = fakeQcow2(MiB + 3);
     fs.writeFileSync(src, data);
     const c = cache();
+    // A path needs no catalog: a broken images.json does not stand in its way (it does for ids).
+    fs.writeFileSync(path.join(home, 'images.json'), '{"images": [{"id": "x"}]}');
+    expect((await failure(c.pull('debian-12'))).message).toMatch(/images\.json: images\[0\] \(id "x"\): arch: must be x86_64 or aarch64/);
     const img = await c.pull(src);
     expect(img).toMatchObject({ sha256: digests(data).sha256, url: `file://${src}`, id: null, checksum: null, refs: [`file://${src}`], format: 'qcow2' });
     expect(fs.statSync(img.path).ino).not.toBe(fs.statSync(src).ino);

@@ -7,7 +7,7 @@ import { Mutex } from 'async-mutex';
 import { BentoError, errorMessage } from '../errors.js';
 import { IMAGE_FILES, imagesDir } from '../paths.js';
 import type { Disposer } from '../types.js';
-import { hostImageArch, loadCatalog, refKey, resolveRef, shaPrefixOf } from './catalog.js';
+import { hostImageArch, isLocationRef, loadCatalog, refKey, resolveRef, shaPrefixOf } from './catalog.js';
 import { parseInlineChecksum } from './checksum-file.js';
 import { dropPart, expectedChecksum, fetchPart, partialName, urlFileName, type Expected, type Fetched } from './fetch-part.js';
 import { IMAGE_HEAD_BYTES, sniffImage } from './format.js';
@@ -109,7 +109,8 @@ export class ImageCache {
 
   /** Resolves a reference against the catalog without fetching anything. */
   resolve(ref: string, arch: ImageArch = this.arch): ResolvedImage {
-    return resolveRef(ref, this.catalog(), arch);
+    // A path or URL is resolved without the catalog, so a broken images.json does not block it.
+    return resolveRef(ref, isLocationRef(ref) ? [] : this.catalog(), arch);
   }
 
   /** Subscribes to the progress of every pull (bentod broadcasts it on /api/events). */

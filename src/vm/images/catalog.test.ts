@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BentoError } from '../errors.js';
-import { BUILTIN_CATALOG, loadCatalog, mergeUserCatalog, mirrorEntry, parseMirror, refKey, resolveRef, shaPrefixOf } from './catalog.js';
+import { BUILTIN_CATALOG, isLocationRef, loadCatalog, mergeUserCatalog, mirrorEntry, parseMirror, refKey, resolveRef, shaPrefixOf } from './catalog.js';
 
 let home: string;
 beforeEach(() => {
@@ -67,7 +67,7 @@ describe('resolve', () => {
     const err = thrown(() => resolveRef('debian-99', BUILTIN_CATALOG));
     expect(err.code).toBe('not-found');
     expect(err.message).toBe('unknown image "debian-99"; the catalog has: debian-12, debian-13, ubuntu-24.04, fedora-44, alpine-3.24 (or give an absolute path or a URL)');
-    expect(thrown(() => resolveRef('debian-12:riscv64', BUILTIN_CATALOG)).message).toMatch(/architecture must be x86_64 or aarch64/);
+    expect(thrown(() => resolveRef('debian-12:riscv64', BUILTIN_CATALOG)).message).toMatch(/^image architecture \(after the colon\) must be x86_64 or aarch64 \(got "debian-12:riscv64"\)$/);
   });
 
   it('absolute paths and file:// URLs are ad-hoc local entries keyed by their file:// URL', () => {
@@ -82,6 +82,11 @@ describe('resolve', () => {
     expect(r).toMatchObject({ key: 'https://example.test/img/disk.qcow2', entry: { checksum: `sha256:${H256}`, firmware: 'uefi', arch: 'aarch64' }, source: { kind: 'http', url: 'https://example.test/img/disk.qcow2' } });
     expect(resolveRef('http://example.test/disk.raw', BUILTIN_CATALOG).entry.checksum).toBeUndefined();
     expect(thrown(() => resolveRef('https://example.test/d.img#md5=abc', BUILTIN_CATALOG)).message).toMatch(/URL fragment must be #sha256=<64 hex digits> or #sha512=<128 hex digits>/);
+  });
+
+  it('tells locations (which need no catalog) from catalog ids', () => {
+    expect(['/srv/x.img', 'file:///x', 'file:/x', 'https://h/x', 'ftp://h/x'].map(isLocationRef)).toEqual([true, true, true, true, true]);
+    expect(['debian-12', 'debian-12:aarch64', 'disk.qcow2', './x.img'].map(isLocationRef)).toEqual([false, false, false, false]);
   });
 
   it('anything else is refused naming the field and the rule', () => {

@@ -229,8 +229,14 @@ function splitId(ref: string, arch: ImageArch): { id: string; arch: ImageArch } 
   if (!m || !IMAGE_ID_RE.test(m[1]!)) return null;
   if (m[2] === undefined) return { id: m[1]!, arch };
   const a = parseArch(m[2]);
-  if (!a) throw badRef(ref, `architecture must be x86_64 or aarch64 (after the colon)`);
+  if (!a) throw badRef(ref, 'architecture (after the colon) must be x86_64 or aarch64');
   return { id: m[1]!, arch: a };
+}
+
+/** True for a reference that names a location (absolute path or URL) rather than a catalog id: it needs no catalog. */
+export function isLocationRef(ref: string): boolean {
+  const text = ref.trim();
+  return path.isAbsolute(text) || /^[a-z][a-z0-9+.-]*:\/\//i.test(text) || /^file:/i.test(text);
 }
 
 /**
