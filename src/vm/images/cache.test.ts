@@ -298,6 +298,18 @@ describe('ad-hoc sources', () => {
   });
 });
 
+describe('prunePartial', () => {
+  it('deletes interrupted downloads', async () => {
+    mirrorBuiltin(mirror, 'debian-12', 'x86_64', fakeQcow2(2 * MiB));
+    server.options = { cutAfter: MiB };
+    const c = cache();
+    await failure(c.pull('debian-12'));
+    expect(partial()).toHaveLength(2);
+    expect(c.prunePartial()).toBe(2);
+    expect(partial()).toEqual([]);
+  });
+});
+
 describe('remove', () => {
   it('refuses an image a VM uses, naming the VMs; otherwise removes it and every ref to it', async () => {
     const data = fakeQcow2(MiB);
