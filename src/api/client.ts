@@ -2,13 +2,17 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { BentoError, type ErrorCode, type FieldError } from '../vm/errors.js';
+import type { ImageList, ImageView, PullProgress, PullResult } from '../vm/images/types.js';
 import type { CreateRequest, Disposer, StateEvent, StopRequest, VersionInfo, Vm, VmChange } from '../vm/types.js';
 
 /** Options of a raw request. */
 interface RequestOptions {
   method?: string;
   body?: unknown;
+  /** Deadline for the whole exchange; Infinity for none (the caller watches liveness itself). */
   timeoutMs?: number;
+  /** Aborting ends the request with a `cancelled` error (or the signal's reason, when a BentoError). */
+  signal?: AbortSignal;
 }
 
 /** How long an ordinary request may take before the client gives up on bentod. */
@@ -23,6 +27,8 @@ export const IMAGE_PULL_TIMEOUT_MS = 2 * 3600_000;
 const DEFAULT_STOP_WAIT_MS = 30_000;
 /** bentod sends an SSE comment every 5 s; this much silence on /api/events means it is dead or stuck. */
 export const EVENTS_SILENCE_MS = 15_000;
+/** A pull has no deadline (it may take many minutes); bentod is asked for /api/version this often meanwhile. */
+export const PULL_PROBE_MS = 5_000;
 
 /** Handlers for a live event subscription. */
 export interface EventHandlers {
@@ -30,6 +36,8 @@ export interface EventHandlers {
   onSnapshot?(vms: Vm[]): void;
   /** A VM was created, changed or deleted (by any client). */
   onChange?(ev: VmChange): void;
+  /** Progress of an image pull (any client's), about four a second per pull. */
+  onImage?(p: PullProgress): void;
   /** bentod dropped events this slow reader had not taken: re-read the list (GET /api/vms). */
   onResync?(): void;
   /** The stream ended (bentod went away or went silent); not called after close(). */
@@ -76,16 +84,27 @@ export class BentoClient {
   request<T>(path: string, opts: RequestOptions = {}): Promise<T> {
     const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     return new Promise<T>((resolveOuter, rejectOuter) => {
-      const timer = setTimeout(() => {
+      const timer = Number.isFinite(timeoutMs)
+        ? setTimeout(() => {
+            req.destroy();
+            reject(this.timeoutError(timeoutMs));
+          }, timeoutMs)
+        : null;
+      const onAbort = (): void => {
         req.destroy();
-        reject(this.timeoutError(timeoutMs));
-      }, timeoutMs);
+        const why: unknown = opts.signal?.reason;
+        reject(why instanceof BentoError ? why : new BentoError('cancelled', `${opts.method ?? 'GET'} ${path}: cancelled`));
+      };
+      const done = (): void => {
+        if (timer) clearTimeout(timer);
+        opts.signal?.removeEventListener('abort', onAbort);
+      };
       const resolve = (v: T): void => {
-        clearTimeout(timer);
+        done();
         resolveOuter(v);
       };
       const reject = (e: unknown): void => {
-        clearTimeout(timer);
+        done();
         rejectOuter(e);
       };
       const payload = opts.body === undefined ? undefined : JSON.stringify(opts.body);
@@ -119,6 +138,8 @@ export class BentoClient {
         },
       );
       req.on('error', (err) => reject(this.unreachable(err)));
+      if (opts.signal?.aborted) return onAbort();
+      opts.signal?.addEventListener('abort', onAbort, { once: true });
       req.end(payload);
     });
   }
@@ -165,6 +186,46 @@ export class BentoClient {
   }
   private action(name: string, verb: string, body: object = {}, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<Vm> {
     return this.request(`/api/vms/${encodeURIComponent(name)}/${verb}`, { method: 'POST', body, timeoutMs });
+  }
+
+  /** Cached images (with the VMs using each) and the catalog (with what is cached). */
+  images(): Promise<ImageList> {
+    return this.request('/api/images');
+  }
+  /** One cached image by reference or sha256 prefix. */
+  image(ref: string): Promise<ImageView> {
+    return this.request(`/api/images/${encodeURIComponent(ref)}`);
+  }
+  /**
+   * Pulls an image through bentod and resolves when it is cached (progress arrives on events() as
+   * onImage). A pull may take many minutes, so it has no deadline; instead bentod is probed every
+   * PULL_PROBE_MS and a probe that fails ends the pull with its error. Aborting `signal` ends it
+   * too, and bentod stops the download when no other client shares it (the part stays for a resume).
+   */
+  async pullImage(ref: string, opts: { force?: boolean; vm?: string; signal?: AbortSignal; probe?: { everyMs: number; timeoutMs: number } } = {}): Promise<PullResult> {
+    const stop = new AbortController();
+    const outer = (): void => stop.abort(opts.signal?.reason);
+    if (opts.signal?.aborted) outer();
+    opts.signal?.addEventListener('abort', outer, { once: true });
+    let busy = false;
+    const probe = setInterval(() => {
+      if (busy) return;
+      busy = true;
+      this.request('/api/version', { timeoutMs: opts.probe?.timeoutMs ?? DEFAULT_TIMEOUT_MS }).then(
+        () => (busy = false),
+        (err: unknown) => stop.abort(err instanceof BentoError ? err : this.unreachable(err)),
+      );
+    }, opts.probe?.everyMs ?? PULL_PROBE_MS);
+    try {
+      return await this.request<PullResult>('/api/images/pull', { method: 'POST', body: { image: ref, ...(opts.force ? { force: true } : {}), ...(opts.vm ? { vm: opts.vm } : {}) }, timeoutMs: Infinity, signal: stop.signal });
+    } finally {
+      clearInterval(probe);
+      opts.signal?.removeEventListener('abort', outer);
+    }
+  }
+  /** Removes a cached image; refused with `image-in-use` while a VM is based on it. */
+  removeImage(ref: string): Promise<void> {
+    return this.request(`/api/images/${encodeURIComponent(ref)}`, { method: 'DELETE' });
   }
 
   /**
@@ -243,6 +304,7 @@ export class BentoClient {
         const value = JSON.parse(data.join('\n')) as unknown;
         if (type === 'snapshot') handlers.onSnapshot?.(value as Vm[]);
         else if (type === 'created' || type === 'changed' || type === 'deleted') handlers.onChange?.(value as VmChange);
+        else if (type === 'image') handlers.onImage?.(value as PullProgress);
         else if (type === 'message') handlers.onEvent(value as StateEvent);
       }
     });

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { tryLockExclusive, type HeldLock } from '../native/lock.js';
 import { BentoError, errorMessage } from '../vm/errors.js';
 import { FILES } from '../vm/paths.js';
+import { ImageCache } from '../vm/images/cache.js';
 import type { VmManager } from '../vm/manager.js';
 import type { VersionInfo } from '../vm/types.js';
 import { ConsoleHub } from './console-hub.js';
@@ -15,6 +16,8 @@ export interface DaemonOptions {
   home: string;
   socket: string;
   manager: VmManager;
+  /** The image cache bentod serves (built by the composition root so the manager can share it); absent: one for `home`. */
+  images?: ImageCache;
   version: VersionInfo;
   log: (line: string) => void;
   /** Takes the home's lifetime lock (tests may swap it); null when another bentod holds it. */
@@ -26,6 +29,7 @@ export interface DaemonOptions {
 /** A running bentod. */
 export interface Daemon {
   server: http.Server;
+  images: ImageCache;
   close(): Promise<void>;
 }
 
@@ -86,7 +90,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       fs.rmSync(opts.socket, { force: true });
     }
     await opts.manager.init();
-    const routes = buildRoutes(opts.manager, opts.version);
+    const images = opts.images ?? new ImageCache({ home: opts.home, log: opts.log });
+    const routes = buildRoutes(opts.manager, opts.version, images);
     const server = http.createServer((req, res) => void dispatch(routes, req, res));
     const consoles = new ConsoleHub(opts.manager, opts.log);
     consoles.start();
@@ -112,6 +117,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     opts.log(`bentod ${opts.version.version} (pid ${process.pid}) serving on ${opts.socket}`);
     return {
       server,
+      images,
       async close() {
         consoles.close();
         opts.manager.close();

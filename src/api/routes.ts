@@ -10,6 +10,8 @@ import { streamLog } from './log-stream.js';
 import { readJson, sendError, sendJson } from './http-util.js';
 import { openEventStream } from './sse.js';
 import { crashPoint } from '../vm/test-hooks.js';
+import type { ImageCache } from '../vm/images/cache.js';
+import { imageRoutes } from './image-routes.js';
 
 const stopSchema = z.strictObject({
   force: z.boolean({ message: 'must be true or false' }).optional(),
@@ -24,7 +26,8 @@ const emptySchema = z.strictObject({});
 
 type Params = { name: string };
 type Handler = (ctx: { req: IncomingMessage; res: ServerResponse; params: Params; url: URL }) => Promise<void> | void;
-interface Route {
+/** One endpoint: method, path pattern (its first group is the decoded `name` param) and handler. */
+export interface Route {
   method: string;
   pattern: RegExp;
   handler: Handler;
@@ -36,8 +39,8 @@ function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
   return r.data;
 }
 
-/** The API of DESIGN.md, as a route table over the engine. */
-export function buildRoutes(manager: VmManager, version: VersionInfo): Route[] {
+/** The API of DESIGN.md, as a route table over the engine (and the image cache, when bentod has one). */
+export function buildRoutes(manager: VmManager, version: VersionInfo, images?: ImageCache): Route[] {
   const NAME = '([^/]+)';
   const action = (verb: string, fn: (name: string, body: unknown) => Promise<unknown>): Route => ({
     method: 'POST',
@@ -105,8 +108,9 @@ export function buildRoutes(manager: VmManager, version: VersionInfo): Route[] {
     {
       method: 'GET',
       pattern: /^\/api\/events$/,
-      handler: ({ req, res, url }) => openEventStream(req, res, manager, url.searchParams.get('snapshot') === '1'),
+      handler: ({ req, res, url }) => openEventStream(req, res, manager, url.searchParams.get('snapshot') === '1', images),
     },
+    ...(images ? imageRoutes(images, manager) : []),
   ];
 }
 

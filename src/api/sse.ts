@@ -1,5 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { PullProgress } from '../vm/images/types.js';
 import type { VmManager } from '../vm/manager.js';
+import type { Disposer } from '../vm/types.js';
 
 /** An SSE comment this often lets clients tell a live bentod from a dead or stuck one (they give up after 15 s). */
 const HEARTBEAT_MS = 5_000;
@@ -62,13 +64,19 @@ export function boundedSink(res: SseTarget, maxBytes = SSE_MAX_QUEUED_BYTES, stu
   };
 }
 
+/** Where image pull progress comes from (the daemon's ImageCache). */
+export interface ImageProgressSource {
+  onProgress(listener: (p: PullProgress) => void): Disposer;
+}
+
 /**
  * Serves /api/events as server-sent events: each state change as one `data:` line of JSON, pushed
  * as it happens, and `created` / `changed` / `deleted` named events for definitions. With `snapshot`, the stream opens with an `event: snapshot` carrying every VM, so a
- * client never misses a change between listing and subscribing. Each client's queue is bounded
+ * client never misses a change between listing and subscribing. Image pulls report progress as
+ * `event: image` (about four a second per pull). Each client's queue is bounded
  * (see boundedSink): a slow one gets `event: resync` instead of unbounded memory in bentod.
  */
-export function openEventStream(req: IncomingMessage, res: ServerResponse, manager: VmManager, snapshot: boolean): void {
+export function openEventStream(req: IncomingMessage, res: ServerResponse, manager: VmManager, snapshot: boolean, images?: ImageProgressSource): void {
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
   res.write(': bentod events\n\n');
   if (snapshot) res.write(`event: snapshot\ndata: ${JSON.stringify(manager.list())}\n\n`);
@@ -76,12 +84,14 @@ export function openEventStream(req: IncomingMessage, res: ServerResponse, manag
   const off = manager.onState((ev) => sink.send(`data: ${JSON.stringify(ev)}\n\n`));
   // Definitions coming and going are named events, so readers of plain state events can ignore them.
   const offChange = manager.onChange((ev) => sink.send(`event: ${ev.kind}\ndata: ${JSON.stringify(ev)}\n\n`));
+  const offImage = images?.onProgress((p) => sink.send(`event: image\ndata: ${JSON.stringify(p)}\n\n`));
   const beat = setInterval(() => sink.send(': ping\n\n'), HEARTBEAT_MS);
   const end = (): void => {
     clearInterval(beat);
     sink.close();
     off();
     offChange();
+    offImage?.();
   };
   req.on('close', end);
   res.on('close', end);

@@ -1,4 +1,3 @@
-import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { BentoClient } from '../api/client.js';
 import { BentoError, errorMessage } from '../vm/errors.js';
@@ -6,8 +5,11 @@ import { bentoHome, socketPath } from '../vm/paths.js';
 import type { CreateRequest } from '../vm/types.js';
 import { ensureDaemon } from './ensure-daemon.js';
 import { formatPublish, parsePublish, PUBLISH_RULE } from '../vm/net.js';
-import { pullWithProgress, readUserData, runSsh, waitReady } from './guest.js';
+import { readUserData, runSsh, waitReady } from './guest.js';
+import { absoluteRef, pullWithProgress } from './image-commands.js';
+import { pulledLine } from './pull-progress.js';
 import { formatEvent, formatInspect, formatVmTable } from './format.js';
+import { addImageCommands } from './image-commands.js';
 import { VERSION } from './version.js';
 
 const home = bentoHome();
@@ -112,13 +114,14 @@ program
     ];
     for (const [from, to] of map) if (o[from] !== undefined) (req as unknown as Record<string, unknown>)[to] = o[from];
     if (typeof o.userData === 'string') req.userData = readUserData(o.userData);
-    // A relative image path means the caller's folder, not bentod's.
-    if (req.image && !/^[a-z][a-z0-9+.-]*:\/\//i.test(req.image) && (req.image.startsWith('.') || req.image.includes('/'))) {
-      req.image = path.resolve(req.image);
-    }
     const c = await client();
-    // The pull (if the image is not cached yet) shows its progress here; the create then finds it cached.
-    if (req.image) await pullWithProgress(c, req.image);
+    if (req.image) {
+      // A relative image path means the caller's folder, not bentod's.
+      req.image = absoluteRef(req.image);
+      // The pull (if the image is not cached yet) shows its progress here; the create then finds it cached.
+      const { result, seconds } = await pullWithProgress(c, req.image, { vm: name });
+      if (!result.alreadyCached && !o.json) print(pulledLine(req.image, result, seconds));
+    }
     const vm = await c.create(req);
     if (o.json) json(vm);
     else print(`created ${vm.name}`);
@@ -320,6 +323,8 @@ program
       }).catch(reject);
     });
   });
+
+addImageCommands(program, { client, print });
 
 program.parseAsync().catch((err: unknown) => {
   process.stderr.write(`bento: ${errorMessage(err)}\n`);

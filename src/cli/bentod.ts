@@ -3,6 +3,8 @@ import { parseArgs } from 'node:util';
 import { startDaemon } from '../api/daemon.js';
 import { BentoError, errorMessage } from '../vm/errors.js';
 import { realHost } from '../vm/host.js';
+import { ImageCache } from '../vm/images/cache.js';
+import { imageSource } from '../vm/images/source.js';
 import { VmManager } from '../vm/manager.js';
 import { bentoHome, maxNameLengthFor, socketPath } from '../vm/paths.js';
 import { InstanceStore } from '../vm/store.js';
@@ -38,6 +40,8 @@ async function main(): Promise<void> {
     identityFile: clientKeyPath(home),
     publicKeys: async () => [await ensureClientKey(home), ...userPublicKeys()],
   };
+  // One image cache per home, shared by the API and (for create --image) the manager.
+  const images = new ImageCache({ home, log });
   const manager = new VmManager({
     store: new InstanceStore(home, { log }),
     drivers,
@@ -45,6 +49,7 @@ async function main(): Promise<void> {
     detectFormat,
     log,
     ssh,
+    images: imageSource(images),
     hostUser: os.userInfo().username,
   });
   const accel = hostAccel();
@@ -55,6 +60,7 @@ async function main(): Promise<void> {
     home,
     socket,
     manager,
+    images,
     log,
     admit: await makeAdmit(log),
     version: { version: VERSION, backends: offeredBackends(drivers), defaultAccel: accel.accel, pid: process.pid },

@@ -88,8 +88,3 @@ export async function waitReady(c: BentoClient, name: string, timeoutMs: number)
       .catch((err: unknown) => finish(err instanceof BentoError ? err : new BentoError('daemon-unavailable', errorMessage(err))));
   });
 }
-
-/** Pulls an image through bentod, showing progress; a cached image returns at once. */
-export async function pullWithProgress(_c: BentoClient, _ref: string): Promise<void> {
-  // wired to the image cache's pull with its progress bar
-}

@@ -1,6 +1,6 @@
 /**
- * The image cache's part of the API as the TUI uses it. These shapes stand in for the ones the API
- * client gains with the image cache; they are declared here, beside the UI, until that lands.
+ * The image cache's part of the API as the TUI uses it: the fields it reads of the API's own shapes
+ * (src/vm/images/types.ts, which the TUI may not import), so the real client satisfies them.
  */
 import type { EventHandlers } from '../api/client.js';
 
@@ -37,7 +37,7 @@ export interface ImageList {
 /** How far a pull has come, pushed on the event stream while it runs. */
 export interface ImageProgress {
   ref: string;
-  id?: string;
+  id?: string | null;
   arch?: string;
   phase: 'checksum' | 'download' | 'verify' | 'done' | 'error';
   received: number;

@@ -3,7 +3,6 @@ import path from 'node:path';
 import type { BentoClient } from '../api/client.js';
 import { handOver } from '../console/handover.js';
 import { handOverStatus, type HandOverTool } from './hand-over.js';
-import type { ImageApi } from './image-api.js';
 import { BentoError } from '../vm/errors.js';
 import type { Session } from './App.js';
 import type { EscapeKey } from './components/ConsolePane.js';
@@ -67,8 +66,7 @@ export async function runTui(opts: TuiOptions): Promise<void> {
   // is reached and its snapshot is on its way, so the first frame already shows the VMs.
   const ui = Promise.all([import('ink'), import('./App.js')]);
   ui.catch(() => undefined); // awaited below; a failure must not surface as an unhandled rejection first
-  // images()/pullImage() arrive with the image cache merge
-  const client = (await opts.ensure()) as BentoClient & ImageApi;
+  const client = await opts.ensure();
   const store = createVmStore(client);
   store.start();
   let loaded: Awaited<typeof ui>;

@@ -16,7 +16,11 @@ export type ErrorCode =
   | 'start-failed'
   | 'qmp-error'
   | 'io-error'
-  | 'internal';
+  | 'internal'
+  | 'download-failed'
+  | 'checksum-mismatch'
+  | 'image-in-use'
+  | 'cancelled';
 
 /** One field that failed validation, with the rule it broke. */
 export interface FieldError {
@@ -43,6 +47,12 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   'qmp-error': 500,
   'io-error': 500,
   internal: 500,
+  // An image server failed us or sent bytes that do not match its publisher's checksum.
+  'download-failed': 502,
+  'checksum-mismatch': 502,
+  'image-in-use': 409,
+  // nginx's "client closed request": the only client that asked went away.
+  cancelled: 499,
 };
 
 /** The one error type bento throws: a stable code, a message with context, optional field errors. */

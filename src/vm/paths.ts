@@ -102,3 +102,19 @@ export const STORE_MARKERS = {
   /** Prefix of a folder being deleted (renamed first, so a VM disappears in one step). */
   deletingPrefix: '.deleting-',
 } as const;
+
+/** File names of the image cache under $BENTO_HOME (see src/vm/images/cache.ts). */
+export const IMAGE_FILES = {
+  /** The cache folder: `sha256-<hex>` images, `sha256-<hex>.json` metadata, refs.json, partial/. */
+  dir: 'images',
+  refs: 'refs.json',
+  /** Downloads in progress or interrupted: `<sha256 of url>.part` and `.json`; never used as images. */
+  partial: 'partial',
+  /** The user's catalog additions and overrides, in $BENTO_HOME itself. */
+  userCatalog: 'images.json',
+} as const;
+
+/** The image cache folder of a home. */
+export function imagesDir(home: string): string {
+  return path.join(home, IMAGE_FILES.dir);
+}
