@@ -13,6 +13,8 @@ npx eslint . || fail "lint failed"
 npm run --silent build || fail "bundle failed"
 # Integration tests need the guest; build or reuse it so a missing guest fails loudly, not silently.
 bash scripts/build-test-guest.sh >/dev/null || fail "building the test guest failed"
+# The cloud-like Debian image the image tests boot (cached by its recipe stamp, like the guest).
+bash scripts/build-test-image.sh >/dev/null || fail "building the test image failed"
 
 report=$(mktemp)
 npx vitest run --reporter=default --reporter=json --outputFile.json="$report" "$@"
