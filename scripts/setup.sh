@@ -47,7 +47,5 @@ npm run --silent build
 if [[ $(uname -s) == Linux ]]; then
   log "test guest"
   bash scripts/build-test-guest.sh >/dev/null
-  log "test image (Debian 12 with cloud-init, for the image tests)"
-  bash scripts/build-test-image.sh >/dev/null
 fi
 log "ready"
