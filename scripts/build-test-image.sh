@@ -100,17 +100,18 @@
 #     -serial file:serial.log
 #   The root filesystem grows to the overlay's size on first boot.
 # Timings (bench/test-image-boot.sh: that command line, virtio-scsi seed;
-# qemu 7.2 TCG, 2 host cores, host load average ~2-3; seconds from qemu
-# start; a busy host (load 7-8) doubles them):
-#                  grub  kernel  ssh works  host keys  final msg  login:
-#   first boot      0.5     5.1       52.0       60.7       60.7    53.3
-#   second boot     0.4     4.9       45.9          -       51.3    47.9
-#   first boot, user-data "ssh_genkeytypes: [ed25519]": ssh 47.0, final 55.4
+# qemu 7.2 TCG, 2 host cores; seconds from qemu start; host load average
+# 1.5 (at load 3 add ~5 s; a busy host, load 7-8, doubles everything)):
+#                  grub  kernel  ssh works  login:  host keys  final msg
+#   first boot      0.4     4.5       47.6    49.5       54.4       54.4
+#   second boot     0.4     3.8       40.3    42.2          -       45.6
+#   user-data "ssh_genkeytypes: [ed25519]" saves ~5 s of the first boot.
 #   cloud-init's four Python stages are most of it (importing cloud-init
 #   alone takes several seconds per stage under TCG); first boot adds RSA
 #   key generation and growpart. systemd-analyze blame, first boot:
-#   cloud-init 17.5, cloud-init-local 11.4, cloud-config 7.6, cloud-final
-#   7.4, dev-vda1.device 5.3, systemd-resolved 4.1, networkd-wait-online 2.1.
+#   cloud-init 13.6, cloud-init-local 11.8, cloud-config 7.1, cloud-final
+#   5.5, dev-vda1.device 5.1, systemd-resolved 3.7, ssh 1.9,
+#   systemd-networkd-wait-online 1.8 (kernel 5.1 + userspace 45.6).
 # Build (same host): 75 s from nothing (111 MB downloaded: apt lists and
 #   ~100 MB of .debs), 70 s after a recipe change with debs/ filled (9 MB:
 #   apt lists), instant when READY matches. Most of it is dpkg inside
