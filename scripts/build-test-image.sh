@@ -207,6 +207,8 @@ need mke2fs e2fsprogs
 need sfdisk fdisk
 need qemu-img qemu-utils
 need grub-mkimage grub-common
+# Not used here: what tests need to make a NoCloud seed for this image.
+need genisoimage genisoimage
 # grub-pc-bin only ships the i386-pc modules and images; grub-pc (which would
 # install GRUB onto the host's disk) is never pulled in.
 need_file "$GRUB_DIR/boot.img" grub-pc-bin
