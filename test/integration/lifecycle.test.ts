@@ -24,7 +24,7 @@ describe('a real guest under TCG: create, start, logs, pause, resume, stop, rm',
     const [s1, s2] = await Promise.all([bento(home, ['start', 'aware']), bento(home, ['start', 'stubborn'])]);
     expect(s1.exitCode, s1.stderr).toBe(0);
     expect(s2.exitCode, s2.stderr).toBe(0);
-    expect(s1.stdout).toMatch(/^aware running \(pid \d+, accel tcg\)/);
+    expect(s1.stdout).toMatch(/^aware running \(pid \d+, accel tcg, ssh 127\.0\.0\.1:\d+\)$/m);
 
     // The ready marker shows up through `bento logs`, not just in the file.
     await waitFor('BENTO-GUEST-READY in `bento logs aware`', async () => (await bento(home, ['logs', 'aware'])).stdout.includes('BENTO-GUEST-READY'), 120_000, 500);
