@@ -6,11 +6,11 @@
 //   npx tsx bench/first-boot.ts          RUNS=N (default 2; every run boots Debian twice under TCG)
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { mirrorBuiltin, startImageServer } from '../test/helpers/image-server.js';
 import { expectedGuestUser, testImage } from '../test/helpers/test-image.js';
+import { freeLoopbackPort } from '../src/vm/net.js';
 import { median, removeHome } from './stats.js';
 
 const root = path.resolve(import.meta.dirname, '..');
@@ -27,16 +27,6 @@ const user = expectedGuestUser();
 const key = path.join(home, 'ssh', 'id_ed25519');
 const sec = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** Plain ssh, trusting whatever key answers (the by-hand baseline pins nothing). */
 function sshOnce(port: number): boolean {
@@ -50,7 +40,7 @@ function sshOnce(port: number): boolean {
 
 async function byHand(command: string[], vmDir: string, seed: string, base: string): Promise<number> {
   const dir = fs.mkdtempSync('/tmp/bench-fb-bare-');
-  const port = await freePort();
+  const port = await freeLoopbackPort();
   execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', base, '-F', 'qcow2', path.join(dir, 'disk.qcow2'), '3G']);
   fs.copyFileSync(seed, path.join(dir, 'cidata.iso'));
   const argv = command

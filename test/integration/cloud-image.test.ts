@@ -13,20 +13,11 @@ import { BENTO, bento, cleanupHome, tempHome, waitFor } from '../helpers/bento.j
 import { fileDigests, mirrorBuiltin, startImageServer, type ImageServer } from '../helpers/image-server.js';
 import { runInPty, type PtyRun } from '../helpers/pty.js';
 import { expectedGuestUser, testImage } from '../helpers/test-image.js';
+import { freeLoopbackPort } from '../../src/vm/net.js';
 import type { Vm } from '../../src/vm/types.js';
 
 const BOOT_WAIT_S = '600';
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 function listen(port: number): Promise<net.Server> {
   return new Promise((resolve, reject) => {
@@ -55,7 +46,7 @@ describe('a cloud image VM, from create --image to bento ssh (real Debian 12 gue
     baseSha256 = mirrorBuiltin(mirrorRoot, 'debian-12', 'x86_64', image).sha256;
     server = await startImageServer(mirrorRoot);
     env = { BENTO_IMAGE_MIRROR: server.url };
-    webPort = await freePort();
+    webPort = await freeLoopbackPort();
   }, 600_000);
 
   afterAll(async () => {
@@ -115,7 +106,7 @@ describe('a cloud image VM, from create --image to bento ssh (real Debian 12 gue
   }, 800_000);
 
   it('restricted networking lets nothing out: the guest cannot reach even the host', async () => {
-    const port = await freePort();
+    const port = await freeLoopbackPort();
     const srv = await listen(port);
     try {
       const r = await ssh(`timeout 5 bash -c 'exec 3<>/dev/tcp/10.0.2.2/${port} && cat <&3' && echo reached || echo blocked`);
@@ -134,7 +125,7 @@ describe('a cloud image VM, from create --image to bento ssh (real Debian 12 gue
     }, 60_000, 500);
     expect(body.trim()).toBe('web');
 
-    const taken = await freePort();
+    const taken = await freeLoopbackPort();
     const holder = await listen(taken);
     try {
       const r = await bento(home, ['publish', 'web', '--add', `127.0.0.1:${taken}:9090`], { env });
