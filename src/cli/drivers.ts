@@ -1,7 +1,6 @@
 // bentod's drivers and what validation learns from them; kept apart from bentod.ts so tests can
 // check the composition itself (which backends a host offers, and why not).
-import fs from 'node:fs';
-import path from 'node:path';
+import { findOnPath } from '../vm/host.js';
 import { QemuDriver, detectDiskFormat } from '../vm/drivers/qemu/driver.js';
 import { SERIAL_LOG_CAP } from '../vm/runtime.js';
 import { sniffDiskFormat } from '../vm/drivers/vz/disk.js';
@@ -39,8 +38,7 @@ export function offeredBackends(drivers: Drivers): Backend[] {
 
 /** Disk format detection: qemu-img when installed, else the image's magic (a Mac with only vz). */
 export function detectFormat(file: string): DiskFormat | Promise<DiskFormat> {
-  const hasQemuImg = (process.env.PATH ?? '').split(path.delimiter).some((d) => d && fs.existsSync(path.join(d, 'qemu-img')));
-  return hasQemuImg ? detectDiskFormat(file) : sniffDiskFormat(file);
+  return findOnPath('qemu-img') ? detectDiskFormat(file) : sniffDiskFormat(file);
 }
 
 /**

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { isMap, parseDocument, stringify } from 'yaml';
 import { BentoError, errorMessage } from './errors.js';
+import { findOnPath } from './host.js';
 import type { VmSpec } from './types.js';
 
 const run = promisify(execFile);
@@ -156,24 +157,10 @@ const ISO_TOOLS: IsoTool[] = [
   { cmd: 'hdiutil', args: (o, d) => ['makehybrid', '-quiet', '-o', o, '-iso', '-joliet', '-default-volume-name', 'cidata', d] },
 ];
 
-function onPath(cmd: string): string | null {
-  for (const d of (process.env.PATH ?? '').split(path.delimiter)) {
-    if (!d) continue;
-    const p = path.join(d, cmd);
-    try {
-      fs.accessSync(p, fs.constants.X_OK);
-      return p;
-    } catch {
-      // next
-    }
-  }
-  return null;
-}
-
 /** The ISO writer bento uses here, or null with the reason it would give. */
 export function isoTool(): { tool: IsoTool; path: string } | null {
   for (const tool of ISO_TOOLS) {
-    const p = onPath(tool.cmd);
+    const p = findOnPath(tool.cmd);
     if (p) return { tool, path: p };
   }
   return null;

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import type { HostFacts } from './spec.js';
 
 /** The real host's facts for validation. */
@@ -28,4 +29,19 @@ export function realHost(): HostFacts {
     },
     arch: process.arch === 'arm64' ? 'arm64' : 'x64',
   };
+}
+
+/** The executable `cmd` in a folder of PATH, or null when there is none. */
+export function findOnPath(cmd: string, pathVar = process.env.PATH ?? ''): string | null {
+  for (const d of pathVar.split(path.delimiter)) {
+    if (!d) continue;
+    const p = path.join(d, cmd);
+    try {
+      fs.accessSync(p, fs.constants.X_OK);
+      if (fs.statSync(p).isFile()) return p;
+    } catch {
+      // next folder
+    }
+  }
+  return null;
 }

@@ -17,6 +17,16 @@ function isPublishOnly(body: unknown): boolean {
   return typeof body === 'object' && body !== null && !Array.isArray(body) && Object.keys(body).length === 1 && 'publish' in body;
 }
 
+/** Why each of these forwards cannot be bound right now, one message per forward naming it. */
+async function publishProblems(forwards: PortForward[]): Promise<string[]> {
+  const problems: string[] = [];
+  for (const f of forwards) {
+    const why = await portProblem(f);
+    if (why) problems.push(`publish ${formatPublish(f)}: ${why}`);
+  }
+  return problems;
+}
+
 /** Default wait for a guest to power off before a graceful stop turns forced. */
 export const DEFAULT_STOP_TIMEOUT_MS = 30_000;
 
@@ -392,13 +402,8 @@ export class VmManager {
     const after = new Set(next.publish.map(key));
     const add = next.publish.filter((f) => !before.has(key(f)));
     const remove = e.spec.publish.filter((f) => !after.has(key(f)));
-    const problems: string[] = [];
-    for (const f of add) {
-      // A port this VM forwards already (to another guest port) is freed by the removal first.
-      if (remove.some((r) => r.hostPort === f.hostPort && r.protocol === f.protocol)) continue;
-      const why = await portProblem(f);
-      if (why) problems.push(`publish ${formatPublish(f)}: ${why}`);
-    }
+    // A port this VM forwards already (to another guest port) is freed by the removal first.
+    const problems = await publishProblems(add.filter((f) => !remove.some((r) => r.hostPort === f.hostPort && r.protocol === f.protocol)));
     if (problems.length) throw new BentoError('invalid-input', problems.join('; '), { fields: [{ field: 'publish', message: problems.join('; ') }] });
     await vm.updateForwards(add, remove);
     e.spec = next;
@@ -411,11 +416,7 @@ export class VmManager {
   /** Refuses a start whose forwarded host ports cannot be bound, naming each port and why. */
   private async checkPublish(spec: VmSpec): Promise<void> {
     if (spec.network === 'none') return;
-    const problems: string[] = [];
-    for (const f of spec.publish) {
-      const why = await portProblem(f);
-      if (why) problems.push(`publish ${formatPublish(f)}: ${why}`);
-    }
+    const problems = await publishProblems(spec.publish);
     if (problems.length) throw new BentoError('start-failed', `start-failed: ${problems.join('; ')}`);
   }
 

@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { defaultGuestUser } from '../../src/vm/spec.js';
 import { ROOT } from './bento.js';
 
 /** The file name build-test-image.sh gives the image. */
@@ -25,6 +26,5 @@ export function testImage(): string {
 
 /** The guest user a seed names when bento runs as this host user (root gets `bento`). */
 export function expectedGuestUser(): string {
-  const u = os.userInfo().username;
-  return u === 'root' || !/^[a-z_][a-z0-9_-]{0,31}$/.test(u) ? 'bento' : u;
+  return defaultGuestUser(os.userInfo().username);
 }

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { hostAccel } from '../../accel.js';
+import { findOnPath } from '../../host.js';
 import { BentoError, errorMessage } from '../../errors.js';
 import { FILES, MAX_SOCKET_PATH, vmFiles } from '../../paths.js';
 import { holderPid, lockHeld } from '../../lock-probe.js';
@@ -11,7 +12,7 @@ import { readRuntime, SERIAL_LOG_CAP, writeRuntime } from '../../runtime.js';
 import type { Accel, DiskFormat, VmSpec } from '../../types.js';
 import type { Driver, RunningVm } from '../driver.js';
 import { buildQemuCommand, qemuBinary, type QemuCommand, type QemuHost, type QemuRunOptions } from './argv.js';
-import { ensureVars, findUefi, requireUefi } from '../../firmware.js';
+import { ensureVars, findUefi, requireUefi, type UefiFirmware } from '../../firmware.js';
 import { freeLoopbackPort } from '../../net.js';
 import { connectQmp } from './qmp.js';
 import { QemuVm } from './qemu-vm.js';
@@ -23,10 +24,6 @@ const run = promisify(execFile);
 
 /** This host's architecture as the command line builder wants it. */
 export const qemuHost: QemuHost = { arch: process.arch === 'arm64' ? 'arm64' : 'x64' };
-
-function onPath(binary: string): boolean {
-  return (process.env.PATH ?? '').split(path.delimiter).some((d) => d && fs.existsSync(path.join(d, binary)));
-}
 
 /** Asks qemu-img for an image's format, once, when a user attaches an existing disk (never blocking bentod). */
 export async function detectDiskFormat(file: string): Promise<DiskFormat> {
@@ -57,7 +54,7 @@ export class QemuDriver implements Driver {
 
   availability(): { ok: true } | { ok: false; reason: string } {
     const bin = qemuBinary(qemuHost);
-    return onPath(bin) ? { ok: true } : { ok: false, reason: `${bin} is not on PATH (install qemu-system)` };
+    return findOnPath(bin) !== null ? { ok: true } : { ok: false, reason: `${bin} is not on PATH (install qemu-system)` };
   }
 
   resolveAccel(spec: VmSpec): Accel {
@@ -71,10 +68,15 @@ export class QemuDriver implements Driver {
     return buildQemuCommand(spec, { pid: f.qemuPid, qmp: f.qmpSocket, serialSocket: f.serialSocket, consoleSocket: f.consoleSocket }, accel, qemuHost, runOpts);
   }
 
+  /** The UEFI firmware a VM boots with, or null (BIOS, or direct kernel boot); `strict`: missing firmware is a start error. */
+  private uefiFor(spec: VmSpec, strict: boolean): UefiFirmware | null {
+    if (spec.firmware !== 'uefi' || spec.kernel !== null) return null;
+    return strict ? requireUefi(qemuHost.arch) : findUefi(qemuHost.arch);
+  }
+
   /** The run options a start would use (the SSH port is the one given, since it is chosen at start). */
-  private runOptions(spec: VmSpec, dir: string, sshPort: number | null, strict: boolean): QemuRunOptions {
+  private runOptions(spec: VmSpec, dir: string, sshPort: number | null, fw: UefiFirmware | null): QemuRunOptions {
     const f = vmFiles(dir);
-    const fw = spec.firmware === 'uefi' && spec.kernel === null ? (strict ? requireUefi(qemuHost.arch) : findUefi(qemuHost.arch)) : null;
     return {
       sshPort,
       uefi: fw ? { code: fw.code, vars: f.efiVars } : null,
@@ -84,7 +86,7 @@ export class QemuDriver implements Driver {
 
   describe(spec: VmSpec, dir: string): Record<string, unknown> {
     const rec = readRuntime(vmFiles(dir).state);
-    const cmd = this.command(spec, dir, this.runOptions(spec, dir, spec.network === 'none' ? null : (rec?.sshPort ?? 0), false));
+    const cmd = this.command(spec, dir, this.runOptions(spec, dir, spec.network === 'none' ? null : (rec?.sshPort ?? 0), this.uefiFor(spec, false)));
     return { command: [cmd.binary, ...cmd.args] };
   }
 
@@ -130,8 +132,9 @@ export class QemuDriver implements Driver {
       throw new BentoError('start-failed', `start-failed: the base image ${spec.image.path} (${spec.image.ref}) is missing from the image cache; bento image pull ${spec.image.ref} brings it back only if it has the same checksum`);
     }
     const sshPort = spec.network === 'none' ? null : await freeLoopbackPort();
-    const runOpts = this.runOptions(spec, dir, sshPort, true);
-    if (runOpts.uefi) ensureVars(requireUefi(qemuHost.arch), runOpts.uefi.vars);
+    const fw = this.uefiFor(spec, true);
+    if (fw) ensureVars(fw, files.efiVars);
+    const runOpts = this.runOptions(spec, dir, sshPort, fw);
     const cmd = this.command(spec, dir, runOpts);
     const accel = this.resolveAccel(spec);
     // The console the user types into comes first; with a virtio console the UART's early boot
