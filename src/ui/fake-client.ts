@@ -27,6 +27,7 @@ export function fakeVm(name: string, over: Partial<Vm> = {}): Vm {
     stopDeadline: null,
     ssh: null,
     ready: null,
+    progress: null,
     ...over,
     spec: {
       name,

@@ -43,6 +43,7 @@ export function corruptView(c: CorruptEntry): Vm {
     stopDeadline: null,
     ssh: null,
     ready: null,
+    progress: null,
   };
 }
 

@@ -10,7 +10,7 @@ import { hostKeyAlias, readKnownHosts } from './ssh.js';
 import { corruptRefusal, corruptView, validateRepair } from './corrupt.js';
 import type { InstanceStore } from './store.js';
 import type { ConsoleEndpoint, Driver, RunningVm } from './drivers/driver.js';
-import type { Backend, Disposer, DiskFormat, PortForward, SshEndpoint, StateEvent, StopRequest, Vm, VmChange, VmSpec, VmState } from './types.js';
+import type { Backend, Disposer, DiskFormat, PortForward, SshEndpoint, StateEvent, StopRequest, Vm, VmChange, VmOperation, VmProgress, VmSpec, VmState } from './types.js';
 
 /** Whether a PATCH body changes nothing but the port forwards (which a running QEMU VM can take live). */
 function isPublishOnly(body: unknown): boolean {
@@ -39,6 +39,23 @@ interface Entry {
   stopDeadline: Date | null;
   /** Follows the guest to readiness while it runs with a network. */
   watch: GuestWatch | null;
+  /** The long operation running now, if any (its progress is part of the view). */
+  progress: VmProgress | null;
+  /**
+   * While a long operation holds the state it shows (saving, restoring), the backend's own pause and
+   * resume events along the way are not shown; `stopped` always is.
+   */
+  held: boolean;
+  /** When progress was last pushed, to keep `changed` events to a few a second. */
+  progressPushedAt: number;
+}
+
+/** Progress is pushed at most this often while a long operation runs. */
+const PROGRESS_PUSH_MS = 250;
+
+/** What a long operation is given: a way to report how far it has got. */
+export interface OperationContext {
+  report(p: { doneBytes?: number | null; totalBytes?: number | null; percent?: number | null }): void;
 }
 
 /** Where create --image gets its base image: the image cache, which pulls it when it is not there. */
@@ -86,7 +103,7 @@ export class VmManager {
     for (const p of problems) this.deps.log(`store: ${p}`);
     await Promise.all(
       this.deps.store.list().map(async (spec) => {
-        const entry: Entry = { spec, state: 'stopped', reason: null, vm: null, unsubscribe: null, stopDeadline: null, watch: null };
+        const entry: Entry = { spec, state: 'stopped', reason: null, vm: null, unsubscribe: null, stopDeadline: null, watch: null, progress: null, held: false, progressPushedAt: 0 };
         this.entries.set(spec.name, entry);
         const files = vmFiles(this.dir(spec.name));
         try {
@@ -186,7 +203,7 @@ export class VmManager {
         if (made.cloudInit) await writeSeedIso(vmFiles(dir).seed, seedFiles({ spec: made, sshKeys, userData }));
         return made;
       });
-      const entry: Entry = { spec: final, state: 'stopped', reason: null, vm: null, unsubscribe: null, stopDeadline: null, watch: null };
+      const entry: Entry = { spec: final, state: 'stopped', reason: null, vm: null, unsubscribe: null, stopDeadline: null, watch: null, progress: null, held: false, progressPushedAt: 0 };
       this.entries.set(final.name, entry);
       this.deps.log(`created ${final.name}`);
       const vm = this.view(entry);
@@ -358,9 +375,58 @@ export class VmManager {
     });
   }
 
+  /**
+   * Runs a long operation on a VM under its lock's caller: the VM shows `via` (saving, restoring)
+   * and the operation's progress while `act` runs, the backend's own pause/resume events in between
+   * are held back, and afterwards the VM shows what the backend says it is (or `stopped` if it
+   * exited). `act` may return the state to show instead of asking the backend.
+   */
+  private async longOperation<T>(e: Entry, via: VmState, op: VmOperation, act: (ctx: OperationContext) => Promise<T>, after?: (result: T) => VmState | null): Promise<T> {
+    e.progress = { op, doneBytes: null, totalBytes: null, percent: null, startedAt: new Date().toISOString() };
+    e.progressPushedAt = 0;
+    e.held = true;
+    this.setState(e, via, null);
+    const ctx: OperationContext = {
+      report: (p) => {
+        if (!e.progress) return;
+        e.progress = { ...e.progress, ...p };
+        const now = Date.now();
+        if (now - e.progressPushedAt < PROGRESS_PUSH_MS) return;
+        e.progressPushedAt = now;
+        this.changed({ kind: 'changed', name: e.spec.name, vm: this.view(e) });
+      },
+    };
+    let result: T;
+    try {
+      result = await act(ctx);
+    } catch (err) {
+      e.held = false;
+      e.progress = null;
+      await this.settleState(e, via, null);
+      throw err;
+    }
+    e.held = false;
+    e.progress = null;
+    await this.settleState(e, via, after ? after(result) : null);
+    return result;
+  }
+
+  /** After a long operation: shows the given state, or the backend's, unless the VM already moved on (it stopped). */
+  private async settleState(e: Entry, via: VmState, state: VmState | null): Promise<void> {
+    if (e.state !== via) return;
+    if (state) return this.setState(e, state, null);
+    if (!e.vm) return this.setState(e, 'stopped', e.reason);
+    try {
+      this.setState(e, await e.vm.queryState(), null);
+    } catch (err) {
+      this.setState(e, 'error', `unresponsive: ${errorMessage(err)} (bento stop --force kills it)`);
+    }
+  }
+
   private attach(e: Entry, vm: RunningVm): void {
     e.vm = vm;
     e.unsubscribe = vm.onEvent((ev) => {
+      if (e.held && ev.state !== 'stopped') return;
       if (ev.state === 'stopped') {
         e.unsubscribe?.();
         e.vm = null;
@@ -486,6 +552,7 @@ export class VmManager {
       stopDeadline: e.stopDeadline?.toISOString() ?? null,
       ssh: this.sshEndpoint(e),
       ready: e.watch ? e.watch.ready : null,
+      progress: e.progress,
     };
   }
 
@@ -539,7 +606,7 @@ export class VmManager {
     const broken = this.deps.store.getCorrupt(name);
     const spec = validateRepair(name, body, this.deps.host, await this.formatsOf(body), this.dir(name), broken?.partial);
     this.deps.store.repair(spec);
-    const entry: Entry = { spec, state: 'stopped', reason: null, vm: null, unsubscribe: null, stopDeadline: null, watch: null };
+    const entry: Entry = { spec, state: 'stopped', reason: null, vm: null, unsubscribe: null, stopDeadline: null, watch: null, progress: null, held: false, progressPushedAt: 0 };
     this.entries.set(name, entry);
     this.deps.log(`${name}: broken definition replaced`);
     const vm = this.view(entry);

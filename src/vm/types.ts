@@ -136,6 +136,24 @@ export interface Vm {
    * False while that is awaited; null when the VM is not running or has no network to probe.
    */
   ready: boolean | null;
+  /** A long operation running on this VM right now (suspend, restore, snapshot), or null. */
+  progress: VmProgress | null;
+}
+
+/** Long operations that report progress while they run. */
+export type VmOperation = 'suspend' | 'restore' | 'snapshot' | 'snapshot-restore' | 'snapshot-delete';
+
+/** How far a long operation on a VM has got; pushed in `changed` events at most a few times a second. */
+export interface VmProgress {
+  op: VmOperation;
+  /** Bytes written or read so far, when the backend counts them. */
+  doneBytes: number | null;
+  /** The bytes the operation expects in all, when known. */
+  totalBytes: number | null;
+  /** 0-100 when the backend knows it (from the bytes, or its own job progress). */
+  percent: number | null;
+  /** ISO time the operation began. */
+  startedAt: string;
 }
 
 /** A state change pushed on /api/events. */

@@ -57,6 +57,12 @@ export interface RunningVm {
   detach(): void;
 }
 
+/** How a start brings the guest up, when not by booting it afresh. */
+export interface StartOptions {
+  /** Reports how far a restore has got (bytes read of the state, when the backend counts them). */
+  onProgress?: (p: { doneBytes?: number | null; totalBytes?: number | null; percent?: number | null }) => void;
+}
+
 /** A VM backend: QEMU or Virtualization.framework. */
 export interface Driver {
   readonly backend: Backend;
@@ -68,7 +74,7 @@ export interface Driver {
   /** Makes what a new VM needs inside its folder (disks); returns the final spec. */
   provision(spec: VmSpec, dir: string, opts: { newDiskMiB: number | null }): Promise<VmSpec>;
   /** Starts the VM; resolves once it runs (or rejects with a `start-failed` error). */
-  start(spec: VmSpec, dir: string): Promise<RunningVm>;
+  start(spec: VmSpec, dir: string, opts?: StartOptions): Promise<RunningVm>;
   /** Re-attaches to a VM that outlived a previous bentod; null when it is not running. */
   adopt(spec: VmSpec, dir: string): Promise<RunningVm | null>;
   /**
