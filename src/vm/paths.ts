@@ -31,6 +31,11 @@ export const FILES = {
   seed: 'cidata.iso',
   knownHosts: 'known_hosts',
   efiVars: 'efi-vars.fd',
+  // Suspend to disk: the saved RAM and device state (only ever complete: written as .partial, renamed
+  // once the backend says it is whole), and what bento records about its snapshots beside the disks.
+  savedState: 'saved.state',
+  savedStatePartial: 'saved.state.partial',
+  snapshotsMeta: 'snapshots.json',
   // vz backend: a raw disk (vz cannot read qcow2), the per-VM helper's files, EFI state, and, in
   // BENTO_HOME itself, the node binary signed with the virtualization entitlement.
   rawDisk: 'disk.img',
