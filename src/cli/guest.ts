@@ -45,7 +45,8 @@ export async function runSsh(vm: Vm, command: string[], login?: string): Promise
 
 /**
  * Waits until a VM's guest is reachable (Vm.ready), from pushed change events. Fails when the VM
- * stops first, when it has nothing to probe, or after timeoutMs.
+ * stops first, when it has no network to probe, or after timeoutMs. An unseeded guest shows no
+ * readiness (null) until an SSH server answers, so null alone is no reason to give up.
  */
 export async function waitReady(c: BentoClient, name: string, timeoutMs: number): Promise<Vm> {
   return new Promise<Vm>((resolve, reject) => {
@@ -66,7 +67,7 @@ export async function waitReady(c: BentoClient, name: string, timeoutMs: number)
     const judge = (vm: Vm): void => {
       if (vm.ready === true) finish(null, vm);
       else if (vm.state === 'stopped' || vm.state === 'error') finish(new BentoError('not-running', `${name} is ${vm.state}${vm.reason ? ` (${vm.reason})` : ''} before its guest was ready`));
-      else if (vm.ready === null && vm.state === 'running') finish(new BentoError('invalid-state', `${name} has no network, so there is nothing to wait for (network ${vm.spec.network})`));
+      else if (vm.state === 'running' && vm.spec.network === 'none') finish(new BentoError('invalid-state', `${name} has no network, so there is nothing to wait for (network ${vm.spec.network})`));
     };
     c.events({
       onEvent: (ev) => {

@@ -551,7 +551,9 @@ export class VmManager {
       dir: this.dir(e.spec.name),
       stopDeadline: e.stopDeadline?.toISOString() ?? null,
       ssh: this.sshEndpoint(e),
-      ready: e.watch ? e.watch.ready : null,
+      // Without a seed nothing says an SSH server is coming (a kernel VM may have none): such a
+      // guest is shown ready once one answers, and as nothing (not `booting`) until then.
+      ready: e.watch ? (e.watch.ready || (e.spec.cloudInit ? false : null)) : null,
       progress: e.progress,
     };
   }
