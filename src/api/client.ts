@@ -3,7 +3,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { BentoError, type ErrorCode, type FieldError } from '../vm/errors.js';
 import type { ImageList, ImageView, PullProgress, PullResult } from '../vm/images/types.js';
-import type { CreateRequest, Disposer, StateEvent, StopRequest, VersionInfo, Vm, VmChange } from '../vm/types.js';
+import type { CreateRequest, Disposer, Snapshot, StateEvent, StopRequest, VersionInfo, Vm, VmChange } from '../vm/types.js';
 
 /** Options of a raw request. */
 interface RequestOptions {
@@ -23,6 +23,8 @@ export const START_TIMEOUT_MS = 70_000;
 export const STOP_MARGIN_MS = 15_000;
 /** The longest a create that pulls its image may take. */
 export const IMAGE_PULL_TIMEOUT_MS = 2 * 3600_000;
+/** Saving or loading a snapshot writes or reads the whole RAM (and a stopped VM is started into it). */
+export const SNAPSHOT_TIMEOUT_MS = 30 * 60_000;
 /** bentod's default graceful stop wait, when the request names none. */
 const DEFAULT_STOP_WAIT_MS = 30_000;
 /** bentod sends an SSE comment every 5 s; this much silence on /api/events means it is dead or stuck. */
@@ -183,6 +185,22 @@ export class BentoClient {
   }
   restart(name: string, req: StopRequest = {}): Promise<Vm> {
     return this.action(name, 'restart', req, stopWait(req) + START_TIMEOUT_MS);
+  }
+  /** The VM's snapshots, newest first. */
+  snapshots(name: string): Promise<Snapshot[]> {
+    return this.request(`/api/vms/${encodeURIComponent(name)}/snapshots`, { timeoutMs: 60_000 });
+  }
+  /** Takes a snapshot (disks and RAM when the VM runs); the tag defaults to snap-YYYYMMDD-HHMMSS. */
+  snapshot(name: string, tag?: string): Promise<Snapshot> {
+    return this.request(`/api/vms/${encodeURIComponent(name)}/snapshots`, { method: 'POST', body: tag === undefined ? {} : { tag }, timeoutMs: SNAPSHOT_TIMEOUT_MS });
+  }
+  /** Returns the VM to a snapshot (running or paused as it was, for one with RAM). */
+  restoreSnapshot(name: string, tag: string): Promise<Vm> {
+    return this.request(`/api/vms/${encodeURIComponent(name)}/snapshots/${encodeURIComponent(tag)}/restore`, { method: 'POST', body: {}, timeoutMs: SNAPSHOT_TIMEOUT_MS });
+  }
+  /** Removes a snapshot from every disk of the VM. */
+  removeSnapshot(name: string, tag: string): Promise<void> {
+    return this.request(`/api/vms/${encodeURIComponent(name)}/snapshots/${encodeURIComponent(tag)}`, { method: 'DELETE', timeoutMs: SNAPSHOT_TIMEOUT_MS });
   }
   private action(name: string, verb: string, body: object = {}, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<Vm> {
     return this.request(`/api/vms/${encodeURIComponent(name)}/${verb}`, { method: 'POST', body, timeoutMs });

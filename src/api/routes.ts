@@ -12,6 +12,7 @@ import { openEventStream } from './sse.js';
 import { crashPoint } from '../vm/test-hooks.js';
 import type { ImageCache } from '../vm/images/cache.js';
 import { imageRoutes } from './image-routes.js';
+import { snapshotRoutes } from './snapshot-routes.js';
 
 const stopSchema = z.strictObject({
   force: z.boolean({ message: 'must be true or false' }).optional(),
@@ -24,7 +25,7 @@ const stopSchema = z.strictObject({
 });
 const emptySchema = z.strictObject({});
 
-type Params = { name: string };
+type Params = { name: string; tag?: string };
 type Handler = (ctx: { req: IncomingMessage; res: ServerResponse; params: Params; url: URL }) => Promise<void> | void;
 /** One endpoint: method, path pattern (its first group is the decoded `name` param) and handler. */
 export interface Route {
@@ -90,6 +91,7 @@ export function buildRoutes(manager: VmManager, version: VersionInfo, images?: I
     action('pause', (name, body) => (parseBody(emptySchema, body), manager.pause(name))),
     action('resume', (name, body) => (parseBody(emptySchema, body), manager.resume(name))),
     action('restart', (name, body) => manager.restart(name, parseBody(stopSchema, body))),
+    ...snapshotRoutes(manager, NAME),
     {
       method: 'GET',
       pattern: new RegExp(`^/api/vms/${NAME}/log$`),
@@ -151,7 +153,8 @@ export async function dispatch(routes: Route[], req: IncomingMessage, res: Serve
       if (!m) continue;
       pathMatched = true;
       if (r.method !== req.method) continue;
-      const params = { name: decodeSegment(m[1] ?? '') };
+      const params: Params = { name: decodeSegment(m[1] ?? '') };
+      if (m[2] !== undefined) params.tag = decodeSegment(m[2]);
       await r.handler({ req, res, params, url });
       return;
     }

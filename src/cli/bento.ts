@@ -10,6 +10,7 @@ import { absoluteRef, pullWithProgress } from './image-commands.js';
 import { pulledLine } from './pull-progress.js';
 import { formatEvent, formatInspect, formatVmTable } from './format.js';
 import { addImageCommands } from './image-commands.js';
+import { addSnapshotCommands } from './snapshot-commands.js';
 import { VERSION } from './version.js';
 
 const home = bentoHome();
@@ -325,6 +326,7 @@ program
   });
 
 addImageCommands(program, { client, print });
+addSnapshotCommands(program, { client, print });
 
 program.parseAsync().catch((err: unknown) => {
   process.stderr.write(`bento: ${errorMessage(err)}\n`);

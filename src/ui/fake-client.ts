@@ -5,7 +5,7 @@
 import { PassThrough, type Readable } from 'node:stream';
 import { BentoError } from '../vm/errors.js';
 import { parseSizeMiB } from '../vm/size.js';
-import type { CreateRequest, Disposer, NetworkMode, PortForward, StateEvent, StopRequest, VersionInfo, Vm, VmChange, VmState } from '../vm/types.js';
+import type { CreateRequest, Disposer, NetworkMode, PortForward, Snapshot, StateEvent, StopRequest, VersionInfo, Vm, VmChange, VmState } from '../vm/types.js';
 import type { CatalogView, ImageList, ImageProgress, ImageView, PullOptions, UiEventHandlers } from './image-api.js';
 import type { UiClient } from './ui-client.js';
 
@@ -58,7 +58,7 @@ export function fakeVms(n: number): Vm[] {
   return Array.from({ length: n }, (_, i) => fakeVm(`vm-${String(i + 1).padStart(4, '0')}`, { cpus: (i % 4) + 1, memoryMiB: 256 * ((i % 8) + 1) }));
 }
 
-type Method = 'create' | 'patch' | 'remove' | 'start' | 'stop' | 'pause' | 'resume' | 'restart' | 'get' | 'events' | 'stream' | 'images' | 'pullImage';
+type Method = 'create' | 'patch' | 'remove' | 'start' | 'stop' | 'pause' | 'resume' | 'restart' | 'get' | 'events' | 'stream' | 'images' | 'pullImage' | 'snapshots' | 'snapshot' | 'restoreSnapshot' | 'removeSnapshot';
 
 /** The fake catalog: a few official cloud images, for both architectures. */
 export const FAKE_CATALOG: readonly Omit<CatalogView, 'cached'>[] = [
@@ -118,6 +118,8 @@ export class FakeClient implements UiClient {
   readonly pullFailures = new Map<string, string>();
   /** Pulls under way, by ref. */
   readonly pulling = new Map<string, Promise<void>>();
+  /** Snapshots per VM, newest first, as bentod lists them. */
+  readonly snaps = new Map<string, Snapshot[]>();
 
   constructor(vms: Vm[] = []) {
     for (const vm of vms) this.vms.set(vm.name, vm);
@@ -260,6 +262,38 @@ export class FakeClient implements UiClient {
     this.record('restart', [name]);
     this.setState(name, 'stopped');
     return this.setState(name, 'running');
+  }
+  async snapshots(name: string): Promise<Snapshot[]> {
+    this.record('snapshots', [name]);
+    this.must(name);
+    return [...(this.snaps.get(name) ?? [])];
+  }
+  /** Takes a snapshot as bentod would (RAM when the VM runs), then pushes the VM's `changed` event. */
+  async snapshot(name: string, tag?: string): Promise<Snapshot> {
+    this.record('snapshot', [name, tag]);
+    const vm = this.must(name);
+    const list = this.snaps.get(name) ?? [];
+    const t = tag ?? `snap-${list.length + 1}`;
+    if (list.some((s) => s.tag === t)) throw new BentoError('already-exists', `${name} already has a snapshot named ${t}`);
+    const live = vm.state === 'running' || vm.state === 'paused';
+    const snap: Snapshot = { tag: t, createdAt: new Date().toISOString(), vmStateBytes: live ? 64 << 20 : 0, withRam: live, state: live ? (vm.state as 'running' | 'paused') : 'stopped', diskBytes: null, complete: true };
+    this.snaps.set(name, [snap, ...list]);
+    // bentod sends a fresh view of the VM with every change.
+    this.emitChange({ kind: 'changed', name, vm: { ...vm } });
+    return snap;
+  }
+  async restoreSnapshot(name: string, tag: string): Promise<Vm> {
+    this.record('restoreSnapshot', [name, tag]);
+    const snap = (this.snaps.get(name) ?? []).find((s) => s.tag === tag);
+    if (!snap) throw new BentoError('not-found', `${name} has no snapshot named ${tag}`);
+    return snap.withRam ? this.setState(name, snap.state) : this.must(name);
+  }
+  async removeSnapshot(name: string, tag: string): Promise<void> {
+    this.record('removeSnapshot', [name, tag]);
+    const list = this.snaps.get(name) ?? [];
+    if (!list.some((s) => s.tag === tag)) throw new BentoError('not-found', `${name} has no snapshot named ${tag}`);
+    this.snaps.set(name, list.filter((s) => s.tag !== tag));
+    this.emitChange({ kind: 'changed', name, vm: { ...this.must(name) } });
   }
   async images(): Promise<ImageList> {
     this.record('images', []);

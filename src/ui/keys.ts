@@ -39,6 +39,7 @@ export function helpSections(escapeLabel: string): KeySection[] {
         { keys: 'n', what: 'new VM' },
         { keys: 'e', what: 'edit a stopped VM', action: 'edit' },
         { keys: 'D', what: 'delete (asks first)', action: 'delete' },
+        { keys: 'v V', what: 'snapshot now / list snapshots (Enter restores, D removes)', action: 'snapshot' },
       ],
     },
     {
@@ -79,6 +80,7 @@ export const TABLE_HINTS: KeyHelp[] = [
   { keys: 'n', what: 'new' },
   { keys: 'e', what: 'edit', action: 'edit' },
   { keys: 'D', what: 'delete', action: 'delete' },
+  { keys: 'v V', what: 'snapshot', action: 'snapshot' },
   { keys: '/', what: 'filter' },
   { keys: '?', what: 'help' },
   { keys: 'q', what: 'quit' },

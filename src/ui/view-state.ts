@@ -17,7 +17,8 @@ export type Dialog =
   | { type: 'edit'; name: string }
   | { type: 'confirm-delete'; name: string; force: boolean }
   | { type: 'confirm-kill'; name: string }
-  | { type: 'demo' };
+  | { type: 'demo' }
+  | { type: 'snapshots'; name: string };
 
 /** A message on the status line. */
 export interface Status {

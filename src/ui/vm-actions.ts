@@ -2,7 +2,7 @@
 import type { Vm } from '../vm/types.js';
 
 /** Everything a key can do to one VM. */
-export type VmAction = 'start' | 'stop' | 'kill' | 'pause' | 'resume' | 'restart' | 'edit' | 'delete' | 'console' | 'attach' | 'ssh';
+export type VmAction = 'start' | 'stop' | 'kill' | 'pause' | 'resume' | 'restart' | 'edit' | 'delete' | 'console' | 'attach' | 'ssh' | 'snapshot' | 'snapshots';
 
 /** Why `action` does not fit `vm` right now, or null when it does. */
 export function refusal(action: VmAction, vm: Vm): string | null {
@@ -42,7 +42,18 @@ export function refusal(action: VmAction, vm: Vm): string | null {
       return null;
     case 'ssh':
       return sshRefusal(vm);
+    case 'snapshot':
+    case 'snapshots':
+      return snapshotRefusal(vm);
   }
+}
+
+/** Why `v` (take a snapshot) or `V` (the snapshot chooser) does not fit `vm`: bentod says why in full for disks it cannot use. */
+function snapshotRefusal(vm: Vm): string | null {
+  const { name, state } = vm;
+  if (vm.backend === 'vz') return `snapshots of vz VMs are not supported: their disks are raw images`;
+  if (state === 'running' || state === 'paused' || state === 'stopped') return null;
+  return `${name} is ${state}: snapshots wait until it is running, paused or stopped`;
 }
 
 /** What `p` does for this VM: pause a running one, resume a paused one. */

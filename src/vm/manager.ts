@@ -10,7 +10,10 @@ import { hostKeyAlias, readKnownHosts } from './ssh.js';
 import { corruptRefusal, corruptView, validateRepair } from './corrupt.js';
 import type { InstanceStore } from './store.js';
 import type { ConsoleEndpoint, Driver, RunningVm } from './drivers/driver.js';
-import type { Backend, Disposer, DiskFormat, PortForward, SshEndpoint, StateEvent, StopRequest, Vm, VmChange, VmOperation, VmProgress, VmSpec, VmState } from './types.js';
+import type { Backend, Disposer, DiskFormat, PortForward, Snapshot, SnapshotState, SshEndpoint, StateEvent, StopRequest, Vm, VmChange, VmOperation, VmProgress, VmSpec, VmState } from './types.js';
+import fs from 'node:fs';
+import { checkTag, defaultTag, forgetSnapshot, listSnapshots, recordSnapshot, snapshotDisks, snapshotRefusal } from './snapshots.js';
+import type { DiskSnapshotter } from './drivers/driver.js';
 
 /** Whether a PATCH body changes nothing but the port forwards (which a running QEMU VM can take live). */
 function isPublishOnly(body: unknown): boolean {
@@ -336,6 +339,173 @@ export class VmManager {
     });
   }
 
+  // --- Snapshots (rules, records and listing in snapshots.ts; QMP jobs in drivers/qemu/snapshot-jobs.ts) ---
+
+  /** The VM's snapshots, newest first, read from its disks (works while it runs). */
+  async snapshots(name: string): Promise<Snapshot[]> {
+    const e = this.entry(name);
+    const snapper = this.snapshotter(e);
+    return (await listSnapshots(e.spec, (d) => snapper.list(d), this.files(name).snapshotsMeta)).snapshots;
+  }
+
+  /**
+   * Takes a snapshot: disks and RAM of a running or paused VM (which carries on as it was), the
+   * disks of a stopped one. The tag defaults to snap-YYYYMMDD-HHMMSS (UTC).
+   */
+  async snapshot(name: string, tag?: unknown): Promise<Snapshot> {
+    if (tag !== undefined) checkTag(tag);
+    return this.locked(name, async () => {
+      const e = this.entry(name);
+      const snapper = this.snapshotter(e);
+      const refusal = snapshotRefusal(e.spec);
+      if (refusal) throw refusal;
+      const files = this.files(name);
+      const list = (): ReturnType<typeof listSnapshots> => listSnapshots(e.spec, (d) => snapper.list(d), files.snapshotsMeta);
+      const taken = new Set((await list()).snapshots.map((s) => s.tag));
+      const t = (tag as string | undefined) ?? defaultTag(new Date(), taken);
+      if (taken.has(t)) throw new BentoError('already-exists', `${name} already has a snapshot named ${t}`, { fields: [{ field: 'tag', message: 'is taken' }] });
+      const disks = snapshotDisks(e.spec);
+      const createdAt = new Date().toISOString();
+      let state: SnapshotState;
+      if (e.vm && (e.state === 'running' || e.state === 'paused')) {
+        const vm = e.vm;
+        const before = e.state;
+        state = before;
+        if (!vm.snapshotJob) throw new BentoError('unsupported', `the ${e.spec.backend} backend cannot take snapshots of a running VM`);
+        await this.longOperation(e, 'saving', 'snapshot', (ctx) => vm.snapshotJob!('save', t, disks.map((d) => d.index), (p) => ctx.report(p)).catch((err: unknown) => {
+          throw attempted(`snapshot ${t} of ${name}`, err);
+        }), () => before);
+      } else if (this.quiet(e)) {
+        state = 'stopped';
+        const made: string[] = [];
+        try {
+          for (const d of disks) {
+            await snapper.create(d.disk.path, t);
+            made.push(d.disk.path);
+          }
+        } catch (err) {
+          // All or nothing: a tag in only some disks is no snapshot.
+          for (const p of made) await snapper.remove(p, t).catch(() => undefined);
+          throw attempted(`snapshot ${t} of ${name}`, err);
+        }
+      } else throw new BentoError('invalid-state', `${name} is ${e.state}; a snapshot needs it running, paused or stopped`);
+      const after = await list();
+      const made = after.snapshots.find((s) => s.tag === t);
+      const first = after.disks[0]?.snapshots.find((s) => s.name === t);
+      if (!made || !first) throw new BentoError('internal', `snapshot ${t} of ${name} is not in its disks after it was taken`);
+      recordSnapshot(files.snapshotsMeta, { tag: t, createdAt, state, diskDateSec: first['date-sec'] }, after.disks);
+      this.changed({ kind: 'changed', name, vm: this.view(e) });
+      return { ...made, createdAt, state };
+    });
+  }
+
+  /**
+   * Returns a VM to a snapshot. A RAM snapshot brings it back running or paused as it was at that
+   * instant (a stopped VM is started into it); a disk-only one reverts the disks of a stopped VM.
+   */
+  async restoreSnapshot(name: string, tag: unknown): Promise<Vm> {
+    const t = checkTag(tag);
+    return this.locked(name, async () => {
+      const e = this.entry(name);
+      const snapper = this.snapshotter(e);
+      const refusal = snapshotRefusal(e.spec);
+      if (refusal) throw refusal;
+      const files = this.files(name);
+      if (fs.existsSync(files.savedState)) throw new BentoError('invalid-state', `${name} has a saved state; start it (or start --discard) first`);
+      const snap = (await listSnapshots(e.spec, (d) => snapper.list(d), files.snapshotsMeta)).snapshots.find((s) => s.tag === t);
+      if (!snap) throw new BentoError('not-found', `${name} has no snapshot named ${t}`);
+      if (!snap.complete) throw new BentoError('invalid-state', `snapshot ${t} of ${name} is incomplete (some of its disks lack it); it can only be removed`);
+      const disks = snapshotDisks(e.spec);
+      const paused = snap.state === 'paused';
+      const settled = (): VmState => (paused ? 'paused' : 'running');
+      if (e.vm && (e.state === 'running' || e.state === 'paused')) {
+        if (!snap.withRam) throw new BentoError('invalid-state', `${t} is a disk-only snapshot (taken while ${name} was stopped); stop ${name} first (bento stop ${name}), then restore it`);
+        const vm = e.vm;
+        if (!vm.snapshotJob) throw new BentoError('unsupported', `the ${e.spec.backend} backend cannot restore snapshots of a running VM`);
+        await this.longOperation(e, 'restoring', 'snapshot-restore', async (ctx) => {
+          await vm.snapshotJob!('load', t, disks.map((d) => d.index), (p) => ctx.report(p)).catch((err: unknown) => {
+            throw attempted(`restore of snapshot ${t} of ${name}`, err);
+          });
+          // QEMU leaves the VM running or not as it was before the load; the snapshot says how it was then.
+          if (paused) await vm.pause();
+          else await vm.resume();
+        }, settled);
+      } else if (this.quiet(e) && snap.withRam) {
+        await this.checkPublish(e.spec);
+        await this.longOperation(e, 'restoring', 'snapshot-restore', async (ctx) => {
+          try {
+            this.attach(e, await this.driver(e.spec).start(e.spec, this.dir(name), { loadSnapshot: { tag: t, disks: disks.map((d) => d.index), paused }, onProgress: (p) => ctx.report(p) }));
+          } catch (err) {
+            // Shown as the stopped VM's reason once the operation settles.
+            e.reason = `restore-failed: ${errorMessage(err)}`;
+            throw attempted(`restore of snapshot ${t} of ${name}`, err);
+          }
+        }, settled);
+      } else if (this.quiet(e)) {
+        const reverted: string[] = [];
+        for (const d of disks) {
+          try {
+            await snapper.apply(d.disk.path, t);
+          } catch (err) {
+            const done = reverted.length ? `; already reverted: ${reverted.join(', ')} (restore again to finish)` : '';
+            throw attempted(`restore of snapshot ${t} of ${name}`, err, done);
+          }
+          reverted.push(d.disk.path);
+        }
+      } else throw new BentoError('invalid-state', `${name} is ${e.state}; a restore needs it running, paused or stopped`);
+      this.deps.log(`${name}: restored snapshot ${t}`);
+      const vm = this.view(e);
+      this.changed({ kind: 'changed', name, vm });
+      return vm;
+    });
+  }
+
+  /** Removes a snapshot from every disk holding it (an incomplete one too). */
+  async removeSnapshot(name: string, tag: unknown): Promise<void> {
+    const t = checkTag(tag);
+    await this.locked(name, async () => {
+      const e = this.entry(name);
+      const snapper = this.snapshotter(e);
+      const files = this.files(name);
+      const { snapshots, disks } = await listSnapshots(e.spec, (d) => snapper.list(d), files.snapshotsMeta);
+      if (!snapshots.some((s) => s.tag === t)) throw new BentoError('not-found', `${name} has no snapshot named ${t}`);
+      const holders = disks.filter((d) => d.snapshots.some((s) => s.name === t)).map((d) => d.path);
+      if (e.vm && (e.state === 'running' || e.state === 'paused')) {
+        const vm = e.vm;
+        if (!vm.snapshotJob) throw new BentoError('unsupported', `the ${e.spec.backend} backend cannot remove snapshots of a running VM`);
+        const indexes = snapshotDisks(e.spec).filter((d) => holders.includes(d.disk.path)).map((d) => d.index);
+        await vm.snapshotJob('delete', t, indexes).catch((err: unknown) => {
+          throw attempted(`removal of snapshot ${t} of ${name}`, err);
+        });
+      } else if (this.quiet(e)) {
+        for (const p of holders) await snapper.remove(p, t).catch((err: unknown) => {
+          throw attempted(`removal of snapshot ${t} of ${name}`, err);
+        });
+      } else throw new BentoError('invalid-state', `${name} is ${e.state}; removing a snapshot needs it running, paused or stopped`);
+      forgetSnapshot(files.snapshotsMeta, t, (await listSnapshots(e.spec, (d) => snapper.list(d), files.snapshotsMeta)).disks);
+      this.deps.log(`${name}: removed snapshot ${t}`);
+      this.changed({ kind: 'changed', name, vm: this.view(e) });
+    });
+  }
+
+  /** The backend's disk snapshots, or `unsupported` naming why. */
+  private snapshotter(e: Entry): DiskSnapshotter {
+    const s = this.driver(e.spec).diskSnapshots;
+    if (!s) throw snapshotRefusal(e.spec) ?? new BentoError('unsupported', `the ${e.spec.backend} backend keeps no snapshots`);
+    return s;
+  }
+
+  /** Whether a VM is stopped with no process of it alive (asked of the processes): its disks may be changed offline. */
+  private quiet(e: Entry): boolean {
+    if (e.state !== 'stopped' || e.vm) return false;
+    if (this.processAlive(e)) throw new BentoError('invalid-state', `${e.spec.name} has a qemu process alive that bentod does not drive; bento stop --force ${e.spec.name} kills it`);
+    return true;
+  }
+
+  private files(name: string): ReturnType<typeof vmFiles> {
+    return vmFiles(this.dir(name));
+  }
+
   /** The console stream of a running VM, or null when it is not running or has none. */
   consoleEndpoint(name: string): ConsoleEndpoint | null {
     return this.entry(name).vm?.console() ?? null;
@@ -653,4 +823,10 @@ export class VmManager {
     if (!m) this.locks.set(name, (m = new Mutex()));
     return m.runExclusive(fn);
   }
+}
+
+/** Prefixes a failure with what was attempted, keeping its code. */
+function attempted(what: string, err: unknown, tail = ''): BentoError {
+  const code = err instanceof BentoError ? err.code : 'internal';
+  return new BentoError(code, `${what} failed: ${errorMessage(err)}${tail}`, { cause: err });
 }

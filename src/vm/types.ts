@@ -213,3 +213,27 @@ export interface VersionInfo {
 
 /** A function that undoes a subscription. */
 export type Disposer = () => void;
+
+/** The run state a snapshot was taken in: a RAM snapshot comes back running or paused; a disk-only one is of a stopped VM. */
+export type SnapshotState = 'running' | 'paused' | 'stopped';
+
+/** One internal qcow2 snapshot of a VM (across all its writable disks), as GET /api/vms/:name/snapshots lists it. */
+export interface Snapshot {
+  tag: string;
+  /** ISO time the snapshot was taken (bento's record, else the qcow2's own date). */
+  createdAt: string;
+  /** Bytes of saved RAM and device state; 0 for a disk-only snapshot. */
+  vmStateBytes: number;
+  /** Whether restoring it brings back a running (or paused) VM rather than powered-off disks. */
+  withRam: boolean;
+  state: SnapshotState;
+  /** Disk bytes the snapshot holds on its own, when the backend counts them (qcow2 does not: null). */
+  diskBytes: number | null;
+  /** False when the tag is missing from some writable disk: such a snapshot can only be removed. */
+  complete: boolean;
+}
+
+/** Body of POST /api/vms/:name/snapshots. */
+export interface SnapshotRequest {
+  tag?: string;
+}

@@ -11,22 +11,28 @@ import { cleanText, fit, fitStart } from '../text.js';
 import { forwardText, guestText, imageText, networkText, sshText } from '../vm-details.js';
 import { isLive, stateGlyph, stopCountdown } from '../vm-view.js';
 import { Panel } from './Panel.js';
+import type { SnapshotsState } from '../hooks/use-snapshots.js';
+import { snapshotRows } from '../snapshot-view.js';
 
 /** Props of DetailsPane. */
 export interface DetailsPaneProps {
   vm: Vm | null;
   tail: LogTail;
+  /** The VM's snapshots (newest first), when fetched. */
+  snapshots?: SnapshotsState;
   width: number;
   height: number;
 }
 
 const LABEL = 9;
+/** Snapshots listed in the pane; V lists them all. */
+const SNAPSHOT_ROWS = 3;
 
 /**
  * The selected VM: state and why, whether its guest answers, process, image or boot source, disks,
  * network, forwarded ports, SSH, folder, and its last serial lines.
  */
-export function DetailsPane({ vm, tail, width, height }: DetailsPaneProps): ReactNode {
+export function DetailsPane({ vm, tail, snapshots, width, height }: DetailsPaneProps): ReactNode {
   const theme = useTheme();
   useClock(secondClock, { isActive: vm !== null && (isLive(vm) || vm.state === 'stopping') });
   const inner = Math.max(width - 4, 1);
@@ -73,14 +79,18 @@ export function DetailsPane({ vm, tail, width, height }: DetailsPaneProps): Reac
   const ssh = sshText(vm);
   if (ssh) info.push(['ssh', start(ssh)]);
   info.push(['folder', value(vm.dir)]);
+  // Only a VM with snapshots (or a failed read) spends rows on them: the serial lines below matter more.
+  if (snapshots && snapshots.name === vm.name && vm.backend !== 'vz' && (snapshots.list?.length || snapshots.error)) {
+    snapshotRows(snapshots.list, snapshots.error, SNAPSHOT_ROWS, now).forEach((line, i) => info.push([i === 0 ? 'snapshot' : '', start(line)]));
+  }
 
   const shownInfo = info.slice(0, rows);
   const logRows = rows - shownInfo.length - 1;
   const lines = logRows > 0 ? tail.lines.slice(-logRows) : [];
   return (
     <Panel title={`details · ${vm.name}`} width={width} height={height} focused={false}>
-      {shownInfo.map(([label, v]) => (
-        <Box key={label} paddingLeft={1}>
+      {shownInfo.map(([label, v], i) => (
+        <Box key={`${i}-${label}`} paddingLeft={1}>
           <Box width={LABEL} flexShrink={0}>
             <Text color={theme.muted}>{label}</Text>
           </Box>

@@ -10,6 +10,7 @@ import type { ViewState } from '../view-state.js';
 import type { Sort } from '../vm-view.js';
 import { ConsolePane, type EscapeKey } from './ConsolePane.js';
 import { DetailsPane } from './DetailsPane.js';
+import type { SnapshotsState } from '../hooks/use-snapshots.js';
 import { LogView } from './LogView.js';
 import { VmTable } from './VmTable.js';
 
@@ -26,6 +27,8 @@ export interface MainBodyProps {
   loaded: boolean;
   vms: ReadonlyMap<string, Vm>;
   tail: LogTail;
+  /** The selected VM's snapshots, for the details pane. */
+  snapshots?: SnapshotsState;
   /** Whether a dialog has the keys (then no pane does). */
   dialogOpen: boolean;
   client: UiClient;
@@ -79,7 +82,7 @@ export function MainBody(p: MainBodyProps): ReactNode {
             height={l.table.h}
           />
         ) : null}
-        {l.details ? <DetailsPane vm={p.selected} tail={p.tail} width={l.details.w} height={l.details.h} /> : null}
+        {l.details ? <DetailsPane vm={p.selected} tail={p.tail} snapshots={p.snapshots} width={l.details.w} height={l.details.h} /> : null}
       </Box>
       {view.console ? (
         <Box key="console" display={l.console ? 'flex' : 'none'} flexShrink={0}>

@@ -7,6 +7,8 @@ import { ConfirmDialog } from './ConfirmDialog.js';
 import { DemoOffer } from './DemoOffer.js';
 import { HelpOverlay } from './HelpOverlay.js';
 import { VmForm } from './VmForm.js';
+import { SnapshotChooser } from './SnapshotChooser.js';
+import type { SnapshotsState } from '../hooks/use-snapshots.js';
 
 /** Props of Overlays. */
 export interface OverlaysProps {
@@ -25,6 +27,10 @@ export interface OverlaysProps {
   remove(name: string, force: boolean): void;
   demo(): Promise<void>;
   openCreate(): void;
+  /** The selected VM's snapshots, for the snapshot chooser. */
+  snapshots?: SnapshotsState;
+  restoreSnapshot?(name: string, tag: string): void;
+  removeSnapshot?(name: string, tag: string): void;
 }
 
 /** The open dialog, if any: it has the keys while it is up. */
@@ -77,5 +83,20 @@ export function Overlays(p: OverlaysProps): ReactNode {
       );
     case 'demo':
       return <DemoOffer guestDir={p.guestDir} screen={p.screen} isActive onAccept={p.demo} onNew={p.openCreate} onDecline={p.close} />;
+    case 'snapshots':
+      return (
+        <SnapshotChooser
+          name={d.name}
+          snapshots={p.snapshots ?? { name: d.name, list: null, error: null }}
+          screen={p.screen}
+          isActive
+          onRestore={(tag) => {
+            p.close();
+            p.restoreSnapshot?.(d.name, tag);
+          }}
+          onRemove={(tag) => p.removeSnapshot?.(d.name, tag)}
+          onClose={p.close}
+        />
+      );
   }
 }

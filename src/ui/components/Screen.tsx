@@ -11,6 +11,8 @@ import { useLogTail } from '../hooks/use-log-tail.js';
 import { useTableKeys } from '../hooks/use-table-keys.js';
 import { useTerminalSize } from '../hooks/use-terminal-size.js';
 import { useVmActions } from '../hooks/use-vm-actions.js';
+import { useSnapshotActions } from '../hooks/use-snapshot-actions.js';
+import { useSnapshots } from '../hooks/use-snapshots.js';
 import { useVmStore } from '../hooks/use-vm-store.js';
 import { FILTER_HINTS, LOG_HINTS, TABLE_HINTS, consoleHints } from '../keys.js';
 import { computeLayout, tableRows } from '../layout.js';
@@ -39,6 +41,7 @@ export function Screen(props: AppProps): ReactNode {
   const { cols, rows } = useTerminalSize(props.size);
   const layout = computeLayout(cols, rows, view);
   const actions = useVmActions(client, store, dispatch);
+  const snapActions = useSnapshotActions(client, store, dispatch);
 
   const list = useMemo(() => visibleVms(state.vms.values(), view.filter, view.sort), [state.vms, view.filter, view.sort]);
   const pulls = useMemo(() => visiblePulls(state.pulls, view.filter), [state.pulls, view.filter]);
@@ -61,6 +64,7 @@ export function Screen(props: AppProps): ReactNode {
     }
   }, [state.conn.status]);
 
+  const snapshots = useSnapshots(client, selected, { isActive: layout.details !== null || view.dialog?.type === 'snapshots' });
   const tail = useLogTail(client, selected?.name ?? null, { isActive: layout.details !== null, maxLines: 200, delayMs: 150, maxFps: 5, epoch });
 
   useEffect(() => {
@@ -127,6 +131,11 @@ export function Screen(props: AppProps): ReactNode {
           if (why) return say(why, 'error');
           if (!props.onHandOver) return say(`${a} needs a terminal`, 'error');
           return props.onHandOver(a === 'ssh' ? 'ssh' : 'console', vm.name);
+        }
+        if (a === 'snapshot' || a === 'snapshots') {
+          const why = refusal(a, vm);
+          if (why) return say(why, 'error');
+          return a === 'snapshot' ? snapActions.take(vm) : dispatch({ type: 'dialog', dialog: { type: 'snapshots', name: vm.name } });
         }
         if (a === 'edit') {
           const why = refusal('edit', vm);
@@ -219,6 +228,7 @@ export function Screen(props: AppProps): ReactNode {
           loaded={state.loaded}
           vms={state.vms}
           tail={tail}
+          snapshots={snapshots}
           dialogOpen={dialogOpen}
           client={client}
           epoch={epoch}
@@ -251,6 +261,9 @@ export function Screen(props: AppProps): ReactNode {
           }}
           demo={demo}
           openCreate={openCreate}
+          snapshots={snapshots}
+          restoreSnapshot={snapActions.restore}
+          removeSnapshot={snapActions.remove}
         />
       </Box>
   );

@@ -11,7 +11,7 @@ export interface TableKeyHandlers {
   sort(key: SortKey): void;
   startFilter(): void;
   clearFilter(): void;
-  /** A VM action key: start, stop, kill, pause-toggle, restart, edit, delete, attach, ssh. */
+  /** A VM action key: start, stop, kill, pause-toggle, restart, edit, delete, attach, ssh, snapshot, snapshots. */
   act(action: TableAction): void;
   create(): void;
   openConsole(): void;
@@ -25,12 +25,12 @@ export interface TableKeyHandlers {
 }
 
 /** The VM actions bound to table keys. */
-export type TableAction = 'start' | 'stop' | 'kill' | 'pause-toggle' | 'restart' | 'edit' | 'delete' | 'attach' | 'ssh';
+export type TableAction = 'start' | 'stop' | 'kill' | 'pause-toggle' | 'restart' | 'edit' | 'delete' | 'attach' | 'ssh' | 'snapshot' | 'snapshots';
 
 const SORT_KEYS: Record<string, SortKey> = { N: 'name', T: 'state', C: 'cpus', M: 'memory', U: 'uptime' };
-const ACTION_KEYS: Record<string, TableAction> = { s: 'start', S: 'stop', K: 'kill', p: 'pause-toggle', r: 'restart', e: 'edit', D: 'delete', a: 'attach', h: 'ssh' };
+const ACTION_KEYS: Record<string, TableAction> = { s: 'start', S: 'stop', K: 'kill', p: 'pause-toggle', r: 'restart', e: 'edit', D: 'delete', a: 'attach', h: 'ssh', v: 'snapshot', V: 'snapshots' };
 // Actions that open a dialog or leave the screen: keys typed after them belong to what opens.
-const MOVES_FOCUS: ReadonlySet<TableAction> = new Set(['kill', 'edit', 'delete', 'attach', 'ssh']);
+const MOVES_FOCUS: ReadonlySet<TableAction> = new Set(['kill', 'edit', 'delete', 'attach', 'ssh', 'snapshots']);
 
 /**
  * Routes one key in the table to its handler. Returns true when the key may have moved the focus

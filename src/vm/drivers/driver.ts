@@ -1,4 +1,5 @@
 import type { Accel, Backend, ConsoleDevice, Disposer, PortForward, VmSpec, VmState } from '../types.js';
+import type { DiskSnapshotInfo } from '../snapshots.js';
 
 /** A state change reported by a backend. */
 export interface DriverEvent {
@@ -55,12 +56,39 @@ export interface RunningVm {
   console(): ConsoleEndpoint | null;
   /** Lets go of the VM without touching it (bentod is exiting; the VM keeps running). */
   detach(): void;
+  /**
+   * Saves, loads or deletes an internal snapshot (disks and, for save/load, RAM) in the given
+   * writable disks (indexes into spec.disks; the first holds the RAM) while the VM runs, when the
+   * backend can. A save or load leaves the VM in the run state it was in (the caller sets another).
+   */
+  snapshotJob?(kind: SnapshotJobKind, tag: string, disks: number[], onProgress?: ProgressReport): Promise<void>;
+}
+
+/** The snapshot operations of a running VM. */
+export type SnapshotJobKind = 'save' | 'load' | 'delete';
+
+/** How a long operation reports how far it has got. */
+export type ProgressReport = (p: { doneBytes?: number | null; totalBytes?: number | null; percent?: number | null }) => void;
+
+/** Internal snapshots of a stopped VM's disk images, when the backend keeps them (qcow2 through qemu-img). */
+export interface DiskSnapshotter {
+  /** The snapshots one image holds; reads the header even while a running VM holds the image. */
+  list(disk: string): Promise<DiskSnapshotInfo[]>;
+  create(disk: string, tag: string): Promise<void>;
+  /** Reverts the image to the snapshot. */
+  apply(disk: string, tag: string): Promise<void>;
+  remove(disk: string, tag: string): Promise<void>;
 }
 
 /** How a start brings the guest up, when not by booting it afresh. */
 export interface StartOptions {
   /** Reports how far a restore has got (bytes read of the state, when the backend counts them). */
   onProgress?: (p: { doneBytes?: number | null; totalBytes?: number | null; percent?: number | null }) => void;
+  /**
+   * Brings the VM up at a RAM snapshot's instant: loaded before the guest runs a single instruction,
+   * then left running or paused. `disks` as for RunningVm.snapshotJob.
+   */
+  loadSnapshot?: { tag: string; disks: number[]; paused: boolean };
 }
 
 /** A VM backend: QEMU or Virtualization.framework. */
@@ -86,4 +114,6 @@ export interface Driver {
   killStray(dir: string): Promise<void>;
   /** The command line or configuration the backend would use, for inspect. */
   describe(spec: VmSpec, dir: string): Record<string, unknown>;
+  /** Snapshots of a stopped VM's disks; absent when the backend has none (an `unsupported` error). */
+  readonly diskSnapshots?: DiskSnapshotter;
 }

@@ -10,7 +10,8 @@ import { holderPid, lockHeld } from '../../lock-probe.js';
 import { processIdentity } from '../../proc.js';
 import { readRuntime, SERIAL_LOG_CAP, writeRuntime } from '../../runtime.js';
 import type { Accel, DiskFormat, VmSpec } from '../../types.js';
-import type { Driver, RunningVm } from '../driver.js';
+import type { Driver, RunningVm, StartOptions } from '../driver.js';
+import { QemuImgSnapshots } from './disk-snapshots.js';
 import { buildQemuCommand, qemuBinary, type QemuCommand, type QemuHost, type QemuRunOptions } from './argv.js';
 import { ensureVars, findUefi, requireUefi, type UefiFirmware } from '../../firmware.js';
 import { freeLoopbackPort } from '../../net.js';
@@ -51,6 +52,8 @@ export class QemuDriver implements Driver {
   constructor(private readonly logCap: number = SERIAL_LOG_CAP) {}
 
   readonly capabilities = { pause: true, restart: true, saveRestore: false };
+
+  readonly diskSnapshots = new QemuImgSnapshots();
 
   availability(): { ok: true } | { ok: false; reason: string } {
     const bin = qemuBinary(qemuHost);
@@ -113,7 +116,7 @@ export class QemuDriver implements Driver {
     return { ...spec, disks: [{ path: disk, format: 'qcow2', owned: true, readonly: false }, ...spec.disks] };
   }
 
-  async start(spec: VmSpec, dir: string): Promise<RunningVm> {
+  async start(spec: VmSpec, dir: string, opts: StartOptions = {}): Promise<RunningVm> {
     const files = vmFiles(dir);
     for (const sock of [files.qmpSocket, files.serialSocket, files.consoleSocket, files.vmmSocket]) {
       if (Buffer.byteLength(sock) > MAX_SOCKET_PATH) {
@@ -150,6 +153,16 @@ export class QemuDriver implements Driver {
       writeRuntime(files.state, { pid, startTime: identity.startTime, startedAt: startedAt.toISOString(), accel, reason: null, logOffset: 0, sshPort });
       const qmp = await connectQmp(files.qmpSocket, { timeoutMs: 10_000 });
       const vm = new QemuVm({ qmp, pid, startedAt, accel, files, consoleDevice: spec.console, sshPort });
+      if (opts.loadSnapshot) {
+        // Loaded before the guest runs at all, so it wakes at the snapshot's instant.
+        await vm.snapshotJob('load', opts.loadSnapshot.tag, opts.loadSnapshot.disks, opts.onProgress);
+        // QEMU keeps a loaded VM in `prelaunch`, which a later bentod would roll back as an
+        // interrupted start: a paused snapshot is resumed and stopped again at once (back to back
+        // on the monitor, so the guest runs for well under a millisecond).
+        if (opts.loadSnapshot.paused) await Promise.all([qmp.execute('cont'), qmp.execute('stop')]);
+        else await qmp.execute('cont');
+        return vm;
+      }
       await qmp.execute('cont');
       return vm;
     } catch (err) {

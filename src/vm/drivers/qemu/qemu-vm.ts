@@ -4,7 +4,8 @@ import type { VmFiles } from '../../paths.js';
 import { processAlive } from '../../proc.js';
 import type { Accel, ConsoleDevice, Disposer, PortForward, VmState } from '../../types.js';
 import { hostfwdRule } from './argv.js';
-import type { ConsoleEndpoint, DriverEvent, RunningVm } from '../driver.js';
+import type { ConsoleEndpoint, DriverEvent, ProgressReport, RunningVm, SnapshotJobKind } from '../driver.js';
+import { runSnapshotJob } from './snapshot-jobs.js';
 import type { QmpClient, QmpEvent } from './qmp.js';
 import { stateFromQueryStatus, transitionFromEvent } from './qmp-state.js';
 import { VmProcess } from '../vm-process.js';
@@ -154,6 +155,11 @@ export class QemuVm implements RunningVm {
     const q = (cmd: string): Promise<unknown> => this.qmp!.execute(cmd, undefined, { timeoutMs: INSPECT_TIMEOUT_MS }).catch((err: unknown) => ({ error: errorMessage(err) }));
     const [status, cpus, block] = await Promise.all([q('query-status'), q('query-cpus-fast'), q('query-block')]);
     return { ...base, qmpVersion: this.qmp.greeting, status, cpus, block };
+  }
+
+  /** Internal snapshots while qemu runs: QMP's snapshot jobs (snapshot-jobs.ts). */
+  snapshotJob(kind: SnapshotJobKind, tag: string, disks: number[], onProgress?: ProgressReport): Promise<void> {
+    return runSnapshotJob(this.monitor(), kind, tag, disks, onProgress);
   }
 
   console(): ConsoleEndpoint {
