@@ -28,6 +28,7 @@ export function fakeVm(name: string, over: Partial<Vm> = {}): Vm {
     ssh: null,
     ready: null,
     progress: null,
+    savedState: null,
     ...over,
     spec: {
       name,

@@ -55,12 +55,34 @@ export interface RunningVm {
   console(): ConsoleEndpoint | null;
   /** Lets go of the VM without touching it (bentod is exiting; the VM keeps running). */
   detach(): void;
+  /**
+   * Refuses (with the backend's own words) a suspend this VM cannot do, before anything changes
+   * (a QEMU migration blocker such as a mounted 9p share). Present when the backend can save state.
+   */
+  checkSave?(): Promise<void>;
+  /**
+   * Writes the paused VM's RAM and device state to `file` (which must not exist); resolves only once
+   * the backend says the state is complete and every byte of it is in the file (not yet fsynced).
+   */
+  saveState?(file: string, onProgress?: ProgressReporter): Promise<void>;
+  /** Ends a VM whose state was just saved, without running the guest again; its stop reason is `saved`. */
+  quitSaved?(): Promise<void>;
 }
+
+/** Receives how far a save or restore has got (bytes, and a percentage where the backend knows one). */
+export type ProgressReporter = (p: { doneBytes?: number | null; totalBytes?: number | null; percent?: number | null }) => void;
 
 /** How a start brings the guest up, when not by booting it afresh. */
 export interface StartOptions {
   /** Reports how far a restore has got (bytes read of the state, when the backend counts them). */
-  onProgress?: (p: { doneBytes?: number | null; totalBytes?: number | null; percent?: number | null }) => void;
+  onProgress?: ProgressReporter;
+  /**
+   * A complete saved state to resume from instead of booting. The driver deletes it (and fsyncs the
+   * folder) once the backend has loaded it and before the guest runs a single instruction.
+   */
+  restoreFrom?: string;
+  /** With restoreFrom: leave the guest paused after the restore (it was paused when saved). */
+  restorePaused?: boolean;
 }
 
 /** A VM backend: QEMU or Virtualization.framework. */
