@@ -2,15 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BentoError } from '../../src/vm/errors.js';
+import { COUNTER, ticks } from '../helpers/counter.js';
 import { bento, cleanupHome, client, createGuest, qemuPids, serialLog, tempHome, typeSerial, waitFor, waitForLog } from '../helpers/bento.js';
-
-/** The tick numbers the guest's counter printed in the serial log after `from` characters. */
-export function ticks(text: string, from = 0): number[] {
-  return [...text.slice(from).matchAll(/^tick (\d+)\r?$/gm)].map((m) => Number(m[1]));
-}
-
-/** Starts a counter in guest RAM (a shell variable in a background loop), printing once a second. */
-export const COUNTER = 'i=0; while :; do i=$((i+1)); echo "tick $i"; sleep 1; done &\n';
 
 interface Listed {
   name: string;

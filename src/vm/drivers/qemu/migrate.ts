@@ -11,6 +11,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import { pipeline } from 'node:stream/promises';
 import { BentoError, errorMessage } from '../../errors.js';
+import { faultPoint } from '../../test-hooks.js';
 import type { ProgressReporter } from '../driver.js';
 import type { QmpClient } from './qmp.js';
 
@@ -143,6 +144,7 @@ export async function loadFromFile(qmp: QmpClient, socket: string, file: string,
   let lastMove = Date.now();
   const input = fs.createReadStream(file);
   input.on('data', (chunk) => {
+    if (bytes === 0) faultPoint('restore-streaming');
     bytes += chunk.length;
     lastMove = Date.now();
     onProgress?.({ doneBytes: bytes, totalBytes: total, percent: total ? Math.min(99, Math.floor((bytes / total) * 100)) : null });
