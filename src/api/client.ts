@@ -3,7 +3,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { BentoError, type ErrorCode, type FieldError } from '../vm/errors.js';
 import type { ImageList, ImageView, PullProgress, PullResult } from '../vm/images/types.js';
-import type { CreateRequest, Disposer, Snapshot, StateEvent, StopRequest, VersionInfo, Vm, VmChange } from '../vm/types.js';
+import type { CreateRequest, Disposer, Snapshot, StartRequest, StateEvent, StopRequest, VersionInfo, Vm, VmChange } from '../vm/types.js';
 
 /** Options of a raw request. */
 interface RequestOptions {
@@ -19,6 +19,8 @@ interface RequestOptions {
 export const DEFAULT_TIMEOUT_MS = 10_000;
 /** `start` waits for qemu to come up (and, for vz, the helper): it may take this long. */
 export const START_TIMEOUT_MS = 70_000;
+/** Writing or reading a saved state goes at disk speed; this bounds even a VM with very much RAM. */
+export const SAVE_TIMEOUT_MS = 30 * 60_000;
 /** Added to a stop's own guest timeout: the forced stop that follows it, and the reply. */
 export const STOP_MARGIN_MS = 15_000;
 /** The longest a create that pulls its image may take. */
@@ -171,8 +173,13 @@ export class BentoClient {
       timeoutMs: opts.force ? stopWait({ force: true }) + DEFAULT_TIMEOUT_MS : DEFAULT_TIMEOUT_MS,
     });
   }
-  start(name: string): Promise<Vm> {
-    return this.action(name, 'start', {}, START_TIMEOUT_MS);
+  /** Starts a VM; one with a saved state resumes from it unless `discard` (restoring a big state may take a while). */
+  start(name: string, req: StartRequest = {}): Promise<Vm> {
+    return this.action(name, 'start', req, START_TIMEOUT_MS + SAVE_TIMEOUT_MS);
+  }
+  /** Suspends a running or paused VM to disk; resolves once its state is saved and it has stopped. */
+  suspend(name: string): Promise<Vm> {
+    return this.action(name, 'suspend', {}, SAVE_TIMEOUT_MS);
   }
   stop(name: string, req: StopRequest = {}): Promise<Vm> {
     return this.action(name, 'stop', req, stopWait(req));

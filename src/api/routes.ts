@@ -24,6 +24,7 @@ const stopSchema = z.strictObject({
     .optional(),
 });
 const emptySchema = z.strictObject({});
+const startSchema = z.strictObject({ discard: z.boolean({ message: 'must be true or false' }).optional() });
 
 type Params = { name: string; tag?: string };
 type Handler = (ctx: { req: IncomingMessage; res: ServerResponse; params: Params; url: URL }) => Promise<void> | void;
@@ -86,7 +87,8 @@ export function buildRoutes(manager: VmManager, version: VersionInfo, images?: I
         res.writeHead(204).end();
       },
     },
-    action('start', (name, body) => (parseBody(emptySchema, body), manager.start(name))),
+    action('start', (name, body) => manager.start(name, parseBody(startSchema, body))),
+    action('suspend', (name, body) => (parseBody(emptySchema, body), manager.suspend(name))),
     action('stop', (name, body) => manager.stop(name, parseBody(stopSchema, body))),
     action('pause', (name, body) => (parseBody(emptySchema, body), manager.pause(name))),
     action('resume', (name, body) => (parseBody(emptySchema, body), manager.resume(name))),

@@ -11,6 +11,7 @@ import { pulledLine } from './pull-progress.js';
 import { formatEvent, formatInspect, formatVmTable } from './format.js';
 import { addImageCommands } from './image-commands.js';
 import { addSnapshotCommands } from './snapshot-commands.js';
+import { addSuspendCommands, withProgress } from './suspend-commands.js';
 import { VERSION } from './version.js';
 
 const home = bentoHome();
@@ -159,10 +160,11 @@ program
   .option('--console', 'attach to the console and show the boot from the first byte')
   .option('--wait', 'wait until the guest is reachable (SSH answers; with a cloud-init seed, cloud-init finished)')
   .option('--wait-timeout <seconds>', 'how long --wait waits (default 600)', seconds)
-  .action(async (name: string, o: { console?: boolean; wait?: boolean; waitTimeout?: number }) => {
+  .option('--discard', 'delete the saved state of a suspended VM and boot afresh instead of resuming')
+  .action(async (name: string, o: { console?: boolean; wait?: boolean; waitTimeout?: number; discard?: boolean }) => {
     if (o.console && o.wait) throw new BentoError('invalid-input', '--console and --wait go one at a time');
     const c = await client();
-    const vm = await c.start(name);
+    const vm = await withProgress(c, name, () => c.start(name, o.discard ? { discard: true } : {}));
     if (o.console) return attach(name, { fromBoot: true });
     if (o.wait) {
       const started = Date.now();
@@ -327,6 +329,7 @@ program
 
 addImageCommands(program, { client, print });
 addSnapshotCommands(program, { client, print });
+addSuspendCommands(program, { client, print });
 
 program.parseAsync().catch((err: unknown) => {
   process.stderr.write(`bento: ${errorMessage(err)}\n`);

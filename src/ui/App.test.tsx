@@ -20,6 +20,7 @@ describe('actions that do not fit the state are refused with a reason, not sent'
     ['a', 'stopped', 'web is not running: s starts it', 'start'],
     ['h', 'stopped', 'web is not running: s starts it', 'start'],
     ['h', 'running', 'web has no SSH port (network nat)', 'start'],
+    ['z', 'stopped', 'only a running or paused VM can be suspended (web is stopped)', 'suspend'],
   ])('%s on a %s VM', async (key, state, reason, method) => {
     h = await renderApp([state === 'running' ? running('web') : fakeVm('web')]);
     await h.press(key);
@@ -55,6 +56,24 @@ describe('actions', () => {
     h.client.finishStop('web');
     await h.waitFor(/web\s+○ stopped/);
     await h.waitFor('web is stopped (guest-shutdown)');
+  });
+
+  test('z suspends without asking; the row and the details show the saved state; s resumes from it', async () => {
+    h = await renderApp([running('web')]);
+    await h.press('z');
+    await h.waitFor(/web\s+○ stopped·saved/);
+    await h.waitFor('web is saved to disk (537 MB); s resumes it');
+    expect(calls('suspend')).toHaveLength(1);
+    expect(h.frame()).toMatch(/saved\s+537 MB · saved \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC · s resumes it/);
+    // A second z is refused: it is saved already.
+    await h.press('z');
+    expect(h.frame()).toContain('web is already saved to disk: s resumes it');
+    await h.press('e');
+    expect(h.frame()).toContain('web has a saved state: s resumes it');
+    await h.press('s');
+    await h.waitFor('web resumed from its saved state: running');
+    await h.waitFor(/web\s+● running/);
+    expect(h.frame()).not.toContain('·saved');
   });
 
   test('K asks first; n keeps the VM running, y forces it off', async () => {
@@ -127,7 +146,7 @@ test('? shows every key; any key closes it', async () => {
   h = await renderApp([fakeVm('web')], { rows: 40 });
   await h.press('?');
   const f = h.frame();
-  for (const text of ['bento keys', 'force stop now (asks first)', 'filter by name', 'attach full screen (Ctrl-] comes back)', 'SSH session full screen', 'quit (VMs keep running)']) {
+  for (const text of ['bento keys', 'force stop now (asks first)', 'filter by name', 'attach full screen (Ctrl-] comes', 'suspend to disk', 'snapshot now / list snapshots', 'SSH session full screen', 'quit (VMs keep running)']) {
     expect(f).toContain(text);
   }
   await h.press('x');

@@ -28,6 +28,7 @@ export function fakeVm(name: string, over: Partial<Vm> = {}): Vm {
     ssh: null,
     ready: null,
     progress: null,
+    savedState: null,
     ...over,
     spec: {
       name,
@@ -58,7 +59,7 @@ export function fakeVms(n: number): Vm[] {
   return Array.from({ length: n }, (_, i) => fakeVm(`vm-${String(i + 1).padStart(4, '0')}`, { cpus: (i % 4) + 1, memoryMiB: 256 * ((i % 8) + 1) }));
 }
 
-type Method = 'create' | 'patch' | 'remove' | 'start' | 'stop' | 'pause' | 'resume' | 'restart' | 'get' | 'events' | 'stream' | 'images' | 'pullImage' | 'snapshots' | 'snapshot' | 'restoreSnapshot' | 'removeSnapshot';
+type Method = 'create' | 'patch' | 'remove' | 'start' | 'stop' | 'pause' | 'resume' | 'restart' | 'suspend' | 'get' | 'events' | 'stream' | 'images' | 'pullImage' | 'snapshots' | 'snapshot' | 'restoreSnapshot' | 'removeSnapshot';
 
 /** The fake catalog: a few official cloud images, for both architectures. */
 export const FAKE_CATALOG: readonly Omit<CatalogView, 'cached'>[] = [
@@ -235,8 +236,20 @@ export class FakeClient implements UiClient {
   }
   async start(name: string): Promise<Vm> {
     this.record('start', [name]);
+    const saved = this.must(name).savedState;
+    if (saved) {
+      this.setState(name, 'restoring', null, { progress: { op: 'restore', doneBytes: saved.bytes / 2, totalBytes: saved.bytes, percent: 50, startedAt: new Date().toISOString() } });
+      return this.setState(name, 'running', null, { progress: null, savedState: null });
+    }
     this.setState(name, 'starting');
     return this.setState(name, 'running');
+  }
+  async suspend(name: string): Promise<Vm> {
+    this.record('suspend', [name]);
+    const vm = this.must(name);
+    if (vm.state !== 'running' && vm.state !== 'paused') throw new BentoError('invalid-state', `${name} is ${vm.state}; only a running or paused VM can be suspended`);
+    this.setState(name, 'saving', null, { progress: { op: 'suspend', doneBytes: 0, totalBytes: null, percent: 0, startedAt: new Date().toISOString() } });
+    return this.setState(name, 'stopped', 'saved', { progress: null, savedState: { at: new Date().toISOString(), bytes: vm.memoryMiB * 1024 * 1024 } });
   }
   async stop(name: string, req: StopRequest = {}): Promise<Vm> {
     this.record('stop', [name, req]);

@@ -2,7 +2,7 @@
 import type { Vm } from '../vm/types.js';
 
 /** Everything a key can do to one VM. */
-export type VmAction = 'start' | 'stop' | 'kill' | 'pause' | 'resume' | 'restart' | 'edit' | 'delete' | 'console' | 'attach' | 'ssh' | 'snapshot' | 'snapshots';
+export type VmAction = 'start' | 'stop' | 'kill' | 'pause' | 'resume' | 'restart' | 'suspend' | 'edit' | 'delete' | 'console' | 'attach' | 'ssh' | 'snapshot' | 'snapshots';
 
 /** Why `action` does not fit `vm` right now, or null when it does. */
 export function refusal(action: VmAction, vm: Vm): string | null {
@@ -30,7 +30,13 @@ export function refusal(action: VmAction, vm: Vm): string | null {
       if (state === 'running' || state === 'paused') return null;
       if (state === 'stopped' || state === 'error') return `${name} is not running: s starts it`;
       return `${name} is ${state}: wait until it settles`;
+    case 'suspend':
+      if (state === 'running' || state === 'paused') return null;
+      if (vm.savedState) return `${name} is already saved to disk: s resumes it`;
+      return `only a running or paused VM can be suspended (${name} is ${state})`;
     case 'edit':
+      // Its saved RAM belongs to this very definition.
+      if (state === 'stopped' && vm.savedState) return `${name} has a saved state: s resumes it (bento start --discard drops it) before it can be changed`;
       if (state === 'stopped') return null;
       return `${name} is ${state}: only a stopped VM can be changed (S stops it)`;
     case 'delete':

@@ -45,3 +45,10 @@ export function guestText(vm: Pick<Vm, 'state' | 'ready' | 'spec' | 'ssh'>): str
   if (vm.ssh && !vm.ssh.hostKeysPinned) return `${READY_MARK.booting} booting: host keys not seen yet`;
   return `${READY_MARK.booting} booting: waiting for SSH${cloudInit ? ' and cloud-init' : ''}`;
 }
+
+/** The saved state of a VM suspended to disk: its size and when it was saved; null when it has none. */
+export function savedText(vm: Pick<Vm, 'savedState'>, formatBytes: (n: number) => string): string | null {
+  const st = vm.savedState;
+  if (!st) return null;
+  return `${formatBytes(st.bytes)} · saved ${st.at.replace('T', ' ').slice(0, 19)} UTC · s resumes it`;
+}

@@ -44,6 +44,11 @@ test('the stop countdown runs only while stopping', () => {
   expect(stateLabel(stopping, 0, now)).toBe('⠋ stopping 28s');
   expect(stopCountdown(fakeVm('b', { state: 'running' }), now)).toBeNull();
   expect(stateLabel(fakeVm('b', { state: 'running' }), 3, now)).toBe('● running');
+  // A long operation shows its figure; a suspended VM is marked.
+  const progress = { op: 'suspend' as const, doneBytes: 125 * 1024 * 1024, totalBytes: null, percent: null, startedAt: '' };
+  expect(stateLabel(fakeVm('c', { state: 'saving', progress }), 0, now)).toBe('⠋ saving 125M');
+  expect(stateLabel(fakeVm('c', { state: 'restoring', progress: { ...progress, percent: 42 } }), 0, now)).toBe('⠋ restoring 42%');
+  expect(stateLabel(fakeVm('c', { savedState: { at: '2024-01-01T00:00:00.000Z', bytes: 1 } }), 0, now)).toBe('○ stopped·saved');
 });
 
 test('selectionIndex follows the name, or falls back to the nearest row', () => {

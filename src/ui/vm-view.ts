@@ -1,5 +1,5 @@
 /** Pure views over the VM list: filtering, sorting, counts, labels. */
-import { VM_STATES, type Vm, type VmState } from '../vm/types.js';
+import { VM_STATES, type Vm, type VmProgress, type VmState } from '../vm/types.js';
 
 /** Columns the table can sort by. */
 export type SortKey = 'name' | 'state' | 'cpus' | 'memory' | 'uptime';
@@ -104,10 +104,24 @@ export function stateGlyph(state: VmState, frame: number): string {
   return GLYPH[state] ?? SPINNER[frame % SPINNER.length]!;
 }
 
-/** The state cell: `● running`, `⠋ stopping 27s` while a graceful stop counts down. */
+/**
+ * The state cell: `● running`, `⠋ stopping 27s` while a graceful stop counts down, `⠋ saving 42%`
+ * (or the bytes so far) while a long operation runs, `○ stopped·saved` for a VM suspended to disk.
+ */
 export function stateLabel(vm: Vm, frame: number, now: number): string {
   const left = stopCountdown(vm, now);
-  return `${stateGlyph(vm.state, frame)} ${vm.state}${left !== null ? ` ${left}s` : ''}`;
+  const head = `${stateGlyph(vm.state, frame)} ${vm.state}`;
+  if (left !== null) return `${head} ${left}s`;
+  if (vm.progress) return `${head}${progressText(vm.progress)}`;
+  if (vm.state === 'stopped' && vm.savedState) return `${head}·saved`;
+  return head;
+}
+
+/** A long operation's progress, short: ` 42%`, ` 120M`, or nothing before the first figure. */
+export function progressText(p: Pick<VmProgress, 'percent' | 'doneBytes'>): string {
+  if (p.percent !== null) return ` ${p.percent}%`;
+  if (p.doneBytes !== null) return ` ${Math.floor(p.doneBytes / (1024 * 1024))}M`;
+  return '';
 }
 
 /** Whether a running VM's guest can be reached yet: ready, booting (awaited), or null (nothing to show). */

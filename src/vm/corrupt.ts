@@ -44,6 +44,7 @@ export function corruptView(c: CorruptEntry): Vm {
     ssh: null,
     ready: null,
     progress: null,
+    savedState: null,
   };
 }
 

@@ -10,10 +10,12 @@ import { hostKeyAlias, readKnownHosts } from './ssh.js';
 import { corruptRefusal, corruptView, validateRepair } from './corrupt.js';
 import type { InstanceStore } from './store.js';
 import type { ConsoleEndpoint, Driver, RunningVm } from './drivers/driver.js';
-import type { Backend, Disposer, DiskFormat, PortForward, Snapshot, SnapshotState, SshEndpoint, StateEvent, StopRequest, Vm, VmChange, VmOperation, VmProgress, VmSpec, VmState } from './types.js';
+import type { Backend, Disposer, DiskFormat, PortForward, Snapshot, SnapshotState, SshEndpoint, StartRequest, StateEvent, StopRequest, Vm, VmChange, VmOperation, VmProgress, VmSpec, VmState } from './types.js';
 import fs from 'node:fs';
 import { checkTag, defaultTag, forgetSnapshot, listSnapshots, recordSnapshot, snapshotDisks, snapshotRefusal } from './snapshots.js';
 import type { DiskSnapshotter } from './drivers/driver.js';
+import { consumeSavedState, removePartial, savedStateInfo } from './saved-state.js';
+import { canSave, suspendToDisk } from './suspend.js';
 
 /** Whether a PATCH body changes nothing but the port forwards (which a running QEMU VM can take live). */
 function isPublishOnly(body: unknown): boolean {
@@ -118,7 +120,12 @@ export class VmManager {
             if (this.driver(spec).liveProcess(this.dir(spec.name)).alive) {
               entry.state = 'error';
               entry.reason = 'unmanaged: a process of this VM is alive but cannot be adopted (bento stop --force kills it)';
-            } else if (rec && rec.reason === null) entry.reason = 'exited while bentod was not running';
+            } else {
+              // Nothing runs: a half-written state is never used, a complete one is what the VM is.
+              if (removePartial(files)) this.deps.log(`${spec.name}: deleted a half-written ${files.savedStatePartial}`);
+              if (savedStateInfo(files)) entry.reason = 'saved';
+              else if (rec && rec.reason === null) entry.reason = 'exited while bentod was not running';
+            }
             return;
           }
           this.attach(entry, vm);
@@ -224,6 +231,10 @@ export class VmManager {
         if (e.state === 'running' && isPublishOnly(body)) return this.patchForwards(e, body);
         throw new BentoError('invalid-state', `${name} is ${e.state}; stop it before changing it (only publish can change while it runs)`);
       }
+      // The saved RAM belongs to this very definition (devices, memory, disks): it must not change under it.
+      if (!isPublishOnly(body) && savedStateInfo(vmFiles(this.dir(name)))) {
+        throw new BentoError('invalid-state', `${name} has a saved state; start it or start --discard first`);
+      }
       e.spec = applyPatch(e.spec, body, this.deps.host);
       this.deps.store.write(e.spec);
       const vm = this.view(e);
@@ -232,12 +243,23 @@ export class VmManager {
     });
   }
 
-  /** Starts a stopped VM; a second start while one runs gets `already-running`. */
-  async start(name: string): Promise<Vm> {
+  /**
+   * Starts a stopped VM; a second start while one runs gets `already-running`. A VM with a saved state
+   * resumes from it (restoring), unless `discard` deletes it first and it boots afresh.
+   */
+  async start(name: string, req: StartRequest = {}): Promise<Vm> {
     return this.locked(name, async () => {
       const e = this.entry(name);
       if (e.state !== 'stopped' && e.state !== 'error') throw new BentoError('already-running', `${name} is already ${e.state}`);
       if (e.vm) throw new BentoError('already-running', `${name} is already running (pid ${e.vm.pid ?? '?'})`);
+      const files = vmFiles(this.dir(name));
+      const saved = savedStateInfo(files);
+      if (saved && req.discard) {
+        consumeSavedState(files.savedState);
+        this.deps.log(`${name}: discarded its saved state (${saved.bytes} bytes from ${saved.at}); booting afresh`);
+      } else if (saved) {
+        return this.restore(e);
+      }
       this.setState(e, 'starting', null);
       try {
         await this.checkPublish(e.spec);
@@ -251,6 +273,51 @@ export class VmManager {
       }
       return this.view(e);
     });
+  }
+
+  /**
+   * Suspends a running or paused VM to disk: its RAM and device state go to saved.state in its folder
+   * and the VM stops with reason `saved`; the next start resumes from there.
+   */
+  async suspend(name: string): Promise<Vm> {
+    return this.locked(name, async () => {
+      const e = this.entry(name);
+      const vm = e.vm;
+      if (!vm || (e.state !== 'running' && e.state !== 'paused')) {
+        throw new BentoError('invalid-state', `${name} is ${e.state}; only a running or paused VM can be suspended`);
+      }
+      if (!this.driver(e.spec).capabilities.saveRestore || !canSave(vm)) {
+        throw new BentoError('unsupported', `the ${e.spec.backend} backend cannot save ${name}'s state on this host${e.spec.backend === 'vz' ? ' (it needs macOS 14 on Apple silicon)' : ''}`);
+      }
+      const files = vmFiles(this.dir(name));
+      const wasPaused = e.state === 'paused';
+      const info = await this.longOperation(e, 'saving', 'suspend', (ctx) => suspendToDisk({ name, vm, files, wasPaused, report: ctx.report, log: this.deps.log }), () => 'stopped');
+      // However qemu ended after the save (quit, or killed when it lingered), the VM is what it saved.
+      if ((e.state as VmState) === 'stopped' && e.reason !== 'saved') this.setState(e, 'stopped', 'saved');
+      this.deps.log(`${name}: suspended to ${files.savedState} (${info.bytes} bytes)`);
+      return this.view(e);
+    });
+  }
+
+  /** Resumes a VM from its saved state (under the VM's lock): restoring, then running (or paused, as it was saved). */
+  private async restore(e: Entry): Promise<Vm> {
+    const name = e.spec.name;
+    const files = vmFiles(this.dir(name));
+    const paused = readRuntime(files.state)?.savedPaused ?? false;
+    await this.checkPublish(e.spec);
+    await this.longOperation(e, 'restoring', 'restore', async (ctx) => {
+      try {
+        const vm = await this.driver(e.spec).start(e.spec, this.dir(name), { restoreFrom: files.savedState, restorePaused: paused, onProgress: ctx.report });
+        this.attach(e, vm);
+      } catch (err) {
+        const msg = errorMessage(err);
+        // Shown once the operation settles on `stopped`; the saved state, if not consumed, stays for another try.
+        e.reason = msg.startsWith('start-failed') ? msg : `start-failed: ${msg}`;
+        throw err;
+      }
+    });
+    this.deps.log(`${name}: restored from its saved state`);
+    return this.view(e);
   }
 
   /**
@@ -311,6 +378,8 @@ export class VmManager {
 
   /** Resumes a paused VM (QMP cont). */
   async resume(name: string): Promise<Vm> {
+    // A guest whose state is saved must never run on: a later start would restore stale RAM over newer disks.
+    if (savedStateInfo(vmFiles(this.dir(name)))) throw new BentoError('invalid-state', `${name} has a saved state; start it or start --discard first`);
     return this.transition(name, 'paused', 'resuming', (vm) => vm.resume());
   }
 
@@ -725,6 +794,8 @@ export class VmManager {
       // guest is shown ready once one answers, and as nothing (not `booting`) until then.
       ready: e.watch ? (e.watch.ready || (e.spec.cloudInit ? false : null)) : null,
       progress: e.progress,
+      // Only a VM that is not running can have one (it is consumed before a restored guest runs).
+      savedState: e.state === 'running' ? null : savedStateInfo(vmFiles(this.dir(e.spec.name))),
     };
   }
 

@@ -35,6 +35,8 @@ export const FILES = {
   // once the backend says it is whole), and what bento records about its snapshots beside the disks.
   savedState: 'saved.state',
   savedStatePartial: 'saved.state.partial',
+  // The Unix socket a QEMU migration stream passes through while bentod writes or reads saved.state.
+  migrateSocket: 'migrate.sock',
   snapshotsMeta: 'snapshots.json',
   // vz backend: a raw disk (vz cannot read qcow2), the per-VM helper's files, EFI state, and, in
   // BENTO_HOME itself, the node binary signed with the virtualization entitlement.
@@ -89,7 +91,7 @@ export function vmFiles(dir: string): VmFiles {
 export type VmFiles = { -readonly [K in keyof typeof FILES]: string };
 
 /** Sockets a VM folder holds or may hold (vmm.sock: the planned per-VM monitor); the longest sets the name limit. */
-export const VM_SOCKET_NAMES: readonly string[] = [FILES.qmpSocket, FILES.serialSocket, FILES.consoleSocket, FILES.vzControlSocket, 'vmm.sock'];
+export const VM_SOCKET_NAMES: readonly string[] = [FILES.qmpSocket, FILES.serialSocket, FILES.consoleSocket, FILES.vzControlSocket, 'vmm.sock', FILES.migrateSocket];
 
 /** The longest VM name whose folder's socket paths all fit in MAX_SOCKET_PATH bytes under this home. */
 export function maxNameLengthFor(home: string): number {

@@ -138,6 +138,15 @@ export interface Vm {
   ready: boolean | null;
   /** A long operation running on this VM right now (suspend, restore, snapshot), or null. */
   progress: VmProgress | null;
+  /** The saved RAM and device state a start resumes from (suspend to disk), while a complete one exists. */
+  savedState: SavedStateInfo | null;
+}
+
+/** A VM's complete saved state (saved.state): when it was written and its size. */
+export interface SavedStateInfo {
+  /** ISO time the state was saved. */
+  at: string;
+  bytes: number;
 }
 
 /** Long operations that report progress while they run. */
@@ -201,6 +210,12 @@ export interface CreateRequest {
 export interface StopRequest {
   force?: boolean;
   timeoutMs?: number;
+}
+
+/** Body of POST /api/vms/:name/start. */
+export interface StartRequest {
+  /** Delete the saved state (if any) and boot afresh instead of resuming from it. */
+  discard?: boolean;
 }
 
 /** GET /api/version. */

@@ -8,7 +8,8 @@ import { useClock } from '../hooks/use-clock.js';
 import type { LogTail } from '../hooks/use-log-tail.js';
 import { useTheme } from '../hooks/use-theme.js';
 import { cleanText, fit, fitStart } from '../text.js';
-import { forwardText, guestText, imageText, networkText, sshText } from '../vm-details.js';
+import { forwardText, guestText, imageText, networkText, savedText, sshText } from '../vm-details.js';
+import { formatBytes } from '../pulls.js';
 import { isLive, stateGlyph, stopCountdown } from '../vm-view.js';
 import { Panel } from './Panel.js';
 import type { SnapshotsState } from '../hooks/use-snapshots.js';
@@ -60,6 +61,8 @@ export function DetailsPane({ vm, tail, snapshots, width, height }: DetailsPaneP
     </Text>,
   ]);
   if (vm.reason) info.push(['reason', <Text key="r" color={vm.state === 'error' ? theme.error : undefined}>{value(vm.reason)}</Text>]);
+  const saved = savedText(vm, formatBytes);
+  if (saved) info.push(['saved', value(saved)]);
   const guest = guestText(vm);
   if (guest) info.push(['guest', <Text key="g" color={vm.ready ? theme.ok : theme.muted}>{guest}</Text>]);
   info.push(['process', `${vm.pid ?? '-'} · ${vm.backend}/${vm.accel}${s.accel === 'auto' ? ' (auto)' : ''}`]);

@@ -18,15 +18,19 @@ export function HelpOverlay({ escapeLabel, screen, isActive, onClose }: HelpOver
   const theme = useTheme();
   useKeys(() => (onClose(), true), { isActive, perChar: true });
   const sections = helpSections(escapeLabel);
-  const twoColumns = screen.cols >= 110;
   const keyW = 11;
-  const colW = twoColumns ? Math.floor((Math.min(screen.cols - 4, 120) - 4) / 2) : Math.min(screen.cols - 4, 76);
-  const half = Math.ceil(sections.length / 2);
-  const groups = twoColumns ? [sections.slice(0, half), sections.slice(half)] : [sections];
-  const lines = (g: typeof sections): number => g.reduce((n, s) => n + s.keys.length + 2, 0);
-  const height = Math.max(...groups.map(lines)) + 5;
+  const oneColW = Math.min(screen.cols - 4, 76);
+  // A key's description wraps rather than being cut off: count the rows each one takes.
+  const rowsOf = (what: string, colW: number): number => Math.max(1, Math.ceil(what.length / Math.max(10, colW - keyW)));
+  const lines = (g: typeof sections, colW: number): number => g.reduce((n, s) => n + 2 + s.keys.reduce((m, k) => m + rowsOf(k.what, colW), 0), 0);
   // Short terminals get the sections that fit; the rest is in the README.
   const budget = screen.rows - 8;
+  // Two columns on wide terminals, and on narrower ones (80+) when one column would be cut off.
+  const twoColumns = screen.cols >= 110 || (screen.cols >= 80 && lines(sections, oneColW) > budget);
+  const colW = twoColumns ? Math.floor((Math.min(screen.cols - 4, 120) - 4) / 2) : oneColW;
+  const half = Math.ceil(sections.length / 2);
+  const groups = twoColumns ? [sections.slice(0, half), sections.slice(half)] : [sections];
+  const height = Math.min(Math.max(...groups.map((g) => lines(g, colW))), budget) + 5;
   return (
     <Dialog title="bento keys" width={twoColumns ? colW * 2 + 6 : colW + 4} height={height} screen={screen} footer="any key closes this">
       <Box flexDirection="row" gap={2}>
@@ -35,22 +39,27 @@ export function HelpOverlay({ escapeLabel, screen, isActive, onClose }: HelpOver
           return (
             <Box key={gi} flexDirection="column" width={colW}>
               {g.map((s) => {
-                if (used + 2 > budget) return null;
-                const room = budget - used - 1;
-                used += Math.min(s.keys.length, room) + 2;
+                if (used + 3 > budget) return null;
+                const shown: typeof s.keys = [];
+                used += 2;
+                for (const k of s.keys) {
+                  if (used + rowsOf(k.what, colW) > budget) break;
+                  used += rowsOf(k.what, colW);
+                  shown.push(k);
+                }
                 return (
                   <Box key={s.title} flexDirection="column" marginBottom={1}>
                     <Text bold underline>
                       {s.title}
                     </Text>
-                    {s.keys.slice(0, room).map((k) => (
+                    {shown.map((k) => (
                       <Box key={k.keys + k.what}>
                         <Box width={keyW} flexShrink={0}>
                           <Text bold color={theme.accent}>
                             {k.keys}
                           </Text>
                         </Box>
-                        <Text wrap="truncate">{k.what}</Text>
+                        <Text wrap="wrap">{k.what}</Text>
                       </Box>
                     ))}
                   </Box>

@@ -25,10 +25,10 @@ export interface TableKeyHandlers {
 }
 
 /** The VM actions bound to table keys. */
-export type TableAction = 'start' | 'stop' | 'kill' | 'pause-toggle' | 'restart' | 'edit' | 'delete' | 'attach' | 'ssh' | 'snapshot' | 'snapshots';
+export type TableAction = 'start' | 'stop' | 'kill' | 'pause-toggle' | 'restart' | 'suspend' | 'edit' | 'delete' | 'attach' | 'ssh' | 'snapshot' | 'snapshots';
 
 const SORT_KEYS: Record<string, SortKey> = { N: 'name', T: 'state', C: 'cpus', M: 'memory', U: 'uptime' };
-const ACTION_KEYS: Record<string, TableAction> = { s: 'start', S: 'stop', K: 'kill', p: 'pause-toggle', r: 'restart', e: 'edit', D: 'delete', a: 'attach', h: 'ssh', v: 'snapshot', V: 'snapshots' };
+const ACTION_KEYS: Record<string, TableAction> = { s: 'start', S: 'stop', K: 'kill', p: 'pause-toggle', r: 'restart', z: 'suspend', e: 'edit', D: 'delete', a: 'attach', h: 'ssh', v: 'snapshot', V: 'snapshots' };
 // Actions that open a dialog or leave the screen: keys typed after them belong to what opens.
 const MOVES_FOCUS: ReadonlySet<TableAction> = new Set(['kill', 'edit', 'delete', 'attach', 'ssh', 'snapshots']);
 

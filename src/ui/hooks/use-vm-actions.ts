@@ -2,6 +2,7 @@ import { useCallback, useRef, type Dispatch } from 'react';
 import { errorMessage } from '../../vm/errors.js';
 import type { Vm } from '../../vm/types.js';
 import type { UiClient } from '../ui-client.js';
+import { formatBytes } from '../pulls.js';
 import { refusal, type VmAction } from '../vm-actions.js';
 import type { VmStore } from '../vm-store.js';
 import type { ViewAction } from '../view-state.js';
@@ -16,7 +17,7 @@ export interface VmActions {
   remove(name: string, force: boolean): void;
 }
 
-type Verb = 'start' | 'stop' | 'pause' | 'resume' | 'restart';
+type Verb = 'start' | 'stop' | 'pause' | 'resume' | 'restart' | 'suspend';
 
 /** The VM actions of the table, against a client and the store. */
 export function useVmActions(client: UiClient, store: VmStore, dispatch: Dispatch<ViewAction>): VmActions {
@@ -52,7 +53,12 @@ export function useVmActions(client: UiClient, store: VmStore, dispatch: Dispatc
       const { name } = vm;
       switch (action) {
         case 'start':
+          if (vm.savedState) {
+            return send(name, 'start', () => client.start(name), `restoring ${name} from its saved state (${formatBytes(vm.savedState.bytes)})…`, (v) => `${name} resumed from its saved state: ${v.state} (pid ${v.pid ?? '-'})`);
+          }
           return send(name, 'start', () => client.start(name), `starting ${name}…`, (v) => `${name} is ${v.state} (pid ${v.pid ?? '-'}, ${v.accel})`);
+        case 'suspend':
+          return send(name, 'suspend', () => client.suspend(name), `suspending ${name} to disk…`, (v) => `${name} is saved to disk (${v.savedState ? formatBytes(v.savedState.bytes) : '?'}); s resumes it`);
         case 'stop':
           return send(
             name,

@@ -61,14 +61,23 @@ export interface RunningVm {
    * writable disks (indexes into spec.disks; the first holds the RAM) while the VM runs, when the
    * backend can. A save or load leaves the VM in the run state it was in (the caller sets another).
    */
-  snapshotJob?(kind: SnapshotJobKind, tag: string, disks: number[], onProgress?: ProgressReport): Promise<void>;
+  snapshotJob?(kind: SnapshotJobKind, tag: string, disks: number[], onProgress?: ProgressReporter): Promise<void>;
+  /**
+   * Refuses (with the backend's own words) a suspend this VM cannot do, before anything changes
+   * (a QEMU migration blocker such as a mounted 9p share). Present when the backend can save state.
+   */
+  checkSave?(): Promise<void>;
+  /**
+   * Writes the paused VM's RAM and device state to `file` (which must not exist); resolves only once
+   * the backend says the state is complete and every byte of it is in the file (not yet fsynced).
+   */
+  saveState?(file: string, onProgress?: ProgressReporter): Promise<void>;
+  /** Ends a VM whose state was just saved, without running the guest again; its stop reason is `saved`. */
+  quitSaved?(): Promise<void>;
 }
 
 /** The snapshot operations of a running VM. */
 export type SnapshotJobKind = 'save' | 'load' | 'delete';
-
-/** How a long operation reports how far it has got. */
-export type ProgressReport = (p: { doneBytes?: number | null; totalBytes?: number | null; percent?: number | null }) => void;
 
 /** Internal snapshots of a stopped VM's disk images, when the backend keeps them (qcow2 through qemu-img). */
 export interface DiskSnapshotter {
@@ -80,15 +89,25 @@ export interface DiskSnapshotter {
   remove(disk: string, tag: string): Promise<void>;
 }
 
+/** Receives how far a save or restore has got (bytes, and a percentage where the backend knows one). */
+export type ProgressReporter = (p: { doneBytes?: number | null; totalBytes?: number | null; percent?: number | null }) => void;
+
 /** How a start brings the guest up, when not by booting it afresh. */
 export interface StartOptions {
   /** Reports how far a restore has got (bytes read of the state, when the backend counts them). */
-  onProgress?: (p: { doneBytes?: number | null; totalBytes?: number | null; percent?: number | null }) => void;
+  onProgress?: ProgressReporter;
   /**
    * Brings the VM up at a RAM snapshot's instant: loaded before the guest runs a single instruction,
    * then left running or paused. `disks` as for RunningVm.snapshotJob.
    */
   loadSnapshot?: { tag: string; disks: number[]; paused: boolean };
+  /**
+   * A complete saved state to resume from instead of booting. The driver deletes it (and fsyncs the
+   * folder) once the backend has loaded it and before the guest runs a single instruction.
+   */
+  restoreFrom?: string;
+  /** With restoreFrom: leave the guest paused after the restore (it was paused when saved). */
+  restorePaused?: boolean;
 }
 
 /** A VM backend: QEMU or Virtualization.framework. */

@@ -71,6 +71,15 @@ describe('buildQemuCommand (golden)', () => {
     golden('virtio-console', buildQemuCommand({ ...base, cmdline: null, console: 'virtio' }, files('/h/vms/demo'), 'tcg', { arch: 'x64' }));
   });
 
+  it('restore from a saved state: the same command line, waiting for the stream (-incoming defer, last)', () => {
+    const restore = buildQemuCommand(base, files('/h/vms/demo'), 'tcg', { arch: 'x64' }, { incoming: true });
+    golden('kernel-tcg-incoming', restore);
+    // The devices must match the boot that was saved exactly: only the two trailing arguments differ.
+    const boot = buildQemuCommand(base, files('/h/vms/demo'), 'tcg', { arch: 'x64' });
+    expect(restore.args.slice(0, -2)).toEqual(boot.args);
+    expect(restore.args.slice(-2)).toEqual(['-incoming', 'defer']);
+  });
+
   it('arm64 under hvf', () => {
     golden('arm64-hvf', buildQemuCommand({ ...base, cmdline: null }, files('/Users/u/.bento/vms/demo'), 'hvf', { arch: 'arm64' }));
   });

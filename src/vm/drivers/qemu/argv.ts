@@ -16,6 +16,8 @@ export interface QemuRunOptions {
   uefi?: { code: string; vars: string } | null;
   /** The cloud-init NoCloud seed volume, when the VM has one. */
   seed?: string | null;
+  /** Resume from a saved state: qemu waits for `migrate-incoming` instead of booting. */
+  incoming?: boolean;
 }
 
 /** Host facts the command line depends on. */
@@ -123,6 +125,9 @@ export function buildQemuCommand(spec: VmSpec, files: QemuFiles, accel: 'kvm' | 
     args.push('-device', `virtio-net-pci,netdev=net0,mac=${spec.mac},romfile=`);
   }
   args.push('-device', 'virtio-rng-pci');
+  // Last, so the device list above is the same for a save and for its restore. `defer`: bentod names
+  // the stream's socket over QMP once it is ready to feed it.
+  if (run.incoming) args.push('-incoming', 'defer');
   return { binary: qemuBinary(host), args };
 }
 

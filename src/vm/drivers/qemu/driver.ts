@@ -8,7 +8,7 @@ import { BentoError, errorMessage } from '../../errors.js';
 import { FILES, MAX_SOCKET_PATH, vmFiles } from '../../paths.js';
 import { holderPid, lockHeld } from '../../lock-probe.js';
 import { processIdentity } from '../../proc.js';
-import { readRuntime, SERIAL_LOG_CAP, writeRuntime } from '../../runtime.js';
+import { readRuntime, SERIAL_LOG_CAP, updateRuntime, writeRuntime } from '../../runtime.js';
 import type { Accel, DiskFormat, VmSpec } from '../../types.js';
 import type { Driver, RunningVm, StartOptions } from '../driver.js';
 import { QemuImgSnapshots } from './disk-snapshots.js';
@@ -20,6 +20,9 @@ import { QemuVm } from './qemu-vm.js';
 import { killPid } from '../vm-process.js';
 import { faultPoint } from '../../test-hooks.js';
 import { provenQemuPid, spawnVmm } from './vmm.js';
+import { loadFromFile } from './migrate.js';
+import { recoverOperation } from './recover.js';
+import { consumeSavedState } from '../../saved-state.js';
 
 const run = promisify(execFile);
 
@@ -44,6 +47,15 @@ export async function detectDiskFormat(file: string): Promise<DiskFormat> {
   });
 }
 
+/** The last non-empty line of a small text file (qemu's stderr), or ''. */
+function lastLine(file: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8').split('\n').map((l) => l.trim()).filter(Boolean).pop() ?? '';
+  } catch {
+    return '';
+  }
+}
+
 /** The QEMU backend: qemu-system-* under its own bento-vmm monitor (which outlives bentod), driven over QMP. */
 export class QemuDriver implements Driver {
   readonly backend = 'qemu' as const;
@@ -51,7 +63,7 @@ export class QemuDriver implements Driver {
   /** @param logCap the serial log's size at which bento-vmm rotates it while the VM runs */
   constructor(private readonly logCap: number = SERIAL_LOG_CAP) {}
 
-  readonly capabilities = { pause: true, restart: true, saveRestore: false };
+  readonly capabilities = { pause: true, restart: true, saveRestore: true };
 
   readonly diskSnapshots = new QemuImgSnapshots();
 
@@ -137,7 +149,9 @@ export class QemuDriver implements Driver {
     const sshPort = spec.network === 'none' ? null : await freeLoopbackPort();
     const fw = this.uefiFor(spec, true);
     if (fw) ensureVars(fw, files.efiVars);
-    const runOpts = this.runOptions(spec, dir, sshPort, fw);
+    const restore = opts.restoreFrom ?? null;
+    if (restore && !fs.existsSync(restore)) throw new BentoError('start-failed', `start-failed: the saved state ${restore} is missing`);
+    const runOpts = { ...this.runOptions(spec, dir, sshPort, fw), incoming: restore !== null };
     const cmd = this.command(spec, dir, runOpts);
     const accel = this.resolveAccel(spec);
     // The console the user types into comes first; with a virtio console the UART's early boot
@@ -150,7 +164,9 @@ export class QemuDriver implements Driver {
       const identity = processIdentity(pid);
       if (!identity) throw new BentoError('start-failed', `start-failed: qemu (pid ${pid}) exited right after starting`);
       const startedAt = new Date();
-      writeRuntime(files.state, { pid, startTime: identity.startTime, startedAt: startedAt.toISOString(), accel, reason: null, logOffset: 0, sshPort });
+      // A restore is recorded before it begins, so a bentod that starts after a crash finishes or undoes it.
+      const operation = restore ? { kind: 'restore' as const, paused: opts.restorePaused ?? false } : null;
+      writeRuntime(files.state, { pid, startTime: identity.startTime, startedAt: startedAt.toISOString(), accel, reason: null, logOffset: 0, sshPort, operation, savedPaused: false });
       const qmp = await connectQmp(files.qmpSocket, { timeoutMs: 10_000 });
       const vm = new QemuVm({ qmp, pid, startedAt, accel, files, consoleDevice: spec.console, sshPort });
       if (opts.loadSnapshot) {
@@ -161,6 +177,20 @@ export class QemuDriver implements Driver {
         // on the monitor, so the guest runs for well under a millisecond).
         if (opts.loadSnapshot.paused) await Promise.all([qmp.execute('cont'), qmp.execute('stop')]);
         else await qmp.execute('cont');
+        return vm;
+      }
+      if (restore) {
+        await loadFromFile(qmp, files.migrateSocket, restore, opts.onProgress).catch((err: unknown) => {
+          // A failed load makes qemu exit; its own words are on its stderr.
+          const why = lastLine(files.qemuStderr);
+          throw new BentoError('start-failed', `start-failed: restoring ${restore} failed: ${why || errorMessage(err)}`, { cause: err });
+        });
+        faultPoint('restore-loaded');
+        // Gone for good before the guest runs a single instruction: a later start can never bring back stale RAM.
+        consumeSavedState(restore);
+        faultPoint('restore-consumed');
+        if (!opts.restorePaused) await qmp.execute('cont');
+        updateRuntime(files.state, { operation: null });
         return vm;
       }
       await qmp.execute('cont');
@@ -197,8 +227,12 @@ export class QemuDriver implements Driver {
     }
     const vm = new QemuVm({ qmp, pid, startedAt, accel, files, consoleDevice: spec.console, sshPort });
     try {
+      const status = await vm.runStatus();
+      // A suspend or restore that bentod did not finish ends saved or running (recover.ts).
+      const marker = rec && rec.pid === pid ? (rec.operation ?? null) : null;
+      if (!(await recoverOperation(vm, files, marker, status))) return null;
       // A start that bentod did not finish (killed between spawn and `cont`) is rolled back.
-      if ((await vm.runStatus()) === 'prelaunch') {
+      if (status === 'prelaunch' || (status === 'inmigrate' && !marker)) {
         await vm.kill();
         const reason = 'start-interrupted: bentod died during the start; rolled back';
         writeRuntime(files.state, { pid, startTime: identity?.startTime ?? '', startedAt: startedAt.toISOString(), accel, reason, logOffset: 0, sshPort });

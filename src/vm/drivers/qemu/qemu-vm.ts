@@ -1,11 +1,12 @@
 import { BentoError, errorMessage } from '../../errors.js';
 import { lockHeld } from '../../lock-probe.js';
 import type { VmFiles } from '../../paths.js';
-import { processAlive } from '../../proc.js';
+import { processAlive, waitForExit } from '../../proc.js';
 import type { Accel, ConsoleDevice, Disposer, PortForward, VmState } from '../../types.js';
 import { hostfwdRule } from './argv.js';
-import type { ConsoleEndpoint, DriverEvent, ProgressReport, RunningVm, SnapshotJobKind } from '../driver.js';
+import type { ConsoleEndpoint, DriverEvent, ProgressReporter, RunningVm, SnapshotJobKind } from '../driver.js';
 import { runSnapshotJob } from './snapshot-jobs.js';
+import { checkMigrationBlockers, saveToFile } from './migrate.js';
 import type { QmpClient, QmpEvent } from './qmp.js';
 import { stateFromQueryStatus, transitionFromEvent } from './qmp-state.js';
 import { VmProcess } from '../vm-process.js';
@@ -17,6 +18,8 @@ const INSPECT_TIMEOUT_MS = 2_000;
 const QUERY_TIMEOUT_MS = 2_000;
 /** How long bento-vmm gets, once qemu is gone, to write exit.json and let go of its lock. */
 const VMM_SETTLE_MS = 2_000;
+/** How long qemu gets to exit after `quit` once its state is saved, before it is killed. */
+const QUIT_SAVED_MS = 10_000;
 
 interface QemuVmOptions {
   /** The QMP connection, or null when qemu runs but its monitor cannot be reached. */
@@ -47,6 +50,8 @@ export class QemuVm implements RunningVm {
   private readonly files: VmFiles;
   private readonly consoleDevice: ConsoleDevice;
   private readonly proc: VmProcess;
+  /** Set once the state is saved and qemu is told to quit: its stop reason is then `saved`. */
+  private savedQuit = false;
 
   constructor(opts: QemuVmOptions) {
     this.qmp = opts.qmp;
@@ -78,7 +83,7 @@ export class QemuVm implements RunningVm {
     const t = transitionFromEvent(ev);
     if (!t) return;
     // qemu exits after SHUTDOWN; `stopped` comes once the process (and its disk locks) is gone.
-    if (t.state === 'stopped') this.proc.backendStopped(t.reason);
+    if (t.state === 'stopped') this.proc.backendStopped(this.savedQuit ? 'saved' : t.reason);
     else this.proc.emit(t);
   }
 
@@ -144,6 +149,32 @@ export class QemuVm implements RunningVm {
     for (const f of add) await hmp(`hostfwd_add net0 ${hostfwdRule(f)}`, (t) => t === '');
   }
 
+  /** One QMP call with the short timeout (crash recovery drives a qemu it just adopted). */
+  qmpCall<T = unknown>(command: string, args?: object): Promise<T> {
+    return this.monitor().execute<T>(command, args, { timeoutMs: QUERY_TIMEOUT_MS });
+  }
+
+  /** Refuses a save QEMU would refuse (migration blockers), before the guest is touched. */
+  checkSave(): Promise<void> {
+    return checkMigrationBlockers(this.monitor(), `qemu (pid ${this.pid})`);
+  }
+
+  /** Migrates the paused VM into `file` through a socket bentod serves (see migrate.ts). */
+  saveState(file: string, onProgress?: ProgressReporter): Promise<void> {
+    return saveToFile(this.monitor(), this.files.migrateSocket, file, onProgress);
+  }
+
+  /** `quit` (the guest never runs again; its disks were handed over at the migration's end), then the kill ladder if it lingers. */
+  async quitSaved(): Promise<void> {
+    this.savedQuit = true;
+    this.proc.backendStopped('saved');
+    await this.monitor()
+      .execute('quit', undefined, { timeoutMs: QUERY_TIMEOUT_MS })
+      .catch(() => undefined);
+    if (!(await waitForExit(this.pid, QUIT_SAVED_MS))) await this.proc.kill();
+    await this.proc.exited;
+  }
+
   /** SIGTERM (qemu shuts down cleanly, flushing its disks), then SIGKILL; never waits on QMP. */
   kill(): Promise<void> {
     return this.proc.kill();
@@ -158,7 +189,7 @@ export class QemuVm implements RunningVm {
   }
 
   /** Internal snapshots while qemu runs: QMP's snapshot jobs (snapshot-jobs.ts). */
-  snapshotJob(kind: SnapshotJobKind, tag: string, disks: number[], onProgress?: ProgressReport): Promise<void> {
+  snapshotJob(kind: SnapshotJobKind, tag: string, disks: number[], onProgress?: ProgressReporter): Promise<void> {
     return runSnapshotJob(this.monitor(), kind, tag, disks, onProgress);
   }
 

@@ -1,5 +1,5 @@
 import { BentoError } from '../../errors.js';
-import type { ProgressReport, SnapshotJobKind } from '../driver.js';
+import type { ProgressReporter, SnapshotJobKind } from '../driver.js';
 import type { QmpClient } from './qmp.js';
 
 /**
@@ -45,7 +45,7 @@ let jobSeq = 0;
  * (the first holds the RAM) and waits for it to conclude: progress from query-jobs, the error from
  * the concluded job, then job-dismiss. Rejects with QEMU's own message.
  */
-export async function runSnapshotJob(qmp: QmpClient, kind: SnapshotJobKind, tag: string, disks: number[], onProgress?: ProgressReport): Promise<void> {
+export async function runSnapshotJob(qmp: QmpClient, kind: SnapshotJobKind, tag: string, disks: number[], onProgress?: ProgressReporter): Promise<void> {
   const blocks = await qmp.execute('query-block', undefined, { timeoutMs: 10_000 });
   const nodes = nodeNamesFor(blocks, disks);
   const id = `bento-${COMMANDS[kind]}-${process.pid}-${++jobSeq}`;

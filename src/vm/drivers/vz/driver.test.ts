@@ -108,6 +108,36 @@ describe('VzDriver', () => {
     expect(events.map((e) => e.state)).toEqual(['starting', 'running', 'pausing', 'paused', 'resuming', 'running', 'stopping', 'stopped']);
   });
 
+  it('suspends to disk and resumes through the manager (fake framework: macOS 14, Apple silicon)', async () => {
+    const { manager, kernel, home, calls, events } = await setup();
+    await manager.create({ name: 's', backend: 'vz', kernel });
+    const started = await manager.start('s');
+    const file = path.join(home, 'vms/s/saved.state');
+    const saved = await manager.suspend('s');
+    expect(saved).toMatchObject({ state: 'stopped', reason: 'saved', pid: null, savedState: { bytes: 'fake saved state'.length } });
+    expect(fs.readFileSync(file, 'utf8')).toBe('fake saved state');
+    expect(fs.existsSync(`${file}.partial`)).toBe(false);
+    expect(processAlive(started.pid!)).toBe(false);
+    const back = await manager.start('s');
+    expect(back).toMatchObject({ state: 'running', savedState: null });
+    expect(fs.existsSync(file)).toBe(false);
+    // Saved from the .partial; restored, then resumed by bentod only after the state was deleted.
+    expect(calls()).toEqual(['info', 'createMachine', 'start', 'pause', 'save', 'stop', 'dispose', 'info', 'createMachine', 'restore', 'resume']);
+    expect(events.map((e) => e.state)).toEqual(['starting', 'running', 'saving', 'stopped', 'restoring', 'running']);
+    expect(events[3]).toMatchObject({ state: 'stopped', reason: 'saved' });
+    await manager.stop('s', { force: true });
+  });
+
+  it('refuses a suspend on a Mac without save/restore, and the VM runs on untouched', async () => {
+    const { manager, kernel, calls } = await setup({ macos: '13.6' });
+    await manager.create({ name: 'o', backend: 'vz', kernel });
+    await manager.start('o');
+    await expect(manager.suspend('o')).rejects.toMatchObject({ code: 'unsupported', message: expect.stringMatching(/macOS 14 on Apple silicon/) });
+    expect(manager.get('o')).toMatchObject({ state: 'running', savedState: null });
+    expect(calls()).not.toContain('pause');
+    await manager.stop('o', { force: true });
+  });
+
   it('climbs the stop ladder when the guest ignores the power button: requestStop, timeout, stop (forced)', async () => {
     const { manager, kernel, calls } = await setup({ guest: 'ignore' });
     await manager.create({ name: 'b', backend: 'vz', kernel });

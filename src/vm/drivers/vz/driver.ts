@@ -6,7 +6,8 @@ import { FILES, MAX_SOCKET_PATH, vmFiles } from '../../paths.js';
 import { isSameProcess } from '../../proc.js';
 import { readRuntime } from '../../runtime.js';
 import type { Accel, VmSpec } from '../../types.js';
-import type { Driver, DriverCapabilities, RunningVm } from '../driver.js';
+import type { Driver, DriverCapabilities, RunningVm, StartOptions } from '../driver.js';
+import { consumeSavedState } from '../../saved-state.js';
 import { killPid } from '../vm-process.js';
 import { loadVzBinding, type VzBinding, type VzHostInfo } from './binding.js';
 import { buildVzConfig } from './config.js';
@@ -77,14 +78,14 @@ export class VzDriver implements Driver {
     return this.opts.helper ?? defaultHelperCommand(vzNodePath(this.opts.home, this.env));
   }
 
-  private helperConfig(spec: VmSpec, dir: string, info: VzHostInfo): HelperConfig {
+  private helperConfig(spec: VmSpec, dir: string, info: VzHostInfo, restoreFrom: string | null = null): HelperConfig {
     const files = vmFiles(dir);
     return {
       protocol: PROTOCOL_VERSION,
       name: spec.name,
       vz: buildVzConfig(spec, files, info),
       files: { control: files.vzControlSocket, console: files.consoleSocket, log: files.serialLog, state: files.state },
-      restoreFrom: null,
+      restoreFrom,
     };
   }
 
@@ -107,7 +108,7 @@ export class VzDriver implements Driver {
     return { ...spec, disks: [{ path: disk, format: 'raw', owned: true, readonly: false }, ...spec.disks] };
   }
 
-  async start(spec: VmSpec, dir: string): Promise<RunningVm> {
+  async start(spec: VmSpec, dir: string, opts: StartOptions = {}): Promise<RunningVm> {
     const avail = this.availability();
     if (!avail.ok) throw new BentoError('unsupported', `backend vz is unavailable: ${avail.reason}`);
     const files = vmFiles(dir);
@@ -116,7 +117,9 @@ export class VzDriver implements Driver {
         throw new BentoError('start-failed', `start-failed: socket path ${sock} is longer than ${MAX_SOCKET_PATH} bytes; use a shorter BENTO_HOME`);
       }
     }
-    const config = this.helperConfig(spec, dir, this.info!);
+    const restore = opts.restoreFrom ?? null;
+    if (restore && !this.capabilities.saveRestore) throw new BentoError('unsupported', `${spec.name} has a saved state, but restoring needs macOS 14 on Apple silicon; bento start --discard boots it afresh`);
+    const config = this.helperConfig(spec, dir, this.info!, restore);
     writeFileSync(files.vzHelperConfig, JSON.stringify(config, null, 2) + '\n', { mode: 0o600 });
     // The helper writes a fresh record once its VM runs; an old one must not be mistaken for it.
     fs.rmSync(files.state, { force: true });
@@ -124,7 +127,13 @@ export class VzDriver implements Driver {
     if (line.type === 'failed') throw mapVzError(line.error, 'start');
     try {
       const client = await ControlClient.connect(files.vzControlSocket, { timeoutMs: 10_000 });
-      return new VzVm({ client, pid: line.pid, startedAt: new Date(line.startedAt), files, logOffset: line.logOffset });
+      const vm = new VzVm({ client, pid: line.pid, startedAt: new Date(line.startedAt), files, logOffset: line.logOffset });
+      if (restore) {
+        // The helper left the restored VM paused: the state goes for good before the guest runs again.
+        consumeSavedState(restore);
+        if (!opts.restorePaused) await vm.resume();
+      }
+      return vm;
     } catch (err) {
       // A helper we cannot drive holds its disks: take it (and its VM) down rather than orphan it.
       try {

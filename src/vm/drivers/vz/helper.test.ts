@@ -152,10 +152,10 @@ describe('VzHelper', () => {
     await expect(old.client.request('save')).rejects.toMatchObject({ code: 'unsupported', message: /macOS 14 on Apple silicon/ });
   });
 
-  it('restores instead of booting when the config names a saved state', async () => {
+  it('restores instead of booting when the config names a saved state, and leaves the VM paused for bentod', async () => {
     const b = await boot({}, (c) => (c.restoreFrom = '/saved/state'));
     await b.helper.start();
-    expect(b.binding.calls.map((c) => c.call)).toEqual(['info', 'createMachine', 'restore', 'resume']);
+    expect(b.binding.calls.map((c) => c.call)).toEqual(['info', 'createMachine', 'restore']);
     expect(b.binding.calls[2]).toEqual({ call: 'restore', file: '/saved/state' });
   });
 

@@ -95,8 +95,8 @@ export class VzHelper {
       await this.control.listen();
       if (this.config.restoreFrom !== null) {
         if (!this.features.saveRestore) throw helperError('unsupported', 'restoring a saved VM needs macOS 14 on Apple silicon');
+        // Left paused: bentod deletes the saved state before the guest runs again, then resumes it.
         await this.machine.restore(this.config.restoreFrom);
-        await this.machine.resume();
       } else {
         await this.machine.start();
       }

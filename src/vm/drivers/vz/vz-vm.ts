@@ -1,8 +1,9 @@
 import { BentoError } from '../../errors.js';
 import type { VmFiles } from '../../paths.js';
 import type { Accel, Disposer, VmState } from '../../types.js';
-import type { ConsoleEndpoint, DriverEvent, RunningVm } from '../driver.js';
+import type { ConsoleEndpoint, DriverEvent, ProgressReporter, RunningVm } from '../driver.js';
 import { VmProcess } from '../vm-process.js';
+import { waitForExit } from '../../proc.js';
 import type { ControlClient, HelperStateMessage } from './control-client.js';
 
 /** How long the destructive stop (and the helper's exit after it) gets before the helper is signalled. */
@@ -29,6 +30,8 @@ export class VzVm implements RunningVm {
   private readonly files: VzVmOptions['files'];
   private readonly logOffset: number;
   private readonly proc: VmProcess;
+  /** Set once the state is saved and the VM is told to stop: its stop reason is then `saved`. */
+  private savedQuit = false;
 
   constructor(opts: VzVmOptions) {
     this.client = opts.client;
@@ -52,7 +55,7 @@ export class VzVm implements RunningVm {
 
   private handleState(m: HelperStateMessage): void {
     // The helper exits right after `stopped`; it is reported once it has.
-    if (m.state === 'stopped') this.proc.backendStopped(m.reason);
+    if (m.state === 'stopped') this.proc.backendStopped(this.savedQuit ? 'saved' : m.reason);
     else this.proc.emit({ state: m.state, reason: m.reason });
   }
 
@@ -77,10 +80,24 @@ export class VzVm implements RunningVm {
     await this.client.request('requestStop');
   }
 
-  /** Saves the paused VM's state to a file (macOS 14+ on Apple silicon); vz's optional capability. */
-  async saveState(file: string = this.files.vzSavedState): Promise<void> {
+  /** Refuses a save on a Mac without saveMachineStateToURL (before macOS 14, or on Intel). */
+  async checkSave(): Promise<void> {
+    if (!this.client.hello.saveRestore) throw new BentoError('unsupported', 'saving VM state needs macOS 14 on Apple silicon');
+  }
+
+  /** Saves the paused VM's state to a file (macOS 14+ on Apple silicon); the framework reports no progress. */
+  async saveState(file: string = this.files.vzSavedState, _onProgress?: ProgressReporter): Promise<void> {
     if (!this.client.hello.saveRestore) throw new BentoError('unsupported', 'saving VM state needs macOS 14 on Apple silicon');
     await this.client.request('save', { file }, { timeoutMs: 120_000 });
+  }
+
+  /** The framework's stop once the state is saved; resolves once the helper (and its VM) is gone. */
+  async quitSaved(): Promise<void> {
+    this.savedQuit = true;
+    this.proc.backendStopped('saved');
+    await this.client.request('stop', {}, { timeoutMs: STOP_GRACE_MS }).catch(() => undefined);
+    if (!(await waitForExit(this.pid, STOP_GRACE_MS))) await this.proc.kill();
+    await this.proc.exited;
   }
 
   reset(): Promise<void> {
