@@ -9,7 +9,7 @@ function spec(name: string, extra: Partial<VmSpec> = {}): VmSpec {
   return {
     name, backend: 'qemu', cpus: 1, memoryMiB: 512, accel: 'tcg', kernel: '/k', initrd: null, cmdline: null,
     disks: [], iso: null, mac: '52:54:00:00:00:01', console: 'serial', createdAt: '2024-01-01T00:00:00.000Z',
-    image: null, firmware: 'bios', network: 'nat', publish: [], cloudInit: null, ...extra,
+    image: null, firmware: 'bios', network: 'nat', publish: [], cloudInit: null, mounts: [], ...extra,
   };
 }
 

@@ -21,7 +21,7 @@ const base: VmSpec = {
   mac: '52:54:00:12:34:56',
   console: 'serial',
   createdAt: '2026-01-01T00:00:00.000Z',
-  image: null, firmware: 'bios', network: 'nat', publish: [], cloudInit: null,
+  image: null, firmware: 'bios', network: 'nat', publish: [], cloudInit: null, mounts: [],
 };
 
 function files(dir: string): QemuFiles {
