@@ -121,7 +121,8 @@ export function guestMountOptions(m: Pick<MountSpec, 'type' | 'readonly'>): stri
 
 /** The shell commands that mount a share in a Linux guest (what `inspect` shows and the README documents). */
 export function guestMountCommands(m: MountSpec): string[] {
-  return [`mkdir -p ${shq(m.target)}`, `mount -t ${m.type} -o ${guestMountOptions(m)} ${m.tag} ${shq(m.target)}`];
+  const opts = guestMountOptions(m);
+  return [`mkdir -p ${shq(m.target)}`, `mount -t ${m.type}${opts === 'defaults' ? '' : ` -o ${opts}`} ${m.tag} ${shq(m.target)}`];
 }
 
 /** The /etc/fstab line for a share, for guests that should mount it at every boot by themselves. */

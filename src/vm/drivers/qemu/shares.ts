@@ -48,8 +48,9 @@ export function shareSidecars(spec: VmSpec, dir: string, vfsd: Virtiofsd | null 
 }
 
 /**
- * Live processes serving this VM folder's share sockets (virtiofsd, found by the socket path in their
- * command line): bento-vmm stops them with qemu, and this finds any a killed monitor left behind.
+ * Live processes naming this VM folder's share sockets in their command line: its virtiofsds (and its
+ * qemu and bento-vmm, which name them too). bento-vmm stops the virtiofsds with qemu; this finds any
+ * that a killed monitor left behind, for killStray.
  * Linux only (virtiofsd exists nowhere else); elsewhere none.
  */
 export function strayShareProcesses(dir: string): number[] {
