@@ -41,11 +41,13 @@ export function mountTag(i: number): string {
 }
 
 // Control characters would break the guest's mount script and the shell lines `inspect` prints.
-const CONTROL = /[\u0000-\u001f\u007f]/;
+function hasControl(s: string): boolean {
+  return [...s].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f);
+}
 
 function targetProblem(t: string): string | null {
   if (!path.posix.isAbsolute(t)) return `must be an absolute path (got "${t}")`;
-  if (CONTROL.test(t)) return 'must not contain control characters';
+  if (hasControl(t)) return 'must not contain control characters';
   const norm = path.posix.normalize(t);
   if (norm === '/') return 'must not be / (a share cannot replace the guest\'s root)';
   const bad = FORBIDDEN_TARGETS.find((f) => norm === f || norm.startsWith(`${f}/`));
@@ -56,7 +58,7 @@ function targetProblem(t: string): string | null {
 /** What a host says about a share's source: its real path, or why it cannot be shared. */
 function sourceCheck(host: HostFacts, p: string): { real: string } | { problem: string } {
   if (!path.isAbsolute(p)) return { problem: `must be an absolute path (got "${p}")` };
-  if (CONTROL.test(p)) return { problem: 'must not contain control characters' };
+  if (hasControl(p)) return { problem: 'must not contain control characters' };
   if (host.realDir) {
     const r = host.realDir(p);
     if (r === 'missing') return { problem: `does not exist: ${p}` };
