@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { chooseMountType, classifyVirtiofsd, findVirtiofsd, virtiofsdCommand, type Virtiofsd } from './virtiofsd.js';
+import { C_READONLY_SCRIPT, chooseMountType, classifyVirtiofsd, findVirtiofsd, virtiofsdCommand, type Virtiofsd } from './virtiofsd.js';
 
 // The first lines of each kind's --help, as they print them.
 const RUST_HELP = 'Usage: virtiofsd [OPTIONS]\n\nOptions:\n      --shared-dir <SHARED_DIR>\n      --readonly\n      --sandbox <SANDBOX>\n      --socket-path <SOCKET_PATH>\n';
@@ -14,6 +14,8 @@ describe('classifyVirtiofsd', () => {
     expect(classifyVirtiofsd('/usr/libexec/virtiofsd', RUST_HELP, false)).toEqual({ path: '/usr/libexec/virtiofsd', flavor: 'rust', readonly: true, usable: true, why: null });
     expect(classifyVirtiofsd('/v', RUST_OLD_HELP, false)).toMatchObject({ flavor: 'rust', readonly: false, usable: true });
     expect(classifyVirtiofsd('/usr/lib/qemu/virtiofsd', C_HELP, true)).toMatchObject({ flavor: 'c', readonly: false, usable: true });
+    // As root with unshare, read-only comes from a read-only bind mount in its own mount namespace.
+    expect(classifyVirtiofsd('/usr/lib/qemu/virtiofsd', C_HELP, true, '/usr/bin/unshare')).toMatchObject({ flavor: 'c', readonly: true, unshare: '/usr/bin/unshare' });
     expect(classifyVirtiofsd('/usr/lib/qemu/virtiofsd', C_HELP, false)).toMatchObject({ flavor: 'c', usable: false, why: expect.stringContaining('needs root') });
     expect(classifyVirtiofsd('/bin/true', '', true)).toBeNull();
   });
@@ -29,7 +31,8 @@ describe('chooseMountType', () => {
     ['ro, Rust with --readonly', true, rust, 'virtiofs'],
     ['ro, Rust without --readonly: 9p, host-enforced', true, rustOld, '9p'],
     ['rw, C as root', false, cRoot, 'virtiofs'],
-    ['ro, C (no read-only mode)', true, cRoot, '9p'],
+    ['ro, C without unshare (no read-only mode)', true, cRoot, '9p'],
+    ['ro, C as root with unshare', true, { ...cRoot, readonly: true, unshare: '/usr/bin/unshare' }, 'virtiofs'],
     ['rw, C unprivileged', false, cUser, '9p'],
     ['rw, none', false, null, '9p'],
   ] as const)('%s', (_what, ro, v, want) => expect(chooseMountType('qemu', ro, v)).toBe(want));
@@ -49,6 +52,10 @@ describe('virtiofsdCommand', () => {
   it('C: fuse options with commas escaped', () => {
     const c: Virtiofsd = { path: '/usr/lib/qemu/virtiofsd', flavor: 'c', readonly: false, usable: true, why: null };
     expect(virtiofsdCommand(c, '/h/fs-1.sock', '/a,b', false, true)).toEqual(['/usr/lib/qemu/virtiofsd', '--socket-path=/h/fs-1.sock', '-o', 'source=/a\\,b', '-o', 'cache=auto']);
+    expect(() => virtiofsdCommand(c, '/h/fs-1.sock', '/a', true, true)).toThrow(/cannot serve a read-only share/);
+    expect(virtiofsdCommand({ ...c, readonly: true, unshare: '/usr/bin/unshare' }, '/h/fs-1.sock', '/a', true, true)).toEqual([
+      '/usr/bin/unshare', '-m', '--', 'sh', '-c', C_READONLY_SCRIPT, '/a', '/usr/lib/qemu/virtiofsd', '--socket-path=/h/fs-1.sock', '-o', 'source=/a', '-o', 'cache=auto',
+    ]);
   });
 });
 

@@ -11,8 +11,14 @@ import type { Backend, MountType } from './types.js';
 export interface Virtiofsd {
   path: string;
   flavor: 'rust' | 'c';
-  /** Whether it can refuse writes itself (`--readonly`), so a read-only share is host-enforced. */
+  /**
+   * Whether a read-only share can be host-enforced: the Rust one's own `--readonly`, or, for the C
+   * one as root, a read-only bind mount of the folder in a private mount namespace (`unshare -m`)
+   * that it is started inside.
+   */
   readonly: boolean;
+  /** The `unshare` that gives the C one its read-only view, when it is used. */
+  unshare?: string;
   /** Whether this process can run it (the C one only as root); `why` says why not. */
   usable: boolean;
   why: string | null;
@@ -27,13 +33,17 @@ function isRoot(): boolean {
   return process.getuid?.() === 0;
 }
 
-/** Classifies a virtiofsd by its `--help` text (pure, for tests). */
-export function classifyVirtiofsd(file: string, help: string, root: boolean): Virtiofsd | null {
+/** Classifies a virtiofsd by its `--help` text (pure, for tests); `unshare`: its path when on PATH. */
+export function classifyVirtiofsd(file: string, help: string, root: boolean, unshare: string | null = null): Virtiofsd | null {
   if (help.includes('--shared-dir')) {
     return { path: file, flavor: 'rust', readonly: /--readonly\b/.test(help), usable: true, why: null };
   }
   if (help.includes('source=') || help.includes('sandbox=namespace')) {
-    return { path: file, flavor: 'c', readonly: false, usable: root, why: root ? null : `${file} is QEMU's C virtiofsd, whose sandbox needs root` };
+    const ro = root && unshare !== null;
+    return {
+      path: file, flavor: 'c', readonly: ro, ...(ro ? { unshare: unshare! } : {}),
+      usable: root, why: root ? null : `${file} is QEMU's C virtiofsd, whose sandbox needs root`,
+    };
   }
   return null;
 }
@@ -56,7 +66,7 @@ function probe(file: string): Virtiofsd | null {
     const e = err as { stdout?: string; stderr?: string };
     help = `${e.stdout ?? ''}${e.stderr ?? ''}`;
   }
-  const found = classifyVirtiofsd(file, help, isRoot());
+  const found = classifyVirtiofsd(file, help, isRoot(), findOnPath('unshare'));
   probed.set(file, { mtimeMs: st.mtimeMs, found });
   return found;
 }
@@ -105,5 +115,13 @@ export function virtiofsdCommand(vfsd: Virtiofsd, socket: string, source: string
       ...(root ? [] : ['--sandbox', 'none']),
     ];
   }
-  return [vfsd.path, `--socket-path=${socket}`, '-o', `source=${fuseOptEscape(source)}`, '-o', 'cache=auto'];
+  const cmd = [vfsd.path, `--socket-path=${socket}`, '-o', `source=${fuseOptEscape(source)}`, '-o', 'cache=auto'];
+  if (!readonly) return cmd;
+  if (!vfsd.unshare) throw new Error(`${vfsd.path} cannot serve a read-only share`);
+  // The folder is bound onto itself read-only in a private mount namespace (the host's view is
+  // untouched); exec keeps the pid, so bento-vmm's child is the virtiofsd itself.
+  return [vfsd.unshare, '-m', '--', 'sh', '-c', C_READONLY_SCRIPT, source, ...cmd];
 }
+
+/** Run by `sh -c` with $0 = the folder and the virtiofsd command after it. */
+export const C_READONLY_SCRIPT = 'mount --bind -- "$0" "$0" && mount -o remount,bind,ro -- "$0" && exec "$@"';

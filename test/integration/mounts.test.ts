@@ -40,6 +40,8 @@ describe('shared folders with a real guest: --mount rw and :ro, by hand as docum
     fs.mkdirSync(ro);
     fs.writeFileSync(path.join(rw, 'from-host.txt'), 'hello-from-the-host-42\n');
     fs.writeFileSync(path.join(ro, 'keep.txt'), 'read-only-content\n');
+    fs.mkdirSync(path.join(home, 'host-9p'));
+    fs.writeFileSync(path.join(home, 'host-9p', 'keep.txt'), 'nine-p-content\n');
   });
   afterAll(async () => {
     for (const p of strayShareProcesses(dir)) process.kill(p, 'SIGKILL');
@@ -61,7 +63,8 @@ describe('shared folders with a real guest: --mount rw and :ro, by hand as docum
     const spec = (await client(home).get('share')).spec;
     expect(spec.mounts).toEqual<MountSpec[]>([
       { source: rw, target: '/mnt/rw', readonly: false, tag: 'bento0', type: rwType },
-      // QEMU's C virtiofsd has no read-only mode: a read-only share is 9p, which QEMU makes read-only itself.
+      // Read-only virtio-fs needs a virtiofsd that can enforce it (here: QEMU's C one as root, inside
+      // a read-only bind mount); otherwise 9p, which QEMU makes read-only itself.
       { source: ro, target: '/mnt/ro', readonly: true, tag: 'bento1', type: vfsd?.readonly ? 'virtiofs' : '9p' },
     ]);
 
@@ -85,6 +88,14 @@ describe('shared folders with a real guest: --mount rw and :ro, by hand as docum
       await killDaemon(home);
     }
 
+    // A PATCH (bento mount) on a host without virtiofsd adds a 9p share; the others keep their type.
+    const p9 = path.join(home, 'host-9p');
+    const m = await bento(home, ['mount', 'share', `${rw}:/mnt/rw`, `${ro}:/mnt/ro:ro`, `${p9}:/mnt/p9:ro`], { env: { BENTO_VIRTIOFSD: 'none' } });
+    expect(m.exitCode, m.stderr).toBe(0);
+    expect(m.stdout).toContain(`${p9}:/mnt/p9:ro  (9p, tag bento2)`);
+    expect((await client(home).get('share')).spec.mounts.map((x) => x.type)).toEqual([rwType, spec.mounts[1]!.type, '9p']);
+    await killDaemon(home);
+
     const st = await bento(home, ['start', 'share']);
     expect(st.exitCode, st.stderr).toBe(0);
     const helpers = virtiofsdPids(dir);
@@ -94,38 +105,44 @@ describe('shared folders with a real guest: --mount rw and :ro, by hand as docum
     // Mount by hand with exactly the commands `bento inspect` shows (and the README documents).
     const inspect = JSON.parse((await bento(home, ['inspect', 'share', '--json'])).stdout) as { guestMounts: { automatic: boolean; commands: string[] } };
     expect(inspect.guestMounts.automatic).toBe(false);
-    expect(inspect.guestMounts.commands).toContain(`mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144,ro bento1 /mnt/ro`);
+    expect(inspect.guestMounts.commands).toContain(`mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144,ro bento2 /mnt/p9`);
     await typeSerial(home, 'share', `${inspect.guestMounts.commands.join(' && ')} && echo MOUNTS-"DONE"\n`);
     await waitForLog(home, 'share', 'MOUNTS-DONE', 60_000);
 
     // The host file appears in the guest.
-    await typeSerial(home, 'share', 'cat /mnt/rw/from-host.txt /mnt/ro/keep.txt\n');
+    await typeSerial(home, 'share', 'cat /mnt/rw/from-host.txt /mnt/ro/keep.txt /mnt/p9/keep.txt\n');
     await waitForLog(home, 'share', 'hello-from-the-host-42', 30_000);
     await waitForLog(home, 'share', 'read-only-content', 30_000);
+    await waitForLog(home, 'share', 'nine-p-content', 30_000);
 
     // A guest write appears on the host.
     await typeSerial(home, 'share', 'echo guest-wrote-"this" > /mnt/rw/from-guest.txt && sync && echo WRITE-"OK"\n');
     await waitForLog(home, 'share', 'WRITE-OK', 30_000);
     expect(fs.readFileSync(path.join(rw, 'from-guest.txt'), 'utf8')).toBe('guest-wrote-this\n');
 
-    // Writes into the :ro share fail, even once the guest mounts it again without `ro` (a 9p tag
-    // takes one mount at a time): the host side refuses them (QEMU's readonly=on), not just the
-    // guest's mount option.
-    const before = fs.readdirSync(ro).sort();
-    await typeSerial(home, 'share',
-      'echo x > /mnt/ro/new.txt || echo RO-WRITE-"FAILED"; ' +
-      'umount /mnt/ro && mkdir -p /mnt/ro2 && mount -t 9p -o trans=virtio,version=9p2000.L bento1 /mnt/ro2 && ' +
-      '{ echo x > /mnt/ro2/new.txt && echo RO2-WRITE-"ALLOWED" || echo RO2-WRITE-"FAILED"; rm -f /mnt/ro2/keep.txt || echo RO2-RM-"FAILED"; }\n');
-    await waitForLog(home, 'share', 'RO2-RM-FAILED', 30_000).catch((err: unknown) => {
-      throw new Error(`${String(err)}\n${serialLog(home, 'share').slice(-1500)}`);
-    });
-    const log = serialLog(home, 'share');
-    expect(log).toContain('RO-WRITE-FAILED');
-    expect(log).toMatch(/Read-only file system/);
-    expect(log).toContain('RO2-WRITE-FAILED');
-    expect(log).not.toContain('RO2-WRITE-ALLOWED');
-    expect(fs.readdirSync(ro).sort()).toEqual(before);
+    // Writes into the :ro shares fail, even once the guest mounts them again without `ro` (a tag
+    // takes one mount at a time): the host side refuses them (virtiofsd's read-only view, QEMU's
+    // readonly=on), not just the guest's mount option.
+    const types = (await client(home).get('share')).spec.mounts;
+    for (const [i, target, dirOnHost] of [[1, '/mnt/ro', ro], [2, '/mnt/p9', p9]] as const) {
+      const before = fs.readdirSync(dirOnHost).sort();
+      const again = types[i]!.type === '9p' ? '-t 9p -o trans=virtio,version=9p2000.L' : '-t virtiofs';
+      await typeSerial(home, 'share',
+        `echo x > ${target}/new.txt || echo RO${i}-WRITE-"FAILED"; ` +
+        `umount ${target} && mkdir -p /mnt/again${i} && mount ${again} bento${i} /mnt/again${i} && ` +
+        `{ echo x > /mnt/again${i}/new.txt && echo AGAIN${i}-WRITE-"ALLOWED" || echo AGAIN${i}-WRITE-"FAILED"; rm -f /mnt/again${i}/keep.txt || echo AGAIN${i}-RM-"FAILED"; }\n`);
+      await waitForLog(home, 'share', `AGAIN${i}-RM-FAILED`, 30_000).catch((err: unknown) => {
+        throw new Error(`${String(err)}\n${serialLog(home, 'share').slice(-1500)}`);
+      });
+      const log = serialLog(home, 'share');
+      expect(log).toContain(`RO${i}-WRITE-FAILED`);
+      expect(log).toContain(`AGAIN${i}-WRITE-FAILED`);
+      expect(log).not.toContain(`AGAIN${i}-WRITE-ALLOWED`);
+      expect(fs.readdirSync(dirOnHost).sort()).toEqual(before);
+    }
+    expect(serialLog(home, 'share')).toMatch(/Read-only file system/);
     expect(fs.readFileSync(path.join(ro, 'keep.txt'), 'utf8')).toBe('read-only-content\n');
+    expect(fs.readFileSync(path.join(p9, 'keep.txt'), 'utf8')).toBe('nine-p-content\n');
 
     // bentod killed and restarted: the VM and its virtiofsd are adopted and the share still works.
     await killDaemon(home);
