@@ -2,7 +2,9 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import type { BentoClient } from '../api/client.js';
 import { BentoError, errorMessage } from '../vm/errors.js';
 import { bentoHome, socketPath } from '../vm/paths.js';
-import type { CreateRequest } from '../vm/types.js';
+import type { CreateRequest, Vm } from '../vm/types.js';
+import { formatMount } from '../vm/mounts.js';
+import { absoluteMountSource } from './mount-arg.js';
 import { ensureDaemon } from './ensure-daemon.js';
 import { formatPublish, parsePublish, PUBLISH_RULE } from '../vm/net.js';
 import { readUserData, runSsh, waitReady } from './guest.js';
@@ -105,6 +107,7 @@ program
   .addOption(new Option('--cloud-init <mode>', 'auto (default with --image) makes a cloud-init seed; none skips it').choices(['auto', 'none']))
   .option('--user <name>', 'the guest user cloud-init creates (default: yours; bento when you are root)')
   .option('--user-data <file>', 'cloud-config merged into bento\'s, or a script passed beside it')
+  .option('--mount <spec>', 'share a host folder: SRC[:DST][:ro] (DST defaults to /mnt/<name of SRC>; repeatable)', (v: string, prev: string[] = []) => [...prev, v])
   .option('--json', 'print the new VM as JSON')
   .action(async (name: string, o: Record<string, string | number | boolean | string[] | undefined>) => {
     const req: CreateRequest = { name };
@@ -116,6 +119,7 @@ program
     ];
     for (const [from, to] of map) if (o[from] !== undefined) (req as unknown as Record<string, unknown>)[to] = o[from];
     if (typeof o.userData === 'string') req.userData = readUserData(o.userData);
+    if (Array.isArray(o.mount)) req.mount = o.mount.map((v) => absoluteMountSource(v));
     const c = await client();
     if (req.image) {
       // A relative image path means the caller's folder, not bentod's.
@@ -205,6 +209,21 @@ program
     next = [...next, ...(o.add ?? [])];
     const after = await c.patch(name, { publish: next });
     print(after.spec.publish.length ? after.spec.publish.map(formatPublish).join('\n') : `${name} publishes no ports`);
+  });
+
+program
+  .command('mount <name> [specs...]')
+  .description('show or replace the shared folders of a stopped VM: SPEC is SRC[:DST][:ro]')
+  .option('--clear', 'remove every shared folder')
+  .action(async (name: string, specs: string[], o: { clear?: boolean }) => {
+    const c = await client();
+    const show = (vm: Vm): string => (vm.spec.mounts.length ? vm.spec.mounts.map((m) => `${formatMount(m)}  (${m.type}, tag ${m.tag})`).join('\n') : `${name} has no shared folders`);
+    if (!specs.length && !o.clear) {
+      print(show(await c.get(name)));
+      return;
+    }
+    if (specs.length && o.clear) throw new BentoError('invalid-input', 'give the new list, or --clear, not both');
+    print(show(await c.patch(name, { mount: o.clear ? [] : specs.map((v) => absoluteMountSource(v)) })));
   });
 
 program

@@ -47,7 +47,7 @@ export function formatReady(v: Pick<Vm, 'ready'>): string {
 
 /** `bento inspect` for people. */
 export function formatInspect(data: Record<string, unknown>): string {
-  const vm = data as unknown as Vm & { driver?: { command?: string[] }; runtime?: unknown };
+  const vm = data as unknown as Vm & { driver?: { command?: string[] }; runtime?: unknown; guestMounts?: { automatic: boolean; commands: string[] } };
   const spec = vm.spec;
   const rows: string[][] = [
     ['Name:', vm.name],
@@ -67,6 +67,7 @@ export function formatInspect(data: Record<string, unknown>): string {
     ['Cloud-init:', spec.cloudInit ? `user ${spec.cloudInit.user}, instance ${spec.cloudInit.instanceId}` : '-'],
     ['SSH:', vm.ssh ? `${vm.ssh.user ?? ''}${vm.ssh.user ? '@' : ''}${vm.ssh.host}:${vm.ssh.port}${vm.ssh.hostKeysPinned ? ' (host keys pinned)' : ' (host keys not seen yet)'}` : '-'],
     ['Guest:', formatReady(vm)],
+    ...(spec.mounts ?? []).map((m, i) => [`Mount ${i}:`, `${m.source} -> ${m.target} (${m.type}, tag ${m.tag}${m.readonly ? ', read-only' : ''})`]),
     ...spec.disks.map((d, i) => [`Disk ${i}:`, `${d.path} (${d.format}${d.readonly ? ', read-only' : ''}${d.owned ? '' : ', external'})`]),
     ['MAC:', spec.mac],
     ['Console:', spec.console],
@@ -74,6 +75,12 @@ export function formatInspect(data: Record<string, unknown>): string {
     ['Created:', spec.createdAt],
   ];
   if (vm.driver?.command) rows.push(['Command:', vm.driver.command.join(' ')]);
+  const gm = vm.guestMounts;
+  if (gm && gm.commands.length) {
+    // The exact commands, one per line, so they can be pasted into the guest.
+    rows.push(['Guest mounts:', gm.automatic ? 'mounted at every boot by bento\'s cloud-init seed; by hand:' : 'not automatic (no cloud-init seed); in the guest, as root:']);
+    for (const c of gm.commands) rows.push(['', c]);
+  }
   return columns(rows);
 }
 

@@ -49,6 +49,7 @@ export function fakeVm(name: string, over: Partial<Vm> = {}): Vm {
       network: 'nat',
       publish: [],
       cloudInit: null,
+      mounts: [],
       ...over.spec,
     },
   };

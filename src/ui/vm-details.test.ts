@@ -1,7 +1,7 @@
 import { expect, test } from 'vitest';
 import type { SshEndpoint, VmSpec } from '../vm/types.js';
 import { fakeVm } from './fake-client.js';
-import { forwardText, guestText, imageText, networkText, sshText } from './vm-details.js';
+import { forwardText, guestText, imageText, mountText, networkText, sshText } from './vm-details.js';
 import { readiness } from './vm-view.js';
 
 const ssh: SshEndpoint = {
@@ -39,4 +39,9 @@ test('the details lines: image with a short digest, network, forwards, SSH, gues
   expect(guestText(fakeVm('a', { state: 'running', ready: false, ssh: { ...ssh, hostKeysPinned: false } }))).toBe('◌ booting: host keys not seen yet');
   expect(guestText(fakeVm('a', { state: 'running', ready: false, ssh, spec: seeded }))).toBe('◌ booting: waiting for SSH and cloud-init');
   expect(guestText(fakeVm('a'))).toBeNull();
+});
+
+test('a shared folder line: source, target, type and read-only', () => {
+  expect(mountText({ source: '/home/u/src', target: '/mnt/src', readonly: false, tag: 'bento0', type: 'virtiofs' })).toBe('/home/u/src → /mnt/src (virtiofs)');
+  expect(mountText({ source: '/data', target: '/srv/data', readonly: true, tag: 'bento1', type: '9p' })).toBe('/data → /srv/data (9p, ro)');
 });

@@ -1,5 +1,5 @@
 /** What the details pane says about a VM's image, network and guest, as text. */
-import type { NetworkMode, PortForward, Vm, VmSpec } from '../vm/types.js';
+import type { MountSpec, NetworkMode, PortForward, Vm, VmSpec } from '../vm/types.js';
 import { READY_MARK, readiness } from './vm-view.js';
 
 /** The loopback address a forward listens on unless told otherwise; not worth repeating. */
@@ -8,6 +8,11 @@ const LOOPBACK = '127.0.0.1';
 /** A forward as the user types it: `8080:80/tcp`, with the host address when it is not loopback. */
 export function forwardText(f: PortForward): string {
   return `${f.hostIp === LOOPBACK ? '' : `${f.hostIp}:`}${f.hostPort}:${f.guestPort}/${f.protocol}`;
+}
+
+/** A shared folder: `SRC → DST (type, ro)`. */
+export function mountText(m: MountSpec): string {
+  return `${m.source} → ${m.target} (${m.type}${m.readonly ? ', ro' : ''})`;
 }
 
 const NETWORK: Record<NetworkMode, string> = {

@@ -1,11 +1,13 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { BentoError } from './errors.js';
-import { FINAL_MARKER, FINAL_RE, baseCloudConfig, mergeCloudConfig, seedFiles, userDataProblem, writeSeedIso, type SeedInput } from './cloud-init.js';
+import { FINAL_MARKER, FINAL_RE, MOUNT_BOOTCMD, MOUNT_SCRIPT, baseCloudConfig, mergeCloudConfig, seedFiles, userDataProblem, writeSeedIso, type SeedInput } from './cloud-init.js';
+import { guestMountScript } from './mounts.js';
+import type { MountSpec } from './types.js';
 
 const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJx1q0c0Yk1Oq6A7mZ3f4m3l6Gm5o5m7ZQm4e0QvS1bA bento@host';
 const KEY2 = 'ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQC7 me@laptop';
@@ -308,5 +310,57 @@ describe('writeSeedIso', () => {
     }
     expect(fs.readdirSync(dir)).toEqual([]);
     expect(fs.readdirSync(tmp)).toEqual([]);
+  });
+});
+
+describe('shared folders in the seed', () => {
+  const mounts: MountSpec[] = [
+    { source: '/home/u/src', target: '/mnt/src', readonly: false, tag: 'bento0', type: 'virtiofs' },
+    { source: '/data', target: '/srv/my data', readonly: true, tag: 'bento1', type: '9p' },
+  ];
+
+  it('every seed carries the boot-time mount script, and bento\'s bootcmd runs it from the seed at each boot', () => {
+    const files = seedFiles(input({ spec: { ...input().spec, mounts } }));
+    expect(files[MOUNT_SCRIPT]).toBe(guestMountScript(mounts));
+    const cfg = cloudConfig(files['user-data']);
+    expect(cfg.bootcmd).toEqual([MOUNT_BOOTCMD]);
+    expect(MOUNT_BOOTCMD).toContain('/dev/disk/by-label/cidata');
+    expect(MOUNT_BOOTCMD).toContain(`sh "$s/${MOUNT_SCRIPT}"`);
+    // A VM with no shares still gets the script (empty), so shares added later reach it.
+    expect(seedFiles(input())[MOUNT_SCRIPT]).toBe(guestMountScript([]));
+  });
+
+  it("the user's own bootcmd runs after bento's", () => {
+    const cfg = cloudConfig(seedFiles(input({ userData: '#cloud-config\nbootcmd:\n  - echo mine\n' }))['user-data']);
+    expect(cfg.bootcmd).toEqual([MOUNT_BOOTCMD, 'echo mine']);
+  });
+
+  it('the mount script, run by sh, makes each target, mounts each share once, and exits 0 when a mount fails', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bento-mnt-'));
+    try {
+      const bin = path.join(dir, 'bin');
+      fs.mkdirSync(bin);
+      const log = path.join(dir, 'calls');
+      // mount records its arguments and fails for bento1; mountpoint says "mounted" only for the first target.
+      fs.writeFileSync(path.join(bin, 'mount'), `#!/bin/sh\necho "$*" >> ${log}\ncase "$*" in *bento1*) exit 32;; esac\n`, { mode: 0o755 });
+      fs.writeFileSync(path.join(bin, 'mountpoint'), `#!/bin/sh\n[ "$2" = "${dir}/already" ]\n`, { mode: 0o755 });
+      const shares: MountSpec[] = [
+        { ...mounts[0]!, target: `${dir}/already`, tag: 'bento9' },
+        { ...mounts[0]!, target: `${dir}/src` },
+        { ...mounts[1]!, target: `${dir}/my data` },
+      ];
+      const script = path.join(dir, MOUNT_SCRIPT);
+      fs.writeFileSync(script, guestMountScript(shares));
+      const r = spawnSync('sh', [script], { env: { PATH: `${bin}:/usr/bin:/bin` }, encoding: 'utf8' });
+      expect(r.status).toBe(0);
+      expect(r.stderr).toContain(`bento: cannot mount share bento1 on ${dir}/my data`);
+      expect(fs.readFileSync(log, 'utf8').trim().split('\n')).toEqual([
+        `-t virtiofs -o defaults bento0 ${dir}/src`,
+        `-t 9p -o trans=virtio,version=9p2000.L,msize=262144,ro bento1 ${dir}/my data`,
+      ]);
+      expect(fs.statSync(`${dir}/my data`).isDirectory()).toBe(true);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -6,7 +6,8 @@ import { promisify } from 'node:util';
 import { isMap, parseDocument, stringify } from 'yaml';
 import { BentoError, errorMessage } from './errors.js';
 import { findOnPath } from './host.js';
-import type { VmSpec } from './types.js';
+import { guestMountScript } from './mounts.js';
+import type { MountSpec, VmSpec } from './types.js';
 
 const run = promisify(execFile);
 
@@ -47,17 +48,30 @@ export function guestHostname(vmName: string): string {
   return vmName.replaceAll('_', '-');
 }
 
+/** The file on the seed that mounts the VM's shared folders (run at every boot by bento's bootcmd). */
+export const MOUNT_SCRIPT = 'bento-mounts.sh';
+
+/**
+ * bento's bootcmd: at every boot (bootcmd runs each boot; a seed's files are read afresh, unlike the
+ * user-data cloud-init caches per instance) mount the seed read-only, run its mount script, let go.
+ * So a change of the VM's shares, written to the seed, reaches the guest at its next boot without a
+ * new instance-id (which would make new SSH host keys). Never fails the boot.
+ */
+export const MOUNT_BOOTCMD =
+  `s=/run/bento-seed; mkdir -p "$s" && if mount -r -t iso9660 /dev/disk/by-label/cidata "$s"; then ` +
+  `if [ -f "$s/${MOUNT_SCRIPT}" ]; then sh "$s/${MOUNT_SCRIPT}"; fi; umount "$s"; fi; true`;
+
 /** What bento puts into every seed. */
 export interface SeedInput {
-  spec: Pick<VmSpec, 'name' | 'cloudInit' | 'image'>;
+  spec: Pick<VmSpec, 'name' | 'cloudInit' | 'image'> & { mounts?: MountSpec[] };
   /** OpenSSH public key lines the guest user accepts. */
   sshKeys: string[];
   /** The user's own user-data, merged (cloud-config) or passed beside ours (anything else). */
   userData: string | null;
 }
 
-/** The files of a NoCloud seed, by name. */
-export type SeedFiles = Record<'meta-data' | 'user-data', string>;
+/** The files of a NoCloud seed, by name (bento's mount script beside cloud-init's two). */
+export type SeedFiles = Record<'meta-data' | 'user-data', string> & { [MOUNT_SCRIPT]?: string };
 
 /** bento's own cloud-config for a VM, as an object. */
 export function baseCloudConfig(input: SeedInput): Record<string, unknown> {
@@ -83,6 +97,7 @@ export function baseCloudConfig(input: SeedInput): Record<string, unknown> {
     // The host keys go to the console (cloud-init's default, kept explicit): bento pins them from there.
     ssh_fp_console_blacklist: [],
     ssh_key_console_blacklist: [],
+    bootcmd: [MOUNT_BOOTCMD],
     growpart: { mode: 'auto', devices: ['/'] },
     resize_rootfs: true,
     final_message: `${FINAL_MARKER} after $UPTIME seconds`,
@@ -128,7 +143,7 @@ export function seedFiles(input: SeedInput): SeedFiles {
       [PART_TYPES.find(([p]) => user.startsWith(p))?.[1] ?? 'text/plain', user],
     ]);
   }
-  return { 'meta-data': metaData, 'user-data': userData };
+  return { 'meta-data': metaData, 'user-data': userData, [MOUNT_SCRIPT]: guestMountScript(input.spec.mounts ?? []) };
 }
 
 /** A MIME multipart user-data (cloud-init runs each part by its type). */

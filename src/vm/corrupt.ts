@@ -26,6 +26,7 @@ export function corruptView(c: CorruptEntry): Vm {
     network: p.network ?? 'nat',
     publish: p.publish ?? [],
     cloudInit: p.cloudInit ?? null,
+    mounts: p.mounts ?? [],
   };
   return {
     name: c.name,

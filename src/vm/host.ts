@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { HostFacts } from './spec.js';
+import { chooseMountType, findVirtiofsd } from './virtiofsd.js';
 
 /** The real host's facts for validation. */
 export function realHost(): HostFacts {
@@ -28,6 +29,15 @@ export function realHost(): HostFacts {
       }
     },
     arch: process.arch === 'arm64' ? 'arm64' : 'x64',
+    realDir(p) {
+      try {
+        const real = fs.realpathSync(p);
+        return fs.statSync(real).isDirectory() ? real : 'not-a-directory';
+      } catch {
+        return 'missing';
+      }
+    },
+    mountType: (backend, readonly) => chooseMountType(backend, readonly, backend === 'qemu' ? findVirtiofsd() : null),
   };
 }
 

@@ -4,6 +4,8 @@ import { vmDir, vmFiles } from './paths.js';
 import { appendEvent, readRuntime, writeRuntime } from './runtime.js';
 import { applyPatch, validateCreate, type HostFacts, type ResolvedImage } from './spec.js';
 import { seedFiles, seedUnavailable, writeSeedIso } from './cloud-init.js';
+import { mountsChanged, rewriteSeed, saveSeedInput } from './seed-store.js';
+import { mountGuide } from './mounts.js';
 import { GuestWatch } from './guest-watch.js';
 import { formatPublish, portProblem } from './net.js';
 import { hostKeyAlias, readKnownHosts } from './ssh.js';
@@ -182,7 +184,7 @@ export class VmManager {
     if (broken) return { ...broken, driver: null, runtime: null };
     const e = this.entry(name);
     const runtime = e.vm ? await e.vm.inspect().catch((err: unknown) => ({ error: errorMessage(err) })) : null;
-    return { ...this.view(e), driver: this.driver(e.spec).describe(e.spec, this.dir(e.spec.name)), runtime };
+    return { ...this.view(e), driver: this.driver(e.spec).describe(e.spec, this.dir(e.spec.name)), runtime, guestMounts: mountGuide(e.spec) };
   }
 
   /** Validates and creates a VM; nothing is left on disk if any rule fails. */
@@ -210,7 +212,10 @@ export class VmManager {
       if (this.entries.has(spec.name)) throw new BentoError('already-exists', `a VM named "${spec.name}" already exists`);
       const final = await this.deps.store.create(spec, async (dir) => {
         const made = await driver.provision(spec, dir, { newDiskMiB });
-        if (made.cloudInit) await writeSeedIso(vmFiles(dir).seed, seedFiles({ spec: made, sshKeys, userData }));
+        if (made.cloudInit) {
+          await writeSeedIso(vmFiles(dir).seed, seedFiles({ spec: made, sshKeys, userData }));
+          saveSeedInput(dir, userData);
+        }
         return made;
       });
       const entry: Entry = { spec: final, state: 'stopped', reason: null, vm: null, unsubscribe: null, stopDeadline: null, watch: null, progress: null, held: false, progressPushedAt: 0 };
@@ -235,7 +240,10 @@ export class VmManager {
       if (!isPublishOnly(body) && savedStateInfo(vmFiles(this.dir(name)))) {
         throw new BentoError('invalid-state', `${name} has a saved state; start it or start --discard first`);
       }
-      e.spec = applyPatch(e.spec, body, this.deps.host);
+      const next = applyPatch(e.spec, body, this.deps.host);
+      // The seed first: a guest told of a share the spec lacks skips it (its device is absent), never the reverse.
+      if (next.cloudInit && mountsChanged(e.spec.mounts, next.mounts)) await rewriteSeed(this.dir(name), next, (await this.deps.ssh?.publicKeys()) ?? []);
+      e.spec = next;
       this.deps.store.write(e.spec);
       const vm = this.view(e);
       this.changed({ kind: 'changed', name, vm });

@@ -27,8 +27,12 @@ export const FILES = {
   exitRecord: 'exit.json',
   logIndex: 'log-index.json',
   serialLogOld: 'serial.log.1',
+  // The output of the VM's virtiofsd processes (bento-vmm's sidecars; their sockets are fsSocketName(i)).
+  virtiofsdLog: 'virtiofsd.log',
   // Images: the cloud-init NoCloud seed, the guest's host keys read from its console, UEFI variables.
   seed: 'cidata.iso',
+  // What the seed was made from beyond the spec (the user's user-data), so it can be remade (a change of mounts).
+  seedInput: 'seed-input.json',
   knownHosts: 'known_hosts',
   efiVars: 'efi-vars.fd',
   // Suspend to disk: the saved RAM and device state (only ever complete: written as .partial, renamed
@@ -48,6 +52,11 @@ export const FILES = {
   vzSavedState: 'vz-saved.state',
   vzNode: 'node-vz',
 } as const;
+
+/** The vhost-user socket of the virtio-fs share at index `i` (its virtiofsd listens, qemu connects). */
+export function fsSocketName(i: number): string {
+  return `fs-${i}.sock`;
+}
 
 /** Sockets have a 104-byte path limit on macOS (108 on Linux); we check against the smaller. */
 export const MAX_SOCKET_PATH = 103;
@@ -91,7 +100,7 @@ export function vmFiles(dir: string): VmFiles {
 export type VmFiles = { -readonly [K in keyof typeof FILES]: string };
 
 /** Sockets a VM folder holds or may hold (vmm.sock: the planned per-VM monitor); the longest sets the name limit. */
-export const VM_SOCKET_NAMES: readonly string[] = [FILES.qmpSocket, FILES.serialSocket, FILES.consoleSocket, FILES.vzControlSocket, 'vmm.sock', FILES.migrateSocket];
+export const VM_SOCKET_NAMES: readonly string[] = [FILES.qmpSocket, FILES.serialSocket, FILES.consoleSocket, FILES.vzControlSocket, 'vmm.sock', FILES.migrateSocket, fsSocketName(7)];
 
 /** The longest VM name whose folder's socket paths all fit in MAX_SOCKET_PATH bytes under this home. */
 export function maxNameLengthFor(home: string): number {

@@ -6,8 +6,9 @@ import { KERNEL_HEAD_BYTES, vzKernelProblem } from './kernel-format.js';
 import { MAX_SOCKET_PATH } from './paths.js';
 import { SIZE_RULE, parseSizeMiB } from './size.js';
 import { userDataProblem } from './cloud-init.js';
+import { checkMounts, MOUNT_RULE } from './mounts.js';
 import { duplicateForwards, formatPublish, parsePublish, PUBLISH_RULE } from './net.js';
-import type { Backend, CreateRequest, DiskFormat, DiskSpec, Firmware, PortForward, VmSpec } from './types.js';
+import type { Backend, CreateRequest, DiskFormat, DiskSpec, Firmware, MountType, PortForward, VmSpec } from './types.js';
 
 /** lima's rule: letters and digits, with single `.`, `_` or `-` between them. */
 export const NAME_RE = /^[A-Za-z0-9]+(?:[._-][A-Za-z0-9]+)*$/;
@@ -50,6 +51,10 @@ export interface HostFacts {
   readHead?(p: string, n: number): Buffer | null;
   /** The host's CPU architecture; absent: this process's. */
   arch?: 'arm64' | 'x64';
+  /** A folder's real path (symlinks resolved), or why it cannot be shared; absent: `stat` decides (other = folder). */
+  realDir?(p: string): string | 'missing' | 'not-a-directory';
+  /** How a new share would reach the guest here (virtiofsd found or not); absent: 9p on qemu, virtio-fs on vz. */
+  mountType?(backend: Backend, readonly: boolean): MountType;
 }
 
 /** A field error when the vz backend could not boot this kernel on this host (checked at create and PATCH). */
@@ -137,6 +142,7 @@ export const createSchema = z.strictObject({
   cloudInit: z.enum(['auto', 'none'], { message: 'must be auto or none' }).optional(),
   user: z.string({ message: 'must be a string' }).regex(GUEST_USER_RE, { message: 'must be a Linux user name: a lowercase letter or _, then up to 31 lowercase letters, digits, _ or -' }).optional(),
   userData: z.string({ message: 'must be a string (the contents of the user-data file)' }).max(USER_DATA_MAX, { message: `must be at most ${USER_DATA_MAX / 1024} KiB` }).optional(),
+  mount: z.array(z.string({ message: `each must be ${MOUNT_RULE}` }), { message: 'must be a list of strings' }).optional(),
 });
 
 /** The body of PATCH /api/vms/:name; null clears an optional field. */
@@ -152,6 +158,8 @@ export const patchSchema = z.strictObject({
   firmware: createSchema.shape.firmware,
   network: createSchema.shape.network,
   publish: createSchema.shape.publish,
+  /** Replaces the whole list of shares. */
+  mount: createSchema.shape.mount,
 });
 
 /** A PATCH body after shape validation. */
@@ -282,6 +290,8 @@ export function validateCreate(
     if (problem) out.push({ field: 'userData', message: problem });
   }
   const publish = checkPublish(req.publish, req.network, out);
+  // Checked with the backend asked for (types are settled below, once the default backend is known).
+  checkMounts(req.mount, req.backend ?? 'qemu', host, out);
   const unavailable = req.backend ? (host.backendUnavailable?.(req.backend) ?? null) : null;
   if (unavailable !== null) out.push({ field: 'backend', message: `${req.backend} is unavailable here: ${unavailable}` });
   else if (req.backend === 'vz') out.push(...vzFieldErrors(req.accel, []));
@@ -300,6 +310,7 @@ export function validateCreate(
   const arm = (host.arch ?? (process.arch === 'arm64' ? 'arm64' : 'x64')) === 'arm64';
   const firmware: Firmware = req.firmware ?? image?.firmware ?? (arm ? 'uefi' : 'bios');
   const seeded = req.image !== undefined && req.cloudInit !== 'none';
+  const mounts = checkMounts(req.mount, backend, host, []);
   return {
     spec: {
       name: req.name,
@@ -320,6 +331,7 @@ export function validateCreate(
       network: req.network ?? DEFAULTS.network,
       publish,
       cloudInit: seeded ? { user: req.user ?? defaultGuestUser(hostUser), instanceId: `bento-${randomBytes(8).toString('hex')}` } : null,
+      mounts,
     },
     newDiskMiB,
     userData: req.userData ?? null,
@@ -351,6 +363,7 @@ export function applyPatch(spec: VmSpec, body: unknown, host: HostFacts): VmSpec
   if (publish === undefined && p.network === 'none' && spec.publish.length) {
     out.push({ field: 'network', message: `cannot be none while the VM publishes ports (${spec.publish.map(formatPublish).join(', ')}); clear publish too` });
   }
+  const mounts = p.mount !== undefined ? checkMounts(p.mount, spec.backend, host, out, spec.mounts) : undefined;
   const next: VmSpec = {
     ...spec,
     ...(p.cpus !== undefined ? { cpus: p.cpus } : {}),
@@ -364,6 +377,7 @@ export function applyPatch(spec: VmSpec, body: unknown, host: HostFacts): VmSpec
     ...(p.firmware !== undefined ? { firmware: p.firmware } : {}),
     ...(p.network !== undefined ? { network: p.network } : {}),
     ...(publish !== undefined ? { publish } : {}),
+    ...(mounts !== undefined ? { mounts } : {}),
   };
   if (next.initrd && !next.kernel) out.push({ field: 'initrd', message: 'needs kernel' });
   if (next.cmdline && !next.kernel) out.push({ field: 'cmdline', message: 'needs kernel' });

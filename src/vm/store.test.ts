@@ -9,7 +9,7 @@ function spec(name: string, extra: Partial<VmSpec> = {}): VmSpec {
   return {
     name, backend: 'qemu', cpus: 1, memoryMiB: 512, accel: 'tcg', kernel: '/k', initrd: null, cmdline: null,
     disks: [], iso: null, mac: '52:54:00:00:00:01', console: 'serial', createdAt: '2024-01-01T00:00:00.000Z',
-    image: null, firmware: 'bios', network: 'nat', publish: [], cloudInit: null, ...extra,
+    image: null, firmware: 'bios', network: 'nat', publish: [], cloudInit: null, mounts: [], ...extra,
   };
 }
 
@@ -157,18 +157,18 @@ describe('disk ownership', () => {
 describe('schema versions', () => {
   /** A vm.json as bento wrote it before images: schemaVersion 1, none of the fields version 2 added. */
   function version1(name: string): Record<string, unknown> {
-    const { image: _i, firmware: _f, network: _n, publish: _p, cloudInit: _c, ...old } = spec(name);
+    const { image: _i, firmware: _f, network: _n, publish: _p, cloudInit: _c, mounts: _m, ...old } = spec(name);
     return { schemaVersion: 1, ...old };
   }
 
-  it('a version 1 file loads with the defaults of the new fields and is rewritten as version 2', () => {
+  it('a version 1 file loads with the defaults of the new fields and is rewritten in the current version', () => {
     fs.mkdirSync(vmPath('v1'), { recursive: true });
     fs.writeFileSync(vmPath('v1', 'vm.json'), JSON.stringify(version1('v1')), { mode: 0o600 });
     expect(store.load().problems).toEqual([]);
-    expect(store.get('v1')).toEqual({ ...spec('v1'), image: null, firmware: 'bios', network: 'nat', publish: [], cloudInit: null });
+    expect(store.get('v1')).toEqual({ ...spec('v1'), image: null, firmware: 'bios', network: 'nat', publish: [], cloudInit: null, mounts: [] });
     const raw = JSON.parse(fs.readFileSync(vmPath('v1', 'vm.json'), 'utf8')) as Record<string, unknown>;
-    expect(raw.schemaVersion).toBe(2);
-    expect(raw).toMatchObject({ image: null, firmware: 'bios', network: 'nat', publish: [], cloudInit: null });
+    expect(raw.schemaVersion).toBe(SCHEMA_VERSION);
+    expect(raw).toMatchObject({ image: null, firmware: 'bios', network: 'nat', publish: [], cloudInit: null, mounts: [] });
     expect(parseSpecFile(JSON.stringify(version1('v1')), 'v1').migrated).toBe(true);
     // Read again: now current, nothing to migrate.
     expect(parseSpecFile(fs.readFileSync(vmPath('v1', 'vm.json'), 'utf8'), 'v1')).toEqual({ spec: store.get('v1'), migrated: false });
@@ -189,11 +189,45 @@ describe('schema versions', () => {
     });
     await store.create(full, async () => full);
     const raw = JSON.parse(fs.readFileSync(vmPath('img', 'vm.json'), 'utf8')) as Record<string, unknown>;
-    expect(raw).toMatchObject({ schemaVersion: 2, firmware: 'uefi', network: 'restricted', cloudInit: full.cloudInit, image: full.image, publish: full.publish });
+    expect(raw).toMatchObject({ schemaVersion: SCHEMA_VERSION, firmware: 'uefi', network: 'restricted', cloudInit: full.cloudInit, image: full.image, publish: full.publish });
     const again = new InstanceStore(home);
     expect(again.load().problems).toEqual([]);
     expect(again.get('img')).toEqual(full);
     expect(parseSpecFile(fs.readFileSync(vmPath('img', 'vm.json'), 'utf8'), 'img').migrated).toBe(false);
+  });
+
+  it('a version 2 file (before shared folders) loads with no mounts and is rewritten as version 3', () => {
+    const { mounts: _m, ...v2 } = spec('v2', { cloudInit: { user: 'alice', instanceId: 'bento-0011223344556677' } });
+    fs.mkdirSync(vmPath('v2'), { recursive: true });
+    fs.writeFileSync(vmPath('v2', 'vm.json'), JSON.stringify({ schemaVersion: 2, ...v2 }), { mode: 0o600 });
+    expect(store.load().problems).toEqual([]);
+    expect(store.get('v2')).toEqual({ ...v2, mounts: [] });
+    const raw = JSON.parse(fs.readFileSync(vmPath('v2', 'vm.json'), 'utf8')) as Record<string, unknown>;
+    expect(SCHEMA_VERSION).toBe(3);
+    expect(raw).toMatchObject({ schemaVersion: 3, mounts: [] });
+  });
+
+  it('a version 3 file round-trips its mounts', async () => {
+    const mounts: VmSpec['mounts'] = [
+      { source: '/home/u/src', target: '/mnt/src', readonly: false, tag: 'bento0', type: 'virtiofs' },
+      { source: '/data', target: '/srv/data', readonly: true, tag: 'bento1', type: '9p' },
+    ];
+    await store.create(spec('m', { mounts }), async () => spec('m', { mounts }));
+    const again = new InstanceStore(home);
+    expect(again.load().problems).toEqual([]);
+    expect(again.get('m')?.mounts).toEqual(mounts);
+  });
+
+  it.each<[string, Partial<Record<keyof VmSpec, unknown>>, RegExp]>([
+    ['a mount with a relative target', { mounts: [{ source: '/a', target: 'x', readonly: false, tag: 'bento0', type: '9p' }] }, /mounts\.0\.target/],
+    ['a mount of an unknown type', { mounts: [{ source: '/a', target: '/x', readonly: false, tag: 'bento0', type: 'nfs' }] }, /mounts\.0\.type/],
+    ['a mount tag longer than 31', { mounts: [{ source: '/a', target: '/x', readonly: false, tag: 't'.repeat(32), type: '9p' }] }, /mounts\.0\.tag/],
+  ])('a version 3 file with %s is corrupt', (_label, bad, problem) => {
+    fs.mkdirSync(vmPath('x'), { recursive: true });
+    fs.writeFileSync(vmPath('x', 'vm.json'), JSON.stringify({ schemaVersion: 3, ...spec('x'), ...bad }));
+    store.load();
+    expect(store.get('x')).toBeNull();
+    expect(store.getCorrupt('x')?.reason).toMatch(problem);
   });
 
   it.each<[string, Partial<Record<keyof VmSpec, unknown>>, RegExp]>([

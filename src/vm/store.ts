@@ -42,6 +42,19 @@ export const storedSpecSchema = z.object({
     )
     .default([]),
   cloudInit: z.object({ user: z.string(), instanceId: z.string() }).nullable().default(null),
+  // Added in schemaVersion 3 (shared folders); older files have none.
+  mounts: z
+    .array(
+      z.object({
+        source: z.string().startsWith('/'),
+        target: z.string().startsWith('/'),
+        readonly: z.boolean(),
+        tag: z.string().regex(/^[A-Za-z0-9_-]{1,31}$/),
+        type: z.enum(['virtiofs', '9p']),
+      }),
+    )
+    .max(8)
+    .default([]),
 });
 
 /**
@@ -49,9 +62,10 @@ export const storedSpecSchema = z.object({
  * Files without the field are version 1 as written by the conf store of earlier bentos (with its
  * `__internal__` key, dropped on load). Version 2 added image, firmware, network, publish and
  * cloudInit; a version 1 file is read with their defaults (no image, bios, nat, no forwards, no
- * seed) and rewritten as version 2.
+ * seed) and rewritten as version 2. Version 3 added mounts (shared folders); an older file is read
+ * with none and rewritten as version 3.
  */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 /** A VM folder whose definition cannot be used: listed as `error`, removable, fixable by a full PATCH. */
 export interface CorruptEntry {

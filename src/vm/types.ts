@@ -73,6 +73,23 @@ export interface CloudInitSpec {
   instanceId: string;
 }
 
+/** How a shared folder reaches the guest: virtio-fs (a virtiofsd beside qemu, or vz natively) or 9p (inside qemu). */
+export type MountType = 'virtiofs' | '9p';
+
+/** A host folder shared with the guest (`--mount SRC[:DST][:ro]`). */
+export interface MountSpec {
+  /** Absolute host folder, symlinks resolved at create. */
+  source: string;
+  /** Absolute path in the guest where it is mounted. */
+  target: string;
+  /** Read-only: enforced on the host side (9p readonly=on, virtiofsd --readonly, vz readOnly). */
+  readonly: boolean;
+  /** The device tag the guest mounts by (`bento0`, `bento1`, …). */
+  tag: string;
+  /** Chosen at create, so the guest's mount configuration matches the device qemu gives it. */
+  type: MountType;
+}
+
 /** The stored definition of a VM (vm.json). */
 export interface VmSpec {
   name: string;
@@ -96,6 +113,8 @@ export interface VmSpec {
   publish: PortForward[];
   /** The generated seed, or null when the VM has none (kernel VMs, `--cloud-init none`). */
   cloudInit: CloudInitSpec | null;
+  /** Shared folders, in tag order. */
+  mounts: MountSpec[];
 }
 
 /** How to reach a running VM's SSH server through its forwarded port. */
@@ -204,6 +223,8 @@ export interface CreateRequest {
   user?: string;
   /** cloud-config to merge into bento's, or any other user-data to pass alongside it (file contents). */
   userData?: string;
+  /** Shared folders, `SRC[:DST][:ro]` each (SRC absolute; the CLI resolves relative ones). */
+  mount?: string[];
 }
 
 /** Body of POST /api/vms/:name/stop. */

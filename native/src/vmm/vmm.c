@@ -1,7 +1,8 @@
 /*
  * bento-vmm: the per-VM monitor. One runs beside each QEMU VM, as qemu's parent, and outlives bentod.
  *
- *   bento-vmm DIR LOG_CAP_BYTES PRIMARY_SOCKET [EXTRA_SOCKET...] -- QEMU_BINARY ARGS...
+ *   bento-vmm DIR LOG_CAP_BYTES PRIMARY_SOCKET [EXTRA_SOCKET...]
+ *             [--sidecar SOCKET ARGC ARG...]... -- QEMU_BINARY ARGS...
  *
  * It
  *  - takes an exclusive flock on DIR/vmm.lock and lets qemu inherit that open file, so the lock is
@@ -12,6 +13,11 @@
  *  - owns the console: it connects to qemu's chardev sockets before the guest runs and writes every
  *    byte they carry to DIR/serial.log. QEMU's own chardev `logfile` duplicates and corrupts
  *    characters under load; the socket stream is clean, so this log is the source of truth;
+ *  - runs the VM's sidecars (virtiofsd for each virtio-fs share) before qemu: each is started with
+ *    its ARGC arguments, output to DIR/virtiofsd.log, and qemu starts only once every one listens on
+ *    its SOCKET. They are its children too and inherit the lock, so the VM's processes live and die
+ *    together: when qemu exits (or fails to start) they are stopped and reaped before exit.json is
+ *    written and the lock is let go, and a stray one keeps the lock held;
  *  - marks each boot with a separator record in the log and an entry in DIR/log-index.json;
  *  - rotates the log while the VM runs (serial.log -> serial.log.1 at a line boundary, nothing lost
  *    or written twice);
@@ -47,6 +53,9 @@
 #define IO_CHUNK 65536
 #define MAX_BOOTS 64
 #define CONNECT_TIMEOUT_MS 60000
+#define MAX_SIDECARS 8
+#define SIDECAR_READY_MS 15000
+#define SIDECAR_STOP_MS 3000
 
 typedef struct {
   int fd;
@@ -82,6 +91,18 @@ static client_t clients[MAX_CLIENTS];
 static int listen_fd = -1;
 static int sig_pipe[2] = {-1, -1};
 static pid_t qemu_pid;
+
+typedef struct {
+  const char *socket;
+  char **argv; /* NULL-terminated copy */
+  pid_t pid;   /* 0 once reaped */
+  int status;
+} sidecar_t;
+
+static sidecar_t sidecars[MAX_SIDECARS];
+static int nsidecars;
+
+static void stop_sidecars(int grace_ms);
 
 /* Linux has these in one call; elsewhere (macOS) two. */
 static int set_cloexec_nonblock(int fd, int nonblock) {
@@ -133,6 +154,8 @@ static void fail(const char *fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
+  /* Nothing this monitor started may outlive a failed start. */
+  stop_sidecars(0);
   printf("error %s\n", msg);
   fflush(stdout);
   exit(1);
@@ -440,38 +463,193 @@ static int read_console(console_t *con) {
   return 1;
 }
 
+/* Marks a reaped child: qemu (sets *exited) or a sidecar. */
+static void note_child(pid_t p, int st, int *exited, int *status) {
+  if (p == qemu_pid && qemu_pid > 0) {
+    *exited = 1;
+    *status = st;
+  }
+  for (int i = 0; i < nsidecars; i++) {
+    if (sidecars[i].pid == p) {
+      sidecars[i].pid = 0;
+      sidecars[i].status = st;
+    }
+  }
+}
+
 static void reap(int *exited, int *status) {
   for (;;) {
     int st;
     pid_t p = waitpid(-1, &st, WNOHANG);
     if (p <= 0) return;
-    if (p == qemu_pid) {
-      *exited = 1;
-      *status = st;
+    note_child(p, st, exited, status);
+  }
+}
+
+static long elapsed_ms(const struct timespec *t0) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (t.tv_sec - t0->tv_sec) * 1000 + (t.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+/* SIGTERM to every live sidecar, up to grace_ms for them to go, then SIGKILL; all are reaped. */
+static void stop_sidecars(int grace_ms) {
+  int live = 0;
+  for (int i = 0; i < nsidecars; i++) {
+    if (sidecars[i].pid > 0) {
+      kill(sidecars[i].pid, grace_ms > 0 ? SIGTERM : SIGKILL);
+      live++;
+    }
+  }
+  if (!live) return;
+  int dummy_exited = 0, dummy_status = 0;
+  struct timespec t0;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  for (;;) {
+    live = 0;
+    for (int i = 0; i < nsidecars; i++) {
+      if (sidecars[i].pid <= 0) continue;
+      int st;
+      pid_t p = waitpid(sidecars[i].pid, &st, WNOHANG);
+      if (p == sidecars[i].pid) note_child(p, st, &dummy_exited, &dummy_status);
+      else if (p < 0 && errno == ECHILD) sidecars[i].pid = 0;
+      else live++;
+    }
+    if (!live) return;
+    if (elapsed_ms(&t0) >= grace_ms) {
+      for (int i = 0; i < nsidecars; i++) {
+        if (sidecars[i].pid <= 0) continue;
+        kill(sidecars[i].pid, SIGKILL);
+        int st;
+        if (waitpid(sidecars[i].pid, &st, 0) == sidecars[i].pid) sidecars[i].pid = 0;
+      }
+      return;
+    }
+    usleep(10000);
+  }
+}
+
+/*
+ * Whether a Unix socket at this path is listening. Linux: /proc/net/unix (flag __SO_ACCEPTCON),
+ * which connects to nothing (the C virtiofsd serves exactly one connection, so a probe would use it up).
+ * Elsewhere the socket file's existence.
+ */
+static int socket_listening(const char *path) {
+  FILE *f = fopen("/proc/net/unix", "re");
+  if (!f) {
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISSOCK(st.st_mode);
+  }
+  char line[4096 + 128];
+  int found = 0;
+  size_t plen = strlen(path);
+  while (!found && fgets(line, sizeof line, f)) {
+    /* "Num: RefCount Protocol Flags Type St Inode Path" */
+    unsigned long flags = 0;
+    char *sp = line;
+    for (int field = 0; field < 3 && sp; field++) sp = strchr(sp + 1, ' ');
+    if (!sp) continue;
+    flags = strtoul(sp + 1, NULL, 16);
+    size_t n = strlen(line);
+    while (n && (line[n - 1] == '\n' || line[n - 1] == ' ')) line[--n] = 0;
+    if (n >= plen && strcmp(line + n - plen, path) == 0 && line[n - plen - 1] == ' ' && (flags & 0x10000)) found = 1;
+  }
+  fclose(f);
+  return found;
+}
+
+/* The last non-empty line of the sidecars' log, for an error message. */
+static void sidecar_log_tail(char *out, size_t n) {
+  out[0] = 0;
+  char *p = path_in("virtiofsd.log");
+  FILE *f = fopen(p, "re");
+  free(p);
+  if (!f) return;
+  char line[512];
+  while (fgets(line, sizeof line, f)) {
+    size_t len = strlen(line);
+    while (len && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = 0;
+    if (len) snprintf(out, n, "%s", line);
+  }
+  fclose(f);
+}
+
+/* Starts every sidecar and waits until each listens on its socket; fails (killing them) otherwise. */
+static void start_sidecars(void) {
+  if (!nsidecars) return;
+  char *log_path = path_in("virtiofsd.log");
+  int fd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) fail("cannot open %s: %s", log_path, strerror(errno));
+  free(log_path);
+  for (int i = 0; i < nsidecars; i++) {
+    unlink(sidecars[i].socket);
+    pid_t p = fork();
+    if (p < 0) fail("fork: %s", strerror(errno));
+    if (p == 0) {
+      int nul = open("/dev/null", O_RDONLY);
+      dup2(nul, 0);
+      dup2(fd, 1);
+      dup2(fd, 2);
+      signal(SIGPIPE, SIG_DFL);
+      signal(SIGHUP, SIG_DFL);
+      signal(SIGINT, SIG_DFL);
+      execvp(sidecars[i].argv[0], sidecars[i].argv);
+      dprintf(2, "cannot run %s: %s\n", sidecars[i].argv[0], strerror(errno));
+      _exit(127);
+    }
+    sidecars[i].pid = p;
+  }
+  close(fd);
+  struct timespec t0;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  int dummy_exited = 0, dummy_status = 0;
+  for (int i = 0; i < nsidecars; i++) {
+    while (!socket_listening(sidecars[i].socket)) {
+      reap(&dummy_exited, &dummy_status);
+      if (sidecars[i].pid == 0) {
+        char tail[400];
+        sidecar_log_tail(tail, sizeof tail);
+        int st = sidecars[i].status;
+        fail("%s exited before listening on %s (%s %d)%s%s", sidecars[i].argv[0], sidecars[i].socket,
+             WIFSIGNALED(st) ? "signal" : "status", WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st), tail[0] ? ": " : "", tail);
+      }
+      if (elapsed_ms(&t0) > SIDECAR_READY_MS) fail("%s did not listen on %s within %d s", sidecars[i].argv[0], sidecars[i].socket, SIDECAR_READY_MS / 1000);
+      usleep(5000);
     }
   }
 }
 
 int main(int argc, char **argv) {
   if (argc < 6) {
-    fprintf(stderr, "usage: bento-vmm DIR LOG_CAP PRIMARY_SOCKET [EXTRA_SOCKET...] -- QEMU ARGS...\n");
+    fprintf(stderr, "usage: bento-vmm DIR LOG_CAP PRIMARY_SOCKET [EXTRA_SOCKET...] [--sidecar SOCKET ARGC ARG...]... -- QEMU ARGS...\n");
     return 2;
   }
   dir = argv[1];
   log_cap = atoll(argv[2]);
   if (log_cap < 4096) log_cap = 4096;
-  int sep = 0;
-  for (int i = 3; i < argc; i++) {
-    if (strcmp(argv[i], "--") == 0) {
-      sep = i;
-      break;
-    }
-  }
-  if (sep <= 3 || sep + 1 >= argc || sep - 3 > MAX_CONSOLES) fail("bad arguments: need 1-%d sockets, then -- and the qemu command", MAX_CONSOLES);
-  for (int i = 3; i < sep; i++) {
+  int i = 3;
+  while (i < argc && strcmp(argv[i], "--") != 0 && strcmp(argv[i], "--sidecar") != 0) {
+    if (nconsoles == MAX_CONSOLES) fail("bad arguments: at most %d console sockets", MAX_CONSOLES);
     consoles[nconsoles].path = argv[i];
     consoles[nconsoles].fd = -1;
     nconsoles++;
+    i++;
+  }
+  while (i < argc && strcmp(argv[i], "--sidecar") == 0) {
+    if (nsidecars == MAX_SIDECARS) fail("bad arguments: at most %d sidecars", MAX_SIDECARS);
+    if (i + 3 >= argc) fail("bad arguments: --sidecar needs SOCKET ARGC ARG...");
+    long n = strtol(argv[i + 2], NULL, 10);
+    if (n < 1 || i + 3 + n > argc) fail("bad arguments: --sidecar %s has a bad argument count", argv[i + 1]);
+    sidecar_t *sc = &sidecars[nsidecars++];
+    sc->socket = argv[i + 1];
+    sc->argv = calloc((size_t)n + 1, sizeof(char *));
+    if (!sc->argv) abort();
+    for (long k = 0; k < n; k++) sc->argv[k] = argv[i + 3 + k];
+    i += 3 + (int)n;
+  }
+  int sep = i;
+  if (nconsoles < 1 || sep >= argc || strcmp(argv[sep], "--") != 0 || sep + 1 >= argc) {
+    fail("bad arguments: need 1-%d sockets, optional --sidecar groups, then -- and the qemu command", MAX_CONSOLES);
   }
   for (int i = 0; i < MAX_CLIENTS; i++) clients[i].fd = -1;
 
@@ -510,6 +688,9 @@ int main(int argc, char **argv) {
   char *err_path = path_in("qemu.stderr");
   int err_fd = open(err_path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (err_fd < 0) fail("cannot open %s: %s", err_path, strerror(errno));
+
+  /* The virtiofsds listen before qemu starts: qemu connects to their sockets as it sets up devices. */
+  start_sidecars();
 
   qemu_pid = fork();
   if (qemu_pid < 0) fail("fork: %s", strerror(errno));
@@ -631,6 +812,8 @@ int main(int argc, char **argv) {
     close(consoles[i].fd);
   }
   fsync(log_fd);
+  /* The sidecars go with their qemu (a virtiofsd normally ends by itself once qemu hangs up). */
+  stop_sidecars(SIDECAR_STOP_MS);
   wake_clients();
   write_exit(status);
   char *sock = path_in("vmm.sock");

@@ -8,7 +8,7 @@ import { useClock } from '../hooks/use-clock.js';
 import type { LogTail } from '../hooks/use-log-tail.js';
 import { useTheme } from '../hooks/use-theme.js';
 import { cleanText, fit, fitStart } from '../text.js';
-import { forwardText, guestText, imageText, networkText, savedText, sshText } from '../vm-details.js';
+import { forwardText, guestText, imageText, mountText, networkText, savedText, sshText } from '../vm-details.js';
 import { formatBytes } from '../pulls.js';
 import { isLive, stateGlyph, stopCountdown } from '../vm-view.js';
 import { Panel } from './Panel.js';
@@ -79,6 +79,7 @@ export function DetailsPane({ vm, tail, snapshots, width, height }: DetailsPaneP
   const start = (text: string): string => fit(cleanText(text), inner - LABEL).trimEnd();
   info.push(['network', start(s.network === 'none' ? networkText(s) : `${networkText(s)} · mac ${s.mac}`)]);
   if (s.publish.length) info.push(['publish', value(s.publish.map(forwardText).join(', '))]);
+  (s.mounts ?? []).forEach((m, i) => info.push([`mount${s.mounts.length > 1 ? ` ${i}` : ''}`, value(mountText(m))]));
   const ssh = sshText(vm);
   if (ssh) info.push(['ssh', start(ssh)]);
   info.push(['folder', value(vm.dir)]);

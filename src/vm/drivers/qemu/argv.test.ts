@@ -21,7 +21,7 @@ const base: VmSpec = {
   mac: '52:54:00:12:34:56',
   console: 'serial',
   createdAt: '2026-01-01T00:00:00.000Z',
-  image: null, firmware: 'bios', network: 'nat', publish: [], cloudInit: null,
+  image: null, firmware: 'bios', network: 'nat', publish: [], cloudInit: null, mounts: [],
 };
 
 function files(dir: string): QemuFiles {
@@ -208,5 +208,31 @@ describe('buildQemuCommand (rules)', () => {
   it('keeps the MAC from the spec', () => {
     const args = buildQemuCommand(base, files('/h'), 'tcg', { arch: 'x64' }).args;
     expect(args).toContain('virtio-net-pci,netdev=net0,mac=52:54:00:12:34:56,romfile=');
+  });
+});
+
+describe('buildQemuCommand with shared folders (golden)', () => {
+  const mounts: VmSpec['mounts'] = [
+    { source: '/home/u/src', target: '/mnt/src', readonly: false, tag: 'bento0', type: 'virtiofs' },
+    { source: '/data,set', target: '/srv/data', readonly: true, tag: 'bento1', type: '9p' },
+  ];
+
+  it('9p only: QEMU serves the folders itself, read-only enforced by readonly=on; guest RAM is not shared', () => {
+    const spec: VmSpec = { ...base, mounts: [{ ...mounts[1]!, tag: 'bento0' }, { source: '/home/u/src', target: '/mnt/src', readonly: false, tag: 'bento1', type: '9p' }] };
+    const cmd = buildQemuCommand(spec, files('/h/vms/demo'), 'tcg', { arch: 'x64' });
+    golden('mounts-9p', cmd);
+    expect(cmd.args).toContain('q35');
+    expect(cmd.args.join(' ')).not.toContain('memory-backend');
+  });
+
+  it('virtio-fs beside 9p: a shared memfd backs guest RAM and each virtio-fs share connects to its virtiofsd socket', () => {
+    const cmd = buildQemuCommand({ ...base, mounts }, files('/h/vms/demo'), 'tcg', { arch: 'x64' }, { fsSockets: { 0: '/h/vms/demo/fs-0.sock' } });
+    golden('mounts-virtiofs', cmd);
+    expect(cmd.args).toContain('q35,memory-backend=mem');
+    expect(cmd.args).toContain('memory-backend-memfd,id=mem,size=512M,share=on');
+  });
+
+  it('refuses a virtio-fs share without its socket', () => {
+    expect(() => buildQemuCommand({ ...base, mounts }, files('/h/vms/demo'), 'tcg', { arch: 'x64' })).toThrow(/mounts\[0\] is virtio-fs but no virtiofsd socket/);
   });
 });

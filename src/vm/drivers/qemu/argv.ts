@@ -1,3 +1,4 @@
+import { BentoError } from '../../errors.js';
 import type { VmSpec } from '../../types.js';
 
 /** Where a VM's runtime files live; built from paths.vmFiles. */
@@ -18,6 +19,8 @@ export interface QemuRunOptions {
   seed?: string | null;
   /** Resume from a saved state: qemu waits for `migrate-incoming` instead of booting. */
   incoming?: boolean;
+  /** The vhost-user socket of each virtio-fs share, by its index in spec.mounts (its virtiofsd listens there). */
+  fsSockets?: Record<number, string>;
 }
 
 /** Host facts the command line depends on. */
@@ -64,7 +67,9 @@ export function buildQemuCommand(spec: VmSpec, files: QemuFiles, accel: 'kvm' | 
   const arm = host.arch === 'arm64';
   const args: string[] = [
     '-name', kv({ guest: spec.name }),
-    '-machine', arm ? 'virt' : 'q35',
+    // virtio-fs needs guest RAM the virtiofsd can map: a shared memfd backs it then.
+    '-machine', `${arm ? 'virt' : 'q35'}${hasVirtiofs(spec) ? ',memory-backend=mem' : ''}`,
+    ...(hasVirtiofs(spec) ? ['-object', `memory-backend-memfd,${kv({ id: 'mem', size: `${spec.memoryMiB}M`, share: true })}`] : []),
     '-accel', accel,
     ...(accel === 'tcg' ? (arm ? ['-cpu', 'max'] : []) : ['-cpu', 'host']),
     '-smp', String(spec.cpus),
@@ -124,11 +129,38 @@ export function buildQemuCommand(spec: VmSpec, files: QemuFiles, accel: 'kvm' | 
     // romfile= skips the PXE option ROM: bento never netboots, and it saves boot time.
     args.push('-device', `virtio-net-pci,netdev=net0,mac=${spec.mac},romfile=`);
   }
+  args.push(...shareArgs(spec, run));
   args.push('-device', 'virtio-rng-pci');
   // Last, so the device list above is the same for a save and for its restore. `defer`: bentod names
   // the stream's socket over QMP once it is ready to feed it.
   if (run.incoming) args.push('-incoming', 'defer');
   return { binary: qemuBinary(host), args };
+}
+
+function hasVirtiofs(spec: VmSpec): boolean {
+  return spec.mounts.some((m) => m.type === 'virtiofs');
+}
+
+/**
+ * The devices of the shared folders: 9p served by QEMU itself (security_model=none: files keep the
+ * owner QEMU writes them as; readonly=on is enforced by QEMU, whatever the guest mounts), or
+ * virtio-fs through the virtiofsd listening on the share's socket.
+ */
+export function shareArgs(spec: VmSpec, run: QemuRunOptions = {}): string[] {
+  const args: string[] = [];
+  spec.mounts.forEach((m, i) => {
+    if (m.type === '9p') {
+      // multidevs=remap: a share spanning several host filesystems keeps inode numbers unique (and QEMU quiet).
+      args.push('-fsdev', `local,${kv({ id: `fsdev${i}`, path: m.source, security_model: 'none', multidevs: 'remap', readonly: m.readonly || undefined })}`);
+      args.push('-device', `virtio-9p-pci,${kv({ fsdev: `fsdev${i}`, mount_tag: m.tag })}`);
+      return;
+    }
+    const sock = run.fsSockets?.[i];
+    if (!sock) throw new BentoError('internal', `mounts[${i}] is virtio-fs but no virtiofsd socket was given for it`);
+    args.push('-chardev', `socket,${kv({ id: `fs${i}`, path: sock })}`);
+    args.push('-device', `vhost-user-fs-pci,${kv({ chardev: `fs${i}`, tag: m.tag })}`);
+  });
+  return args;
 }
 
 /** The user-mode network: `restrict=on` for restricted (no traffic leaves the host), plus every forward. */

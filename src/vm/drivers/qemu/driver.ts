@@ -23,6 +23,7 @@ import { provenQemuPid, spawnVmm } from './vmm.js';
 import { loadFromFile } from './migrate.js';
 import { recoverOperation } from './recover.js';
 import { consumeSavedState } from '../../saved-state.js';
+import { fsSockets, shareSidecars, strayShareProcesses } from './shares.js';
 
 const run = promisify(execFile);
 
@@ -96,6 +97,7 @@ export class QemuDriver implements Driver {
       sshPort,
       uefi: fw ? { code: fw.code, vars: f.efiVars } : null,
       seed: spec.cloudInit ? f.seed : null,
+      fsSockets: fsSockets(spec, dir),
     };
   }
 
@@ -146,6 +148,7 @@ export class QemuDriver implements Driver {
     if (spec.image && !fs.existsSync(spec.image.path)) {
       throw new BentoError('start-failed', `start-failed: the base image ${spec.image.path} (${spec.image.ref}) is missing from the image cache; bento image pull ${spec.image.ref} brings it back only if it has the same checksum`);
     }
+    const shares = shareSidecars(spec, dir);
     const sshPort = spec.network === 'none' ? null : await freeLoopbackPort();
     const fw = this.uefiFor(spec, true);
     if (fw) ensureVars(fw, files.efiVars);
@@ -157,7 +160,7 @@ export class QemuDriver implements Driver {
     // The console the user types into comes first; with a virtio console the UART's early boot
     // output is logged too.
     const consoles = spec.console === 'virtio' ? [files.consoleSocket, files.serialSocket] : [files.serialSocket];
-    const { qemuPid: pid } = await spawnVmm({ dir, files, command: cmd, consoles, logCap: this.logCap });
+    const { qemuPid: pid } = await spawnVmm({ dir, files, command: cmd, consoles, logCap: this.logCap, sidecars: shares.sidecars });
     // From here on a failure must take down what was started: a qemu nobody tracks holds its disks.
     try {
       faultPoint('start-after-spawn');
@@ -251,5 +254,7 @@ export class QemuDriver implements Driver {
     if (pid !== null) await killPid(pid);
     const holder = holderPid(files.vmmLock);
     if (holder !== null && lockHeld(files.vmmLock)) await killPid(holder);
+    // A virtiofsd whose monitor was killed before it could stop it still holds the lock.
+    await Promise.all(strayShareProcesses(dir).map((p) => killPid(p)));
   }
 }

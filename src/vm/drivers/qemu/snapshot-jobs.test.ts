@@ -15,7 +15,7 @@ describe('snapshot job node names', () => {
     expect(() => nodeNamesFor({ not: 'a list' }, [0])).toThrow(/disk0/);
   });
   it('names drives as the command line builder does', () => {
-    const spec = { name: 'x', cpus: 1, memoryMiB: 256, kernel: null, initrd: null, cmdline: null, iso: null, console: 'serial', network: 'none', publish: [], mac: '52:54:00:00:00:01', disks: [{ path: '/a.qcow2', format: 'qcow2', owned: true, readonly: false }, { path: '/b.qcow2', format: 'qcow2', owned: true, readonly: false }] } as unknown as VmSpec;
+    const spec = { name: 'x', cpus: 1, memoryMiB: 256, kernel: null, initrd: null, cmdline: null, iso: null, console: 'serial', network: 'none', publish: [], mounts: [], mac: '52:54:00:00:00:01', disks: [{ path: '/a.qcow2', format: 'qcow2', owned: true, readonly: false }, { path: '/b.qcow2', format: 'qcow2', owned: true, readonly: false }] } as unknown as VmSpec;
     const args = buildQemuCommand(spec, { pid: 'p', qmp: 'q', serialSocket: 's', consoleSocket: 'c' }, 'tcg', { arch: 'x64' }).args.join(' ');
     expect(args).toContain(`id=${driveId(0)},`);
     expect(args).toContain(`drive=${driveId(1)},`);

@@ -21,8 +21,8 @@ export interface VmmStarted {
  * its "ready PID" line: the consoles are then connected and the guest may run. On failure nothing is
  * left running: bento-vmm kills its qemu itself when it gives up, and exits.
  */
-export function spawnVmm(opts: { dir: string; files: VmFiles; command: QemuCommand; consoles: string[]; logCap: number }): Promise<VmmStarted> {
-  const argv = [opts.dir, String(opts.logCap), ...opts.consoles, '--', opts.command.binary, ...opts.command.args];
+export function spawnVmm(opts: { dir: string; files: VmFiles; command: QemuCommand; consoles: string[]; logCap: number; sidecars?: Sidecar[] }): Promise<VmmStarted> {
+  const argv = [opts.dir, String(opts.logCap), ...opts.consoles, ...sidecarArgs(opts.sidecars ?? []), '--', opts.command.binary, ...opts.command.args];
   return new Promise((resolve, reject) => {
     const child = spawn(vmmBinary(), argv, { cwd: opts.dir, detached: true, stdio: ['ignore', 'pipe', 'ignore'] });
     let out = '';
@@ -66,6 +66,17 @@ export function spawnVmm(opts: { dir: string; files: VmFiles; command: QemuComma
       settle(new BentoError('start-failed', `start-failed: ${stderr || detail}`));
     });
   });
+}
+
+/** A process bento-vmm runs beside qemu (a virtiofsd): started first, qemu starts once it listens on `socket`. */
+export interface Sidecar {
+  socket: string;
+  argv: string[];
+}
+
+/** bento-vmm's `--sidecar SOCKET ARGC ARG...` groups (count-prefixed, so any argument may follow). */
+export function sidecarArgs(sidecars: Sidecar[]): string[] {
+  return sidecars.flatMap((s) => ['--sidecar', s.socket, String(s.argv.length), ...s.argv]);
 }
 
 const exitSchema = z.object({

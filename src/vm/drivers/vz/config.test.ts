@@ -8,7 +8,7 @@ const files = { efiVars: '/vms/a/efi-vars.fd', vzMachineId: '/vms/a/vz-machine-i
 const spec: VmSpec = {
   name: 'a', backend: 'vz', cpus: 2, memoryMiB: 1024, accel: 'auto', kernel: null, initrd: null, cmdline: null,
   disks: [], iso: null, mac: '52:54:00:12:34:56', console: 'serial', createdAt: '2024-01-01T00:00:00.000Z',
-  image: null, firmware: 'bios', network: 'nat', publish: [], cloudInit: null,
+  image: null, firmware: 'bios', network: 'nat', publish: [], cloudInit: null, mounts: [],
 };
 const all: VzFeatures = { stop: true, diskCaching: true, virtiofs: true, efi: true, usbStorage: true, saveRestore: true };
 function host(major: number, over: Partial<VzFeatures> = {}): VzBuildHost {
@@ -77,5 +77,25 @@ describe('buildVzConfig', () => {
   it('refuses more CPUs or memory than the framework allows', () => {
     expect(() => buildVzConfig({ ...spec, kernel: '/k', cpus: 9 }, files, host(14))).toThrow(/9 CPUs is more than .* allows here \(8\)/);
     expect(() => buildVzConfig({ ...spec, kernel: '/k', memoryMiB: 9 * 1024 }, files, host(14))).toThrow(/more memory than/);
+  });
+});
+
+describe('buildVzConfig shares', () => {
+  const mounts: VmSpec['mounts'] = [
+    { source: '/Users/u/src', target: '/mnt/src', readonly: false, tag: 'bento0', type: 'virtiofs' },
+    { source: '/Users/u/data', target: '/data', readonly: true, tag: 'bento1', type: 'virtiofs' },
+  ];
+
+  it('passes each mount as a virtio-fs share with its tag, folder and read-only flag', () => {
+    const c = buildVzConfig({ ...spec, kernel: '/k', mounts }, files, host(14));
+    expect(c.shares).toEqual([
+      { tag: 'bento0', path: '/Users/u/src', readOnly: false },
+      { tag: 'bento1', path: '/Users/u/data', readOnly: true },
+    ]);
+    expect(vzConfigSchema.safeParse(c).success).toBe(true);
+  });
+
+  it('refuses shares where the framework has no virtio-fs (macOS 11)', () => {
+    expect(() => buildVzConfig({ ...spec, kernel: '/k', mounts }, files, host(11))).toThrow(/macOS 12/);
   });
 });

@@ -68,6 +68,9 @@ export function buildVzConfig(spec: VmSpec, files: Pick<VmFiles, 'efiVars' | 'vz
       `booting a vz VM from a disk or ISO needs the EFI boot loader of macOS 13 or later (this Mac runs ${host.macos}); give it a kernel instead`,
     );
   }
+  if (spec.mounts.length && !f.virtiofs) {
+    throw new BentoError('unsupported', `shared folders on vz need virtio-fs, which Virtualization.framework has from macOS 12 (this Mac runs ${host.macos}); remove the VM's mounts`);
+  }
   const boot: VzConfig['boot'] =
     spec.kernel !== null
       ? { kind: 'linux', kernel: spec.kernel, initrd: spec.initrd, cmdline: spec.cmdline ?? VZ_DEFAULT_CMDLINE }
@@ -84,8 +87,8 @@ export function buildVzConfig(spec: VmSpec, files: Pick<VmFiles, 'efiVars' | 'vz
     network: { mac: spec.mac },
     entropy: true,
     balloon: true,
-    // TODO(shares): VmSpec has no shared folders yet; the addon and helper already pass virtiofs shares
-    // through (macOS 12+), so adding them needs only a spec field, validation and a CLI flag.
-    shares: [],
+    // virtio-fs is built into Virtualization.framework (macOS 12+): one device per share, read-only
+    // enforced by the framework (VZSharedDirectory readOnly).
+    shares: spec.mounts.map((m) => ({ tag: m.tag, path: m.source, readOnly: m.readonly })),
   };
 }

@@ -46,7 +46,7 @@ async function setup(opts: FakeVzOptions = {}, envOver: NodeJS.ProcessEnv = {}) 
   cleanups.push(async () => {
     for (const vm of m.list()) if (vm.pid && processAlive(vm.pid)) process.kill(vm.pid, 'SIGKILL');
   });
-  return { home, kernel, driver, make, manager: m, events, newManager, calls: () => recordedCalls(callLog).map((c) => c.call) };
+  return { home, kernel, driver, make, manager: m, events, newManager, callLog, calls: () => recordedCalls(callLog).map((c) => c.call) };
 }
 
 describe('VzDriver', () => {
@@ -136,6 +136,23 @@ describe('VzDriver', () => {
     expect(manager.get('o')).toMatchObject({ state: 'running', savedState: null });
     expect(calls()).not.toContain('pause');
     await manager.stop('o', { force: true });
+  });
+
+  it('passes --mount shares to the framework as virtio-fs devices, read-only honoured (fake native module; never run on macOS)', async () => {
+    const { manager, kernel, home, callLog } = await setup();
+    const src = path.join(home, 'src');
+    const data = path.join(home, 'data');
+    fs.mkdirSync(src);
+    fs.mkdirSync(data);
+    const vm = await manager.create({ name: 'sh', backend: 'vz', kernel, mount: [`${src}:/work`, `${data}:ro`] });
+    expect(vm.spec.mounts.map((m) => [m.tag, m.type, m.readonly])).toEqual([['bento0', 'virtiofs', false], ['bento1', 'virtiofs', true]]);
+    await manager.start('sh');
+    const created = recordedCalls(callLog).find((c) => c.call === 'createMachine') as { config?: { shares?: unknown } } | undefined;
+    expect(created?.config?.shares).toEqual([
+      { tag: 'bento0', path: fs.realpathSync(src), readOnly: false },
+      { tag: 'bento1', path: fs.realpathSync(data), readOnly: true },
+    ]);
+    await manager.stop('sh', { force: true });
   });
 
   it('climbs the stop ladder when the guest ignores the power button: requestStop, timeout, stop (forced)', async () => {
