@@ -35,7 +35,7 @@ export async function suspendToDisk(job: SuspendJob): Promise<SavedStateInfo> {
   const { vm, files, wasPaused, log } = job;
   if (!canSave(vm)) throw new BentoError('unsupported', `${job.name}: this backend cannot save a VM's state`);
   // Refusals (migration blockers) come before the guest is touched.
-  await vm.checkSave?.();
+  await vm.checkSave?.(job.name);
   if (removePartial(files)) log(`${job.name}: deleted a half-written ${files.savedStatePartial} from an earlier attempt`);
   updateRuntime(files.state, { operation: { kind: 'suspend', paused: wasPaused } });
   faultPoint('suspend-before-pause');

@@ -1,7 +1,7 @@
 // A real distribution from `create --image` to a shell: the cloud-like Debian 12 test image (systemd,
 // cloud-init, openssh-server, GRUB on its disk) served by a local mirror, a qcow2 overlay on the
 // verified cache, a NoCloud seed, SSH through the forwarded port with host keys pinned from the
-// console, port forwards, and the TUI's ssh key. One VM is booted and shared by the steps below,
+// console, port forwards, shared folders mounted by the seed, and the TUI's ssh key. One VM is booted and shared by the steps below,
 // in order (each step needs the state the one before left); the guest uses restricted networking.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -34,6 +34,8 @@ describe('a cloud image VM, from create --image to bento ssh (real Debian 12 gue
   let env: Record<string, string>;
   let baseSha256: string;
   let webPort: number;
+  let shareRw: string;
+  let shareRo: string;
   const user = expectedGuestUser();
   const ssh = (cmd: string, timeout = 120_000) => bento(home, ['ssh', 'web', cmd], { env, timeout });
   const vm = async (): Promise<Vm> => JSON.parse((await bento(home, ['inspect', 'web', '--json'], { env })).stdout) as Vm;
@@ -47,6 +49,13 @@ describe('a cloud image VM, from create --image to bento ssh (real Debian 12 gue
     server = await startImageServer(mirrorRoot);
     env = { BENTO_IMAGE_MIRROR: server.url };
     webPort = await freeLoopbackPort();
+    // Shared folders ride on the same boot: one read-write, one read-only.
+    shareRw = path.join(home, 'share-rw');
+    shareRo = path.join(home, 'share-ro');
+    fs.mkdirSync(shareRw);
+    fs.mkdirSync(shareRo);
+    fs.writeFileSync(path.join(shareRw, 'from-host.txt'), 'cloud-share-hello\n');
+    fs.writeFileSync(path.join(shareRo, 'keep.txt'), 'cloud-ro\n');
   }, 600_000);
 
   afterAll(async () => {
@@ -57,7 +66,7 @@ describe('a cloud image VM, from create --image to bento ssh (real Debian 12 gue
   });
 
   it('create --image pulls and verifies the image, and the VM disk is an overlay on the read-only cached base', async () => {
-    const r = await bento(home, ['create', 'web', '--image', 'debian-12', '--network', 'restricted', '--publish', `127.0.0.1:${webPort}:8080`, '--disk-size', '3G', '--cpus', '2'], { env, timeout: 300_000 });
+    const r = await bento(home, ['create', 'web', '--image', 'debian-12', '--network', 'restricted', '--publish', `127.0.0.1:${webPort}:8080`, '--disk-size', '3G', '--cpus', '2', '--mount', `${shareRw}:/srv/rw`, '--mount', `${shareRo}:/srv/ro:ro`], { env, timeout: 300_000 });
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^pulled debian-12 \(sha256-[0-9a-f]{12}.*\) in [\d.]+ s$/m);
     expect(r.stdout).toMatch(/^created web$/m);
@@ -104,6 +113,22 @@ describe('a cloud image VM, from create --image to bento ssh (real Debian 12 gue
     const df = await ssh("df -B1M --output=size / | tail -1");
     expect(Number(df.stdout.trim())).toBeGreaterThan(2500);
   }, 800_000);
+
+  it('shared folders are mounted at boot by the seed: a host file reads in the guest, a guest write lands on the host, a :ro write fails', async () => {
+    const r = await ssh('cat /srv/rw/from-host.txt /srv/ro/keep.txt; findmnt -no FSTYPE,OPTIONS /srv/ro');
+    expect(r.stdout, r.stderr).toContain('cloud-share-hello');
+    expect(r.stdout).toContain('cloud-ro');
+    // Debian's cloud kernel has virtiofs but no 9p: on this host (root, QEMU's C virtiofsd) both shares are virtio-fs.
+    expect((await vm()).spec.mounts.map((m) => m.type)).toEqual(['virtiofs', 'virtiofs']);
+    expect(r.stdout).toMatch(/^virtiofs\s+ro,/m);
+    const w = await ssh('echo guest-wrote | sudo tee /srv/rw/from-guest.txt >/dev/null && sync && echo ok');
+    expect(w.stdout.trim(), w.stderr).toBe('ok');
+    expect(fs.readFileSync(path.join(shareRw, 'from-guest.txt'), 'utf8')).toBe('guest-wrote\n');
+    const bad = await ssh('sudo sh -c "echo x > /srv/ro/new.txt" 2>&1; echo status=$?');
+    expect(bad.stdout).toMatch(/Read-only file system/);
+    expect(bad.stdout).toMatch(/status=[1-9]/);
+    expect(fs.readdirSync(shareRo)).toEqual(['keep.txt']);
+  }, 300_000);
 
   it('restricted networking lets nothing out: the guest cannot reach even the host', async () => {
     const port = await freeLoopbackPort();

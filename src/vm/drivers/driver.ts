@@ -66,7 +66,7 @@ export interface RunningVm {
    * Refuses (with the backend's own words) a suspend this VM cannot do, before anything changes
    * (a QEMU migration blocker such as a mounted 9p share). Present when the backend can save state.
    */
-  checkSave?(): Promise<void>;
+  checkSave?(name: string): Promise<void>;
   /**
    * Writes the paused VM's RAM and device state to `file` (which must not exist); resolves only once
    * the backend says the state is complete and every byte of it is in the file (not yet fsynced).

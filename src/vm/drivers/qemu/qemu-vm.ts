@@ -155,8 +155,8 @@ export class QemuVm implements RunningVm {
   }
 
   /** Refuses a save QEMU would refuse (migration blockers), before the guest is touched. */
-  checkSave(): Promise<void> {
-    return checkMigrationBlockers(this.monitor(), `qemu (pid ${this.pid})`);
+  checkSave(name: string): Promise<void> {
+    return checkMigrationBlockers(this.monitor(), name);
   }
 
   /** Migrates the paused VM into `file` through a socket bentod serves (see migrate.ts). */
