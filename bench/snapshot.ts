@@ -1,6 +1,6 @@
 // Snapshot and restore times through bento against the same operation done by hand on an identical
 // VM: QMP's snapshot-save / snapshot-load jobs for a running guest, `qemu-img snapshot -c/-a` for a
-// stopped one. bentod holds the VM's only QMP connection (a QMP socket serves one client at a time),
+// stopped one; and suspend + resume against a cold boot of the same guest (bench/suspend.ts). bentod holds the VM's only QMP connection (a QMP socket serves one client at a time),
 // so the by-hand baseline runs on a second qemu started from `bento inspect --json`'s command line.
 //
 // Run: npm run build && npx tsx bench/snapshot.ts [SECTION…]   (RUNS=5 by default)
@@ -14,6 +14,7 @@ import path from 'node:path';
 import { BentoClient } from '../src/api/client.js';
 import { connectQmp, type QmpClient } from '../src/vm/drivers/qemu/qmp.js';
 import { median, ms, removeHome } from './stats.js';
+import { suspendSection } from './suspend.js';
 
 const root = path.resolve(import.meta.dirname, '..');
 const bento = path.join(root, 'dist', 'bento.js');
@@ -190,8 +191,8 @@ async function stopped(b: Bench): Promise<void> {
   console.log(`    API snapshot (no CLI start)  median ${ms(median(api)).padStart(10)}   (${api.map((x) => x.toFixed(0)).join(' ')}), ${(median(api) / median(save.hand)).toFixed(2)}x by hand`);
 }
 
-/** The sections, in their default order. */
-const SECTIONS: Record<string, (b: Bench) => Promise<void>> = { running, stopped };
+/** The sections, in their default order; `suspend` (bench/suspend.ts) uses a VM of its own. */
+const SECTIONS: Record<string, (b: Bench) => Promise<void>> = { running, stopped, suspend: () => suspendSection({ runs: Math.min(RUNS, 3) }) };
 
 async function main(): Promise<void> {
   if (!fs.existsSync(bento) || !fs.existsSync(path.join(guestDir, 'READY'))) throw new Error('run `npm run build` and `npm run guest` first');
