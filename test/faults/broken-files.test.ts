@@ -50,7 +50,7 @@ describe('broken files are visible, inspectable, removable and fixable', () => {
 
   it('vm.json has a schemaVersion and no conf __internal__ key, in the file and in ls --json', async () => {
     const raw = JSON.parse(fs.readFileSync(path.join(home, 'vms', 'fine', 'vm.json'), 'utf8')) as Record<string, unknown>;
-    expect(raw.schemaVersion).toBe(2);
+    expect(raw.schemaVersion).toBe(3);
     expect(raw).not.toHaveProperty('__internal__');
     const r = await bento(home, ['ls', '--json']);
     expect(r.stdout).not.toContain('__internal__');
@@ -97,7 +97,7 @@ describe('broken files are visible, inspectable, removable and fixable', () => {
     expect(full.status, JSON.stringify(full.json)).toBe(200);
     expect(full.json.state).toBe('stopped');
     const raw = JSON.parse(fs.readFileSync(path.join(home, 'vms', 'trunc', 'vm.json'), 'utf8')) as Record<string, unknown>;
-    expect(raw).toMatchObject({ schemaVersion: 2, name: 'trunc', memoryMiB: 256, cmdline: 'console=ttyS0' });
+    expect(raw).toMatchObject({ schemaVersion: 3, name: 'trunc', memoryMiB: 256, cmdline: 'console=ttyS0' });
     // It is an ordinary VM again, also for the next bentod.
     await restartDaemon(home);
     expect((await ls(home)).find((v) => v.name === 'trunc')!.state).toBe('stopped');
@@ -143,7 +143,7 @@ describe('broken files are visible, inspectable, removable and fixable', () => {
     const r = await bento(home, ['ls', '--json']);
     expect(r.stdout).not.toContain('__internal__');
     expect((JSON.parse(r.stdout) as LsVm[]).find((v) => v.name === 'fine')!.state).toBe('stopped');
-    expect(JSON.parse(fs.readFileSync(file, 'utf8'))).toMatchObject({ schemaVersion: 2, name: 'fine' });
+    expect(JSON.parse(fs.readFileSync(file, 'utf8'))).toMatchObject({ schemaVersion: 3, name: 'fine' });
   });
 });
 
