@@ -116,7 +116,8 @@ export interface StartOptions {
   onProgress?: ProgressReporter;
   /**
    * Brings the VM up at a RAM snapshot's instant: loaded before the guest runs a single instruction,
-   * then left running or paused. `disks` as for RunningVm.snapshotJob.
+   * then left running or paused. `disks` as for RunningVm.snapshotJob. vz: the driver clones the
+   * snapshot's disks back over the VM's and restores from a clone of its saved state.
    */
   loadSnapshot?: { tag: string; disks: number[]; paused: boolean };
   /**

@@ -129,6 +129,8 @@ export class VzDriver implements Driver {
     if (opts.loadSnapshot && !this.capabilities.saveRestore) throw new BentoError('unsupported', `restoring snapshot ${opts.loadSnapshot.tag} of ${spec.name} loads its RAM, which needs macOS 14 on Apple silicon`);
     // Built first: a configuration this Mac refuses fails before any disk is put back.
     const config = this.helperConfig(spec, dir, this.info!, restoreFile);
+    // A state copy left by a restore that a crash cut short is never loaded by anything else.
+    fs.rmSync(files.vzSnapshotLoad, { force: true });
     if (opts.loadSnapshot) {
       // The restore deletes the file it loads: it gets a clone, and the snapshot keeps its own.
       this.snapshotStore.stateCopy(spec, dir, opts.loadSnapshot.tag, files.vzSnapshotLoad);
