@@ -48,3 +48,11 @@ test('attach fits any VM that is not stopped; delete and console always fit', ()
   expect(refusal('delete', fakeVm('web', running))).toBeNull();
   expect(refusal('console', fakeVm('web'))).toBeNull();
 });
+
+describe('refusal(snapshot)', () => {
+  test('vz VMs take snapshots like QEMU ones (bentod refuses what the Mac cannot do, saying why)', () => {
+    expect(refusal('snapshot', fakeVm('mac', { ...running, backend: 'vz' }))).toBeNull();
+    expect(refusal('snapshots', fakeVm('mac', { backend: 'vz' }))).toBeNull();
+    expect(refusal('snapshot', fakeVm('mac', { ...running, backend: 'vz', state: 'saving' }))).toBe('mac is saving: snapshots wait until it is running, paused or stopped');
+  });
+});

@@ -54,10 +54,9 @@ export function refusal(action: VmAction, vm: Vm): string | null {
   }
 }
 
-/** Why `v` (take a snapshot) or `V` (the snapshot chooser) does not fit `vm`: bentod says why in full for disks it cannot use. */
+/** Why `v` (take a snapshot) or `V` (the snapshot chooser) does not fit `vm`: bentod says why in full for disks or hosts it cannot use. */
 function snapshotRefusal(vm: Vm): string | null {
   const { name, state } = vm;
-  if (vm.backend === 'vz') return `snapshots of vz VMs are not supported: their disks are raw images`;
   if (state === 'running' || state === 'paused' || state === 'stopped') return null;
   return `${name} is ${state}: snapshots wait until it is running, paused or stopped`;
 }

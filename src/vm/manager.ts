@@ -15,7 +15,7 @@ import type { ConsoleEndpoint, Driver, RunningVm } from './drivers/driver.js';
 import type { Backend, Disposer, DiskFormat, PortForward, Snapshot, SnapshotState, SshEndpoint, StartRequest, StateEvent, StopRequest, Vm, VmChange, VmOperation, VmProgress, VmSpec, VmState } from './types.js';
 import fs from 'node:fs';
 import { checkTag, defaultTag, forgetSnapshot, listSnapshots, recordSnapshot, snapshotDisks, snapshotRefusal } from './snapshots.js';
-import type { DiskSnapshotter } from './drivers/driver.js';
+import type { DiskSnapshotter, VmSnapshotStore } from './drivers/driver.js';
 import { consumeSavedState, removePartial, savedStateInfo } from './saved-state.js';
 import { canSave, suspendToDisk } from './suspend.js';
 
@@ -421,6 +421,8 @@ export class VmManager {
   /** The VM's snapshots, newest first, read from its disks (works while it runs). */
   async snapshots(name: string): Promise<Snapshot[]> {
     const e = this.entry(name);
+    const store = this.driver(e.spec).snapshotStore;
+    if (store) return store.list(e.spec, this.dir(name));
     const snapper = this.snapshotter(e);
     return (await listSnapshots(e.spec, (d) => snapper.list(d), this.files(name).snapshotsMeta)).snapshots;
   }
@@ -433,6 +435,8 @@ export class VmManager {
     if (tag !== undefined) checkTag(tag);
     return this.locked(name, async () => {
       const e = this.entry(name);
+      const store = this.driver(e.spec).snapshotStore;
+      if (store) return this.storeSnapshot(e, store, tag as string | undefined);
       const snapper = this.snapshotter(e);
       const refusal = snapshotRefusal(e.spec);
       if (refusal) throw refusal;
@@ -484,6 +488,8 @@ export class VmManager {
     const t = checkTag(tag);
     return this.locked(name, async () => {
       const e = this.entry(name);
+      const store = this.driver(e.spec).snapshotStore;
+      if (store) return this.storeRestore(e, store, t);
       const snapper = this.snapshotter(e);
       const refusal = snapshotRefusal(e.spec);
       if (refusal) throw refusal;
@@ -542,6 +548,8 @@ export class VmManager {
     const t = checkTag(tag);
     await this.locked(name, async () => {
       const e = this.entry(name);
+      const store = this.driver(e.spec).snapshotStore;
+      if (store) return this.storeRemove(e, store, t);
       const snapper = this.snapshotter(e);
       const files = this.files(name);
       const { snapshots, disks } = await listSnapshots(e.spec, (d) => snapper.list(d), files.snapshotsMeta);
@@ -563,6 +571,101 @@ export class VmManager {
       this.deps.log(`${name}: removed snapshot ${t}`);
       this.changed({ kind: 'changed', name, vm: this.view(e) });
     });
+  }
+
+  // Per-VM snapshot stores (vz): the same rules and shown states, the backend's folder of clones.
+
+  /** snapshot() for a backend with a VmSnapshotStore, under the VM's lock. */
+  private async storeSnapshot(e: Entry, store: VmSnapshotStore, tag: string | undefined): Promise<Snapshot> {
+    const name = e.spec.name;
+    const live = e.vm !== null && (e.state === 'running' || e.state === 'paused');
+    const refusal = snapshotRefusal(e.spec, { withRam: live, saveRestore: this.driver(e.spec).capabilities.saveRestore });
+    if (refusal) throw refusal;
+    const taken = new Set((await store.list(e.spec, this.dir(name))).map((s) => s.tag));
+    const t = tag ?? defaultTag(new Date(), taken);
+    if (taken.has(t)) throw new BentoError('already-exists', `${name} already has a snapshot named ${t}`, { fields: [{ field: 'tag', message: 'is taken' }] });
+    const createdAt = new Date().toISOString();
+    let made: Snapshot;
+    if (live && e.vm) {
+      const vm = e.vm;
+      const before = e.state;
+      made = await this.longOperation(e, 'saving', 'snapshot', (ctx) => store.create(e.spec, this.dir(name), t, { vm, paused: before === 'paused', createdAt, onProgress: (p) => ctx.report(p) }).catch((err: unknown) => {
+        throw attempted(`snapshot ${t} of ${name}`, err);
+      }), () => before);
+    } else if (this.quiet(e)) {
+      made = await store.create(e.spec, this.dir(name), t, { vm: null, paused: false, createdAt }).catch((err: unknown) => {
+        throw attempted(`snapshot ${t} of ${name}`, err);
+      });
+    } else throw new BentoError('invalid-state', `${name} is ${e.state}; a snapshot needs it running, paused or stopped`);
+    this.deps.log(`${name}: snapshot ${t} (${made.withRam ? `disks and RAM, ${made.state}` : 'disks'})`);
+    this.changed({ kind: 'changed', name, vm: this.view(e) });
+    return made;
+  }
+
+  /**
+   * restoreSnapshot() for a backend with a VmSnapshotStore, under the VM's lock. A RAM snapshot of a
+   * running VM cannot be loaded into it (vz): the VM is stopped and started into the snapshot.
+   */
+  private async storeRestore(e: Entry, store: VmSnapshotStore, t: string): Promise<Vm> {
+    const name = e.spec.name;
+    const files = this.files(name);
+    if (fs.existsSync(files.savedState)) throw new BentoError('invalid-state', `${name} has a saved state; start it (or start --discard) first`);
+    const snap = (await store.list(e.spec, this.dir(name))).find((s) => s.tag === t);
+    if (!snap) throw new BentoError('not-found', `${name} has no snapshot named ${t}`);
+    if (!snap.complete) throw new BentoError('invalid-state', `snapshot ${t} of ${name} was taken with other disks than ${name} has now; it can only be removed`);
+    const refusal = snapshotRefusal(e.spec, { withRam: snap.withRam, saveRestore: this.driver(e.spec).capabilities.saveRestore });
+    if (refusal) throw refusal;
+    const live = e.vm !== null && (e.state === 'running' || e.state === 'paused');
+    if (live && !snap.withRam) throw new BentoError('invalid-state', `${t} is a disk-only snapshot (taken while ${name} was stopped); stop ${name} first (bento stop ${name}), then restore it`);
+    if (snap.withRam && (live || this.quiet(e))) {
+      const paused = snap.state === 'paused';
+      await this.checkPublish(e.spec);
+      await this.longOperation(e, 'restoring', 'snapshot-restore', async (ctx) => {
+        try {
+          if (live) await this.stopForRestore(e);
+          const disks = snapshotDisks(e.spec).map((d) => d.index);
+          this.attach(e, await this.driver(e.spec).start(e.spec, this.dir(name), { loadSnapshot: { tag: t, disks, paused }, onProgress: (p) => ctx.report(p) }));
+        } catch (err) {
+          e.reason = `restore-failed: ${errorMessage(err)}`;
+          throw attempted(`restore of snapshot ${t} of ${name}`, err);
+        }
+      }, () => (paused ? 'paused' : 'running'));
+    } else if (!live && this.quiet(e)) {
+      await store.revertDisks(e.spec, this.dir(name), t).catch((err: unknown) => {
+        throw attempted(`restore of snapshot ${t} of ${name}`, err);
+      });
+    } else throw new BentoError('invalid-state', `${name} is ${e.state}; a restore needs it running, paused or stopped`);
+    this.deps.log(`${name}: restored snapshot ${t}`);
+    const vm = this.view(e);
+    this.changed({ kind: 'changed', name, vm });
+    return vm;
+  }
+
+  /**
+   * Ends a running VM that a restore replaces: its events are let go first, so the VM shows
+   * `restoring` throughout rather than a `stopped` in between; resolves once its processes are gone.
+   */
+  private async stopForRestore(e: Entry): Promise<void> {
+    const vm = e.vm;
+    e.unsubscribe?.();
+    e.unsubscribe = null;
+    e.vm = null;
+    e.watch?.stop();
+    e.watch = null;
+    await vm?.kill();
+    const driver = this.driver(e.spec);
+    if (driver.liveProcess(this.dir(e.spec.name)).alive) await driver.killStray(this.dir(e.spec.name));
+  }
+
+  /** removeSnapshot() for a backend with a VmSnapshotStore (the folder goes; the VM may run). */
+  private async storeRemove(e: Entry, store: VmSnapshotStore, t: string): Promise<void> {
+    const name = e.spec.name;
+    if (!(await store.list(e.spec, this.dir(name))).some((s) => s.tag === t)) throw new BentoError('not-found', `${name} has no snapshot named ${t}`);
+    await store.remove(e.spec, this.dir(name), t).catch((err: unknown) => {
+      throw attempted(`removal of snapshot ${t} of ${name}`, err);
+    });
+    this.deps.log(`${name}: removed snapshot ${t}`);
+    this.changed({ kind: 'changed', name, vm: this.view(e) });
   }
 
   /** The backend's disk snapshots, or `unsupported` naming why. */

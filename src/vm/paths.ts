@@ -50,6 +50,10 @@ export const FILES = {
   vzHelperLog: 'vz-helper.log',
   vzMachineId: 'vz-machine-id',
   vzSavedState: 'vz-saved.state',
+  // vz snapshots: one folder each under snapshots/ (see SNAPSHOT_FILES), and the throwaway clone of a
+  // snapshot's saved state that a restore loads (the restore deletes what it loads; the snapshot stays).
+  vzSnapshots: 'snapshots',
+  vzSnapshotLoad: 'vz-snapshot-load.state',
   vzNode: 'node-vz',
 } as const;
 
@@ -117,6 +121,18 @@ export const STORE_MARKERS = {
   keptDisks: 'kept-disks.txt',
   /** Prefix of a folder being deleted (renamed first, so a VM disappears in one step). */
   deletingPrefix: '.deleting-',
+} as const;
+
+/** File names inside one vz snapshot folder (`snapshots/<tag>/`, made as `snapshots/.<tag>.partial/`). */
+export const SNAPSHOT_FILES = {
+  meta: 'meta.json',
+  /** The machine state the framework saved (RAM snapshots only). */
+  state: 'vm.state',
+  /** Prefix and suffix of a snapshot folder being written; such a folder is never a snapshot. */
+  partialPrefix: '.',
+  partialSuffix: '.partial',
+  /** Suffix of a snapshot folder being removed (renamed first, so it goes from the list in one step). */
+  removingSuffix: '.removing',
 } as const;
 
 /** File names of the image cache under $BENTO_HOME (see src/vm/images/cache.ts). */

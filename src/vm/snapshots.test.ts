@@ -38,8 +38,17 @@ describe('snapshot tags', () => {
 });
 
 describe('snapshot refusals', () => {
-  it('refuses vz VMs, writable raw disks (naming the disk) and VMs without a writable disk', () => {
-    expect(snapshotRefusal({ name: 'v', backend: 'vz', disks: [disk('/d.img', { format: 'raw' })] })?.message).toMatch(/vz VMs are not supported: their disks are raw/);
+  it('takes raw vz disks (clones), but refuses a vz RAM snapshot without the framework\'s save (macOS 14, Apple silicon)', () => {
+    const vz = { name: 'v', backend: 'vz' as const, disks: [disk('/d.img', { format: 'raw' })] };
+    expect(snapshotRefusal(vz)).toBeNull();
+    expect(snapshotRefusal(vz, { withRam: true, saveRestore: true })).toBeNull();
+    const old = snapshotRefusal(vz, { withRam: true, saveRestore: false });
+    expect(old?.code).toBe('unsupported');
+    expect(old?.message).toMatch(/holds its RAM, which needs macOS 14 on Apple silicon.*stop v .*disk-only snapshot/);
+    expect(snapshotRefusal({ ...vz, disks: [] })?.message).toMatch(/no writable disk/);
+    expect(snapshotRefusal({ ...vz, disks: [] }, { withRam: true, saveRestore: true })).toBeNull();
+  });
+  it('refuses writable raw disks of QEMU VMs (naming the disk) and VMs without a writable disk', () => {
     const raw = snapshotRefusal({ name: 'q', backend: 'qemu', disks: [disk('/a.qcow2'), disk('/x/y.img', { format: 'raw' })] });
     expect(raw?.code).toBe('unsupported');
     expect(raw?.message).toMatch(/disk \/x\/y\.img is raw; snapshots need qcow2 disks/);

@@ -85,10 +85,25 @@ export function snapshotDisks(spec: Pick<VmSpec, 'disks'>): { index: number; dis
   return spec.disks.map((disk, index) => ({ index, disk })).filter((d) => !d.disk.readonly);
 }
 
+/** What a refusal depends on beyond the spec: whether the snapshot holds RAM, and whether this host can save it (vz). */
+export interface RefusalContext {
+  /** The snapshot holds the machine state (a running or paused VM, or restoring a RAM snapshot). */
+  withRam?: boolean;
+  /** The backend can save and restore machine state here (vz: macOS 14 on Apple silicon). */
+  saveRestore?: boolean;
+}
+
 /** Why no snapshot of this VM can be taken or restored, or null when it can. */
-export function snapshotRefusal(spec: Pick<VmSpec, 'name' | 'backend' | 'disks'>): BentoError | null {
-  if (spec.backend === 'vz') return new BentoError('unsupported', `snapshots of vz VMs are not supported: their disks are raw images (${spec.name})`);
+export function snapshotRefusal(spec: Pick<VmSpec, 'name' | 'backend' | 'disks'>, ctx: RefusalContext = {}): BentoError | null {
   const disks = snapshotDisks(spec);
+  if (spec.backend === 'vz') {
+    // vz keeps clones of its raw disks beside the VM; the RAM needs the framework's save (macOS 14).
+    if (ctx.withRam && !ctx.saveRestore) {
+      return new BentoError('unsupported', `a snapshot of a running vz VM holds its RAM, which needs macOS 14 on Apple silicon (Virtualization.framework's save); stop ${spec.name} (bento stop ${spec.name}) for a disk-only snapshot`);
+    }
+    if (disks.length === 0 && !ctx.withRam) return new BentoError('unsupported', `${spec.name} has no writable disk to keep a snapshot of`);
+    return null;
+  }
   // A raw image keeps no snapshots; a snapshot of the others would restore them against a disk that moved on.
   const raw = disks.find((d) => d.disk.format !== 'qcow2');
   if (raw) return new BentoError('unsupported', `disk ${raw.disk.path} is raw; snapshots need qcow2 disks (attach it read-only or convert it with qemu-img convert -O qcow2)`);

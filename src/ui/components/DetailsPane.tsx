@@ -84,7 +84,7 @@ export function DetailsPane({ vm, tail, snapshots, width, height }: DetailsPaneP
   if (ssh) info.push(['ssh', start(ssh)]);
   info.push(['folder', value(vm.dir)]);
   // Only a VM with snapshots (or a failed read) spends rows on them: the serial lines below matter more.
-  if (snapshots && snapshots.name === vm.name && vm.backend !== 'vz' && (snapshots.list?.length || snapshots.error)) {
+  if (snapshots && snapshots.name === vm.name && (snapshots.list?.length || snapshots.error)) {
     snapshotRows(snapshots.list, snapshots.error, SNAPSHOT_ROWS, now).forEach((line, i) => info.push([i === 0 ? 'snapshot' : '', start(line)]));
   }
 

@@ -1,4 +1,4 @@
-import type { Accel, Backend, ConsoleDevice, Disposer, PortForward, VmSpec, VmState } from '../types.js';
+import type { Accel, Backend, ConsoleDevice, Disposer, PortForward, Snapshot, VmSpec, VmState } from '../types.js';
 import type { DiskSnapshotInfo } from '../snapshots.js';
 
 /** A state change reported by a backend. */
@@ -89,6 +89,24 @@ export interface DiskSnapshotter {
   remove(disk: string, tag: string): Promise<void>;
 }
 
+/**
+ * Snapshots a backend keeps per VM rather than inside each disk (vz: a folder per snapshot with clones
+ * of the writable disks and the framework's saved machine state). The manager keeps the lock, the
+ * refusals and the shown states; a RAM snapshot is loaded by `Driver.start` with `loadSnapshot`.
+ */
+export interface VmSnapshotStore {
+  /** The VM's complete snapshots, newest first; a half-made one is never listed (and is removed when no create is writing it). */
+  list(spec: VmSpec, dir: string): Promise<Snapshot[]>;
+  /**
+   * Takes a snapshot, all or nothing. With `vm` (running or paused) its disks and RAM: the VM is paused
+   * for the copy and then left as it was (`paused`); without, the disks of a stopped VM.
+   */
+  create(spec: VmSpec, dir: string, tag: string, opts: { vm: RunningVm | null; paused: boolean; createdAt: string; onProgress?: ProgressReporter }): Promise<Snapshot>;
+  /** Puts a stopped VM's writable disks back as the snapshot holds them (each replaced in one rename). */
+  revertDisks(spec: VmSpec, dir: string, tag: string): Promise<void>;
+  remove(spec: VmSpec, dir: string, tag: string): Promise<void>;
+}
+
 /** Receives how far a save or restore has got (bytes, and a percentage where the backend knows one). */
 export type ProgressReporter = (p: { doneBytes?: number | null; totalBytes?: number | null; percent?: number | null }) => void;
 
@@ -98,7 +116,8 @@ export interface StartOptions {
   onProgress?: ProgressReporter;
   /**
    * Brings the VM up at a RAM snapshot's instant: loaded before the guest runs a single instruction,
-   * then left running or paused. `disks` as for RunningVm.snapshotJob.
+   * then left running or paused. `disks` as for RunningVm.snapshotJob. vz: the driver clones the
+   * snapshot's disks back over the VM's and restores from a clone of its saved state.
    */
   loadSnapshot?: { tag: string; disks: number[]; paused: boolean };
   /**
@@ -135,4 +154,6 @@ export interface Driver {
   describe(spec: VmSpec, dir: string): Record<string, unknown>;
   /** Snapshots of a stopped VM's disks; absent when the backend has none (an `unsupported` error). */
   readonly diskSnapshots?: DiskSnapshotter;
+  /** Per-VM snapshots (vz); when present the manager uses it instead of diskSnapshots and snapshotJob. */
+  readonly snapshotStore?: VmSnapshotStore;
 }

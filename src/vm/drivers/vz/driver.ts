@@ -16,6 +16,7 @@ import { createRawDisk } from './disk.js';
 import { mapVzError } from './errors.js';
 import { PROTOCOL_VERSION, type HelperConfig } from './protocol.js';
 import { defaultHelperCommand, spawnHelper, vzNodePath, type HelperCommand } from './spawn.js';
+import { VzSnapshots, type CloneFile } from './snapshots.js';
 import { VzVm } from './vz-vm.js';
 
 /** What the vz driver depends on; tests swap the platform, the binding and the helper command. */
@@ -27,11 +28,15 @@ export interface VzDriverOptions {
   /** How to run the helper; default: the signed node with dist/vz-helper.js (or the TS source). */
   helper?: HelperCommand;
   env?: NodeJS.ProcessEnv;
+  /** How snapshots copy disks and state (default: an APFS clone, else a copy); tests watch it. */
+  cloneFile?: CloneFile;
 }
 
 /** The Virtualization.framework backend: one helper process per VM, driven over its control socket. */
 export class VzDriver implements Driver {
   readonly backend = 'vz' as const;
+  /** Snapshots as folders of APFS disk clones and saved machine state (snapshots.ts). */
+  readonly snapshotStore: VzSnapshots;
   private readonly platform: NodeJS.Platform;
   private readonly loadBinding: () => VzBinding;
   private readonly env: NodeJS.ProcessEnv;
@@ -42,6 +47,7 @@ export class VzDriver implements Driver {
     this.platform = opts.platform ?? process.platform;
     this.loadBinding = opts.loadBinding ?? loadVzBinding;
     this.env = opts.env ?? process.env;
+    this.snapshotStore = new VzSnapshots(opts.cloneFile);
   }
 
   /** Pause and restart always; save/restore where the framework has it (macOS 14+, Apple silicon). */
@@ -117,21 +123,41 @@ export class VzDriver implements Driver {
         throw new BentoError('start-failed', `start-failed: socket path ${sock} is longer than ${MAX_SOCKET_PATH} bytes; use a shorter BENTO_HOME`);
       }
     }
-    const restore = opts.restoreFrom ?? null;
-    if (restore && !this.capabilities.saveRestore) throw new BentoError('unsupported', `${spec.name} has a saved state, but restoring needs macOS 14 on Apple silicon; bento start --discard boots it afresh`);
-    const config = this.helperConfig(spec, dir, this.info!, restore);
+    const restoreFile = opts.loadSnapshot ? files.vzSnapshotLoad : (opts.restoreFrom ?? null);
+    const restorePaused = opts.loadSnapshot ? opts.loadSnapshot.paused : (opts.restorePaused ?? false);
+    if (opts.restoreFrom && !this.capabilities.saveRestore) throw new BentoError('unsupported', `${spec.name} has a saved state, but restoring needs macOS 14 on Apple silicon; bento start --discard boots it afresh`);
+    if (opts.loadSnapshot && !this.capabilities.saveRestore) throw new BentoError('unsupported', `restoring snapshot ${opts.loadSnapshot.tag} of ${spec.name} loads its RAM, which needs macOS 14 on Apple silicon`);
+    // Built first: a configuration this Mac refuses fails before any disk is put back.
+    const config = this.helperConfig(spec, dir, this.info!, restoreFile);
+    // A state copy left by a restore that a crash cut short is never loaded by anything else.
+    fs.rmSync(files.vzSnapshotLoad, { force: true });
+    if (opts.loadSnapshot) {
+      // The restore deletes the file it loads: it gets a clone, and the snapshot keeps its own.
+      this.snapshotStore.stateCopy(spec, dir, opts.loadSnapshot.tag, files.vzSnapshotLoad);
+      await this.snapshotStore.revertDisks(spec, dir, opts.loadSnapshot.tag).catch((err: unknown) => {
+        fs.rmSync(files.vzSnapshotLoad, { force: true });
+        throw err;
+      });
+    }
     writeFileSync(files.vzHelperConfig, JSON.stringify(config, null, 2) + '\n', { mode: 0o600 });
     // The helper writes a fresh record once its VM runs; an old one must not be mistaken for it.
     fs.rmSync(files.state, { force: true });
-    const { line, pid } = await spawnHelper(this.helperCommand(), files.vzHelperConfig, files.vzHelperLog, this.env);
-    if (line.type === 'failed') throw mapVzError(line.error, 'start');
+    const { line, pid } = await spawnHelper(this.helperCommand(), files.vzHelperConfig, files.vzHelperLog, this.env).catch((err: unknown) => {
+      if (opts.loadSnapshot) fs.rmSync(files.vzSnapshotLoad, { force: true });
+      throw err;
+    });
+    if (line.type === 'failed') {
+      // A snapshot's throwaway state copy is no saved state: it never outlives a failed start.
+      if (opts.loadSnapshot) fs.rmSync(files.vzSnapshotLoad, { force: true });
+      throw mapVzError(line.error, 'start');
+    }
     try {
       const client = await ControlClient.connect(files.vzControlSocket, { timeoutMs: 10_000 });
       const vm = new VzVm({ client, pid: line.pid, startedAt: new Date(line.startedAt), files, logOffset: line.logOffset });
-      if (restore) {
+      if (restoreFile) {
         // The helper left the restored VM paused: the state goes for good before the guest runs again.
-        consumeSavedState(restore);
-        if (!opts.restorePaused) await vm.resume();
+        consumeSavedState(restoreFile);
+        if (!restorePaused) await vm.resume();
       }
       return vm;
     } catch (err) {
@@ -141,6 +167,7 @@ export class VzDriver implements Driver {
       } catch {
         // already gone
       }
+      if (opts.loadSnapshot) fs.rmSync(files.vzSnapshotLoad, { force: true });
       throw new BentoError('start-failed', `start-failed: could not drive the vz helper: ${errorMessage(err)}`, { cause: err });
     }
   }
