@@ -18,6 +18,7 @@ import { checkTag, defaultTag, forgetSnapshot, listSnapshots, recordSnapshot, sn
 import type { DiskSnapshotter } from './drivers/driver.js';
 import { consumeSavedState, removePartial, savedStateInfo } from './saved-state.js';
 import { canSave, suspendToDisk } from './suspend.js';
+import { refusal, type VmAction } from './actions.js';
 
 /** Whether a PATCH body changes nothing but the port forwards (which a running QEMU VM can take live). */
 function isPublishOnly(body: unknown): boolean {
@@ -232,6 +233,7 @@ export class VmManager {
     return this.locked(name, async () => {
       if (this.deps.store.getCorrupt(name)) return this.repairCorrupt(name, body);
       const e = this.entry(name);
+      if (!isPublishOnly(body)) this.refuse('edit', e);
       if (e.state !== 'stopped') {
         if (e.state === 'running' && isPublishOnly(body)) return this.patchForwards(e, body);
         throw new BentoError('invalid-state', `${name} is ${e.state}; stop it before changing it (only publish can change while it runs)`);
@@ -256,6 +258,7 @@ export class VmManager {
    * resumes from it (restoring), unless `discard` deletes it first and it boots afresh.
    */
   async start(name: string, req: StartRequest = {}): Promise<Vm> {
+    this.refuse('start', this.entry(name));
     return this.locked(name, async () => {
       const e = this.entry(name);
       if (e.state !== 'stopped' && e.state !== 'error') throw new BentoError('already-running', `${name} is already ${e.state}`);
@@ -288,6 +291,7 @@ export class VmManager {
    * and the VM stops with reason `saved`; the next start resumes from there.
    */
   async suspend(name: string): Promise<Vm> {
+    this.refuse('suspend', this.entry(name));
     return this.locked(name, async () => {
       const e = this.entry(name);
       const vm = e.vm;
@@ -336,6 +340,7 @@ export class VmManager {
     const timeoutMs = req.timeoutMs ?? DEFAULT_STOP_TIMEOUT_MS;
     // A force stop takes no lock and asks no monitor: whatever hangs elsewhere, it kills the proven pid.
     if (req.force) return this.forceStop(name, 'forced stop');
+    this.refuse('stop', this.entry(name));
     const deadline = Date.now() + timeoutMs;
     const vm = await this.locked(name, async () => {
       const e = this.entry(name);
@@ -381,11 +386,13 @@ export class VmManager {
 
   /** Pauses a running VM (QMP stop). */
   async pause(name: string): Promise<Vm> {
+    this.refuse('pause', this.entry(name));
     return this.transition(name, 'running', 'pausing', (vm) => vm.pause());
   }
 
   /** Resumes a paused VM (QMP cont). */
   async resume(name: string): Promise<Vm> {
+    this.refuse('resume', this.entry(name));
     // A guest whose state is saved must never run on: a later start would restore stale RAM over newer disks.
     if (savedStateInfo(vmFiles(this.dir(name)))) throw new BentoError('invalid-state', `${name} has a saved state; start it or start --discard first`);
     return this.transition(name, 'paused', 'resuming', (vm) => vm.resume());
@@ -393,6 +400,7 @@ export class VmManager {
 
   /** Stops (gracefully, or forced) and starts again. */
   async restart(name: string, req: StopRequest = {}): Promise<Vm> {
+    this.refuse('restart', this.entry(name));
     if (this.entry(name).vm) await this.stop(name, req);
     return this.start(name);
   }
@@ -431,6 +439,7 @@ export class VmManager {
    */
   async snapshot(name: string, tag?: unknown): Promise<Snapshot> {
     if (tag !== undefined) checkTag(tag);
+    this.refuse('snapshot', this.entry(name));
     return this.locked(name, async () => {
       const e = this.entry(name);
       const snapper = this.snapshotter(e);
@@ -758,6 +767,8 @@ export class VmManager {
     if (state !== 'stopping') e.stopDeadline = null;
     const files = vmFiles(this.dir(e.spec.name));
     appendEvent(files.events, ev);
+    // Pushed with the whole VM, so a client shows the new pid, deadline or reason without a request.
+    ev.vm = this.view(e);
     const rec = readRuntime(files.state);
     if (rec) {
       try {
@@ -805,6 +816,12 @@ export class VmManager {
       // Only a VM that is not running can have one (it is consumed before a restored guest runs).
       savedState: e.state === 'running' ? null : savedStateInfo(vmFiles(this.dir(e.spec.name))),
     };
+  }
+
+  /** Throws the one table's refusal (src/vm/actions.ts) when `action` does not fit the VM as it is now. */
+  private refuse(action: VmAction, e: Entry): void {
+    const why = refusal(action, this.view(e));
+    if (why) throw new BentoError(why.code, why.message);
   }
 
   private entry(name: string): Entry {
