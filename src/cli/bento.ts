@@ -276,6 +276,22 @@ program
   });
 
 program
+  .command('clone <name> <new-name>')
+  .description('copy a stopped VM: its own disks copied (snapshots not carried), a new MAC, a new seed')
+  .action(async (name: string, to: string) => {
+    const vm = await (await client()).clone(name, to);
+    print(`cloned ${name} as ${vm.name} (${vm.dir})`);
+  });
+
+program
+  .command('rename <name> <new-name>')
+  .description('rename a stopped VM (its guest keeps its hostname)')
+  .action(async (name: string, to: string) => {
+    const vm = await (await client()).rename(name, to);
+    print(`renamed ${name} to ${vm.name}`);
+  });
+
+program
   .command('rm <name>')
   .description('delete a VM and the disks bento made for it')
   .option('--force', 'stop it first if it runs')

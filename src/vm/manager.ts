@@ -19,6 +19,8 @@ import type { DiskSnapshotter } from './drivers/driver.js';
 import { consumeSavedState, removePartial, savedStateInfo } from './saved-state.js';
 import { canSave, suspendToDisk } from './suspend.js';
 import { refusal, type VmAction } from './actions.js';
+import { cloneDiskRefusal, cloneSpec, copyForClone, renamedSpec, renameKnownHosts, seedUserData } from './clone.js';
+import { validateName } from './spec.js';
 
 /** Whether a PATCH body changes nothing but the port forwards (which a running QEMU VM can take live). */
 function isPublishOnly(body: unknown): boolean {
@@ -422,6 +424,82 @@ export class VmManager {
       this.deps.log(`deleted ${name}`);
       this.changed({ kind: 'deleted', name });
     });
+  }
+
+  // --- Clone and rename (the copying in clone.ts) ---
+
+  /**
+   * Clones a stopped VM (without a saved state) under a new name: copies of its own disks, a new MAC,
+   * a new seed for a cloud-init VM; snapshots, saved state and known_hosts are not carried. Nothing
+   * of the clone is left if any step fails.
+   */
+  async clone(name: string, body: unknown): Promise<Vm> {
+    const to = validateName((body as { name?: unknown } | null)?.name, this.deps.host);
+    this.refuse('clone', this.entry(name));
+    if (to === name || this.entries.has(to) || this.deps.store.getCorrupt(to)) throw new BentoError('already-exists', `a VM named "${to}" already exists`);
+    const sshKeys = this.entry(name).spec.cloudInit ? ((await this.deps.ssh?.publicKeys()) ?? []) : [];
+    return this.lockedBoth(name, to, async () => {
+      const e = this.entry(name);
+      this.refuse('clone', e);
+      if (!this.quiet(e)) throw new BentoError('invalid-state', `${name} is ${e.state}: only a stopped VM can be cloned`);
+      if (this.entries.has(to)) throw new BentoError('already-exists', `a VM named "${to}" already exists`);
+      const srcDir = this.dir(name);
+      const why = cloneDiskRefusal(e.spec, srcDir);
+      if (why) throw why;
+      const src = e.spec;
+      const spec = cloneSpec(src, srcDir, to, this.dir(to));
+      const final = await this.deps.store.create(spec, async (dir) => {
+        await copyForClone(src, srcDir, spec, dir);
+        if (spec.cloudInit) await writeSeedIso(vmFiles(dir).seed, seedFiles({ spec, sshKeys, userData: seedUserData(srcDir) }));
+        return spec;
+      });
+      const entry: Entry = { spec: final, state: 'stopped', reason: null, vm: null, unsubscribe: null, stopDeadline: null, watch: null, progress: null, held: false, progressPushedAt: 0 };
+      this.entries.set(to, entry);
+      this.deps.log(`cloned ${name} as ${to}`);
+      const vm = this.view(entry);
+      this.changed({ kind: 'created', name: to, vm });
+      return vm;
+    });
+  }
+
+  /**
+   * Renames a stopped VM: its folder moves (one rename(2)), vm.json names it anew, its pinned host
+   * keys move to the new alias. The guest keeps its identity: the seed and hostname do not change.
+   */
+  async rename(name: string, body: unknown): Promise<Vm> {
+    const to = validateName((body as { name?: unknown } | null)?.name, this.deps.host);
+    this.refuse('rename', this.entry(name));
+    if (to === name || this.entries.has(to) || this.deps.store.getCorrupt(to)) throw new BentoError('already-exists', `a VM named "${to}" already exists`);
+    return this.lockedBoth(name, to, async () => {
+      const e = this.entry(name);
+      this.refuse('rename', e);
+      if (!this.quiet(e)) throw new BentoError('invalid-state', `${name} is ${e.state}: only a stopped VM can be renamed`);
+      if (this.entries.has(to)) throw new BentoError('already-exists', `a VM named "${to}" already exists`);
+      const from = this.dir(name);
+      // Another VM's definition pointing into this folder would lose its disk.
+      for (const other of this.deps.store.list()) {
+        if (other.name === name) continue;
+        const d = other.disks.find((x) => x.path.startsWith(`${from}/`));
+        if (d) throw new BentoError('invalid-state', `${name} cannot be renamed: VM "${other.name}" uses ${d.path} from its folder`);
+      }
+      const spec = renamedSpec(e.spec, from, to, this.dir(to));
+      this.deps.store.rename(name, spec);
+      renameKnownHosts(vmFiles(this.dir(to)).knownHosts, hostKeyAlias(name), hostKeyAlias(to));
+      this.entries.delete(name);
+      e.spec = spec;
+      this.entries.set(to, e);
+      this.deps.log(`renamed ${name} to ${to}`);
+      this.changed({ kind: 'deleted', name });
+      const vm = this.view(e);
+      this.changed({ kind: 'created', name: to, vm });
+      return vm;
+    });
+  }
+
+  /** Runs `fn` under the locks of two VM names, taken in name order so two such calls never wait on each other. */
+  private lockedBoth<T>(a: string, b: string, fn: () => Promise<T>): Promise<T> {
+    const [first, second] = [a, b].sort();
+    return this.locked(first!, () => this.locked(second!, fn));
   }
 
   // --- Snapshots (rules, records and listing in snapshots.ts; QMP jobs in drivers/qemu/snapshot-jobs.ts) ---
