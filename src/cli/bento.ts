@@ -66,13 +66,14 @@ const program = new Command('bento')
       process.env.CI = '0';
       process.env.CONTINUOUS_INTEGRATION = '0';
     }
-    const [{ runTui }, { loadPreferences }, { parseEscapeKey, describeEscapeKey }] = await Promise.all([
+    const [{ runTui }, { loadPreferences }, { parseEscapeKey, describeEscapeKey }, { commandRunner }] = await Promise.all([
       import('../ui/run.js'),
       import('./prefs.js'),
       import('../console/escape-key.js'),
+      import('./command-runner.js'),
     ]);
     const { escapeKey } = loadPreferences(home);
-    await runTui({ home, socket, ensure: client, escape: { byte: parseEscapeKey(escapeKey), label: describeEscapeKey(escapeKey) } });
+    await runTui({ home, socket, ensure: client, runCommand: commandRunner(home, socket), escape: { byte: parseEscapeKey(escapeKey), label: describeEscapeKey(escapeKey) } });
   });
 
 program

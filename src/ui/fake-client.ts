@@ -61,7 +61,7 @@ export function fakeVms(n: number): Vm[] {
   return Array.from({ length: n }, (_, i) => fakeVm(`vm-${String(i + 1).padStart(4, '0')}`, { cpus: (i % 4) + 1, memoryMiB: 256 * ((i % 8) + 1) }));
 }
 
-type Method = 'create' | 'patch' | 'remove' | 'start' | 'stop' | 'pause' | 'resume' | 'restart' | 'suspend' | 'get' | 'events' | 'stream' | 'images' | 'pullImage' | 'snapshots' | 'snapshot' | 'restoreSnapshot' | 'removeSnapshot';
+type Method = 'clone' | 'rename' | 'create' | 'patch' | 'remove' | 'start' | 'stop' | 'pause' | 'resume' | 'restart' | 'suspend' | 'get' | 'events' | 'stream' | 'images' | 'pullImage' | 'snapshots' | 'snapshot' | 'restoreSnapshot' | 'removeSnapshot';
 
 /** The fake catalog: a few official cloud images, for both architectures. */
 export const FAKE_CATALOG: readonly Omit<CatalogView, 'cached'>[] = [
@@ -290,6 +290,30 @@ export class FakeClient implements UiClient {
     this.refuse('restart', name);
     this.setState(name, 'stopped');
     return this.setState(name, 'running');
+  }
+  /** Clones as bentod does: refused by the same table, a new stopped VM with a new MAC. */
+  async clone(name: string, to: string): Promise<Vm> {
+    this.record('clone', [name, to]);
+    this.refuse('clone', name);
+    if (this.vms.has(to)) throw new BentoError('already-exists', `a VM named "${to}" already exists`);
+    const src = this.must(name);
+    const vm = fakeVm(to, { cpus: src.cpus, memoryMiB: src.memoryMiB, spec: { ...src.spec, name: to, mac: '52:54:00:aa:bb:cc' } });
+    this.vms.set(to, vm);
+    this.emitChange({ kind: 'created', name: to, vm });
+    return vm;
+  }
+  /** Renames as bentod does: the old name goes, the new one comes. */
+  async rename(name: string, to: string): Promise<Vm> {
+    this.record('rename', [name, to]);
+    this.refuse('rename', name);
+    if (this.vms.has(to)) throw new BentoError('already-exists', `a VM named "${to}" already exists`);
+    const src = this.must(name);
+    const vm: Vm = { ...src, name: to, dir: src.dir.replace(/[^/]+$/, to), spec: { ...src.spec, name: to } };
+    this.vms.delete(name);
+    this.vms.set(to, vm);
+    this.emitChange({ kind: 'deleted', name });
+    this.emitChange({ kind: 'created', name: to, vm });
+    return vm;
   }
   async snapshots(name: string): Promise<Snapshot[]> {
     this.record('snapshots', [name]);
