@@ -193,6 +193,14 @@ export class BentoClient {
   restart(name: string, req: StopRequest = {}): Promise<Vm> {
     return this.action(name, 'restart', req, stopWait(req) + START_TIMEOUT_MS);
   }
+  /** Clones a stopped VM under a new name (its disks are copied: this may take a while). */
+  clone(name: string, newName: string): Promise<Vm> {
+    return this.action(name, 'clone', { name: newName }, SAVE_TIMEOUT_MS);
+  }
+  /** Renames a stopped VM. */
+  rename(name: string, newName: string): Promise<Vm> {
+    return this.action(name, 'rename', { name: newName });
+  }
   /** The VM's snapshots, newest first. */
   snapshots(name: string): Promise<Snapshot[]> {
     return this.request(`/api/vms/${encodeURIComponent(name)}/snapshots`, { timeoutMs: 60_000 });

@@ -24,6 +24,8 @@ const stopSchema = z.strictObject({
     .optional(),
 });
 const emptySchema = z.strictObject({});
+// The name's own rules (the create rules) are checked by the manager; this only shapes the body.
+const nameBodySchema = z.strictObject({ name: z.unknown() });
 const startSchema = z.strictObject({ discard: z.boolean({ message: 'must be true or false' }).optional() });
 
 type Params = { name: string; tag?: string };
@@ -93,6 +95,12 @@ export function buildRoutes(manager: VmManager, version: VersionInfo, images?: I
     action('pause', (name, body) => (parseBody(emptySchema, body), manager.pause(name))),
     action('resume', (name, body) => (parseBody(emptySchema, body), manager.resume(name))),
     action('restart', (name, body) => manager.restart(name, parseBody(stopSchema, body))),
+    {
+      method: 'POST',
+      pattern: new RegExp(`^/api/vms/${NAME}/clone$`),
+      handler: async ({ req, res, params }) => sendJson(res, 201, await manager.clone(params.name, parseBody(nameBodySchema, await readJson(req)))),
+    },
+    action('rename', (name, body) => manager.rename(name, parseBody(nameBodySchema, body))),
     ...snapshotRoutes(manager, NAME),
     {
       method: 'GET',

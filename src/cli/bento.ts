@@ -66,13 +66,14 @@ const program = new Command('bento')
       process.env.CI = '0';
       process.env.CONTINUOUS_INTEGRATION = '0';
     }
-    const [{ runTui }, { loadPreferences }, { parseEscapeKey, describeEscapeKey }] = await Promise.all([
+    const [{ runTui }, { loadPreferences }, { parseEscapeKey, describeEscapeKey }, { commandRunner }] = await Promise.all([
       import('../ui/run.js'),
       import('./prefs.js'),
       import('../console/escape-key.js'),
+      import('./command-runner.js'),
     ]);
     const { escapeKey } = loadPreferences(home);
-    await runTui({ home, socket, ensure: client, escape: { byte: parseEscapeKey(escapeKey), label: describeEscapeKey(escapeKey) } });
+    await runTui({ home, socket, ensure: client, runCommand: commandRunner(home, socket), escape: { byte: parseEscapeKey(escapeKey), label: describeEscapeKey(escapeKey) } });
   });
 
 program
@@ -273,6 +274,22 @@ program
   .action(async (name: string, o: { force?: boolean; timeout?: number }) => {
     const vm = await (await client()).restart(name, { force: o.force ?? false, ...(o.timeout !== undefined ? { timeoutMs: o.timeout } : {}) });
     print(`${vm.name} ${vm.state} (pid ${vm.pid ?? '-'})`);
+  });
+
+program
+  .command('clone <name> <new-name>')
+  .description('copy a stopped VM: its own disks copied (snapshots not carried), a new MAC, a new seed')
+  .action(async (name: string, to: string) => {
+    const vm = await (await client()).clone(name, to);
+    print(`cloned ${name} as ${vm.name} (${vm.dir})`);
+  });
+
+program
+  .command('rename <name> <new-name>')
+  .description('rename a stopped VM (its guest keeps its hostname)')
+  .action(async (name: string, to: string) => {
+    const vm = await (await client()).rename(name, to);
+    print(`renamed ${name} to ${vm.name}`);
   });
 
 program

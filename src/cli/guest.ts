@@ -5,6 +5,7 @@ import { BentoError, errorMessage } from '../vm/errors.js';
 import { sshArgs } from '../vm/ssh.js';
 import { USER_DATA_MAX } from '../vm/spec.js';
 import type { Vm } from '../vm/types.js';
+import { refusal } from '../vm/actions.js';
 
 /** Reads a --user-data file for the create request (its contents travel in the request). */
 export function readUserData(file: string): string {
@@ -19,14 +20,11 @@ export function readUserData(file: string): string {
   return fs.readFileSync(file, 'utf8');
 }
 
-/** Why `bento ssh` cannot reach a VM right now, or null when it can. */
+/** Why `bento ssh` cannot reach a VM right now, or null when it can: the one table's rule, plus bento's key file, which only the CLI can see. */
 export function sshRefusal(vm: Vm): string | null {
-  if (vm.state !== 'running') return `${vm.name} is ${vm.state}; start it first (bento start ${vm.name} --wait)`;
-  if (!vm.ssh) return `${vm.name} has no SSH port: its network is ${vm.spec.network} (a VM with network none cannot be reached over SSH)`;
-  if (!vm.ssh.hostKeysPinned) {
-    return `${vm.name}'s host keys are not known yet: bento pins them from the guest's console when cloud-init prints them, and trusts no key it did not see there (bento start --wait waits for that; a guest without cloud-init needs its keys in ${vm.ssh.knownHostsFile} as "${vm.ssh.hostKeyAlias} TYPE KEY")`;
-  }
-  if (!vm.ssh.identityFile || !fs.existsSync(vm.ssh.identityFile)) return `bento's SSH key ${vm.ssh.identityFile || '(none)'} is missing`;
+  const why = refusal('ssh', vm);
+  if (why) return why.message;
+  if (!vm.ssh!.identityFile || !fs.existsSync(vm.ssh!.identityFile)) return `bento's SSH key ${vm.ssh!.identityFile || '(none)'} is missing`;
   return null;
 }
 

@@ -14,7 +14,7 @@ describe('actions that do not fit the state are refused with a reason, not sent'
     ['s', 'running', 'web is already running', 'start'],
     ['S', 'stopped', 'web is not running', 'stop'],
     ['p', 'stopped', 'only a running VM can be paused (web is stopped)', 'pause'],
-    ['r', 'stopped', 'web is not running: s starts it', 'restart'],
+    ['r', 'starting', 'web is starting: wait until it settles', 'restart'],
     ['e', 'running', 'web is running: only a stopped VM can be changed (S stops it)', 'patch'],
     ['K', 'stopped', 'web is not running', 'stop'],
     ['a', 'stopped', 'web is not running: s starts it', 'start'],
@@ -22,7 +22,7 @@ describe('actions that do not fit the state are refused with a reason, not sent'
     ['h', 'running', 'web has no SSH port (network nat)', 'start'],
     ['z', 'stopped', 'only a running or paused VM can be suspended (web is stopped)', 'suspend'],
   ])('%s on a %s VM', async (key, state, reason, method) => {
-    h = await renderApp([state === 'running' ? running('web') : fakeVm('web')]);
+    h = await renderApp([state === 'running' ? running('web') : fakeVm('web', { state: state as 'stopped' })]);
     await h.press(key);
     expect(h.frame()).toContain(`✗ ${reason}`);
     expect(calls(method as string)).toHaveLength(0);

@@ -1,5 +1,6 @@
 import { useMemo, type ReactElement, type ReactNode } from 'react';
 import type { HandOverTool } from './hand-over.js';
+import type { CommandRunner } from './command-line.js';
 import type { Theme } from './theme.js';
 import { ThemeContext, createTheme } from './theme.js';
 import type { UiClient } from './ui-client.js';
@@ -35,6 +36,8 @@ export interface AppProps {
   onQuit?(): void;
   /** This host's architecture, Node's name for it (tests pin it); the new-VM form offers its images. */
   arch?: string;
+  /** `:` command mode: runs `bento ARGS` (the CLI spawns itself); absent: commands are refused. */
+  runCommand?: CommandRunner;
   /** `R` while bentod is away: start it (the CLI's ensure). */
   startDaemon?(): Promise<unknown>;
 }

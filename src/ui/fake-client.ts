@@ -4,6 +4,7 @@
  */
 import { PassThrough, type Readable } from 'node:stream';
 import { BentoError } from '../vm/errors.js';
+import { refusal, type VmAction } from '../vm/actions.js';
 import { parseSizeMiB } from '../vm/size.js';
 import type { CreateRequest, Disposer, NetworkMode, PortForward, Snapshot, StateEvent, StopRequest, VersionInfo, Vm, VmChange, VmState } from '../vm/types.js';
 import type { CatalogView, ImageList, ImageProgress, ImageView, PullOptions, UiEventHandlers } from './image-api.js';
@@ -60,7 +61,7 @@ export function fakeVms(n: number): Vm[] {
   return Array.from({ length: n }, (_, i) => fakeVm(`vm-${String(i + 1).padStart(4, '0')}`, { cpus: (i % 4) + 1, memoryMiB: 256 * ((i % 8) + 1) }));
 }
 
-type Method = 'create' | 'patch' | 'remove' | 'start' | 'stop' | 'pause' | 'resume' | 'restart' | 'suspend' | 'get' | 'events' | 'stream' | 'images' | 'pullImage' | 'snapshots' | 'snapshot' | 'restoreSnapshot' | 'removeSnapshot';
+type Method = 'clone' | 'rename' | 'create' | 'patch' | 'remove' | 'start' | 'stop' | 'pause' | 'resume' | 'restart' | 'suspend' | 'get' | 'events' | 'stream' | 'images' | 'pullImage' | 'snapshots' | 'snapshot' | 'restoreSnapshot' | 'removeSnapshot';
 
 /** The fake catalog: a few official cloud images, for both architectures. */
 export const FAKE_CATALOG: readonly Omit<CatalogView, 'cached'>[] = [
@@ -109,6 +110,8 @@ export class FakeClient implements UiClient {
   /** Open log streams, and the VM of each. */
   readonly streams = new Map<PassThrough, string>();
   private readonly subscribers = new Set<UiEventHandlers>();
+  /** When true, state events come without the VM, as an older bentod sends them (the store fetches it). */
+  legacyEvents = false;
   /** When false, a graceful stop stays in `stopping` until finishStop(). */
   autoStop = true;
   /** The image cache. */
@@ -135,6 +138,11 @@ export class FakeClient implements UiClient {
       throw err;
     }
   }
+  /** Refuses as bentod does, from the same table (src/vm/actions.ts). */
+  private refuse(action: VmAction, name: string): void {
+    const why = refusal(action, this.must(name));
+    if (why) throw new BentoError(why.code, why.message);
+  }
   private must(name: string): Vm {
     const vm = this.vms.get(name);
     if (!vm) throw new BentoError('not-found', `no VM named "${name}"`);
@@ -154,7 +162,7 @@ export class FakeClient implements UiClient {
       ...extra,
     };
     this.vms.set(name, next);
-    this.emit({ name, state, previous: vm.state, reason, at: new Date().toISOString() });
+    this.emit({ name, state, previous: vm.state, reason, at: new Date().toISOString(), ...(this.legacyEvents ? {} : { vm: next }) });
     return next;
   }
   /** Pushes an event to every subscriber. */
@@ -222,6 +230,7 @@ export class FakeClient implements UiClient {
   }
   async patch(name: string, body: Record<string, unknown>): Promise<Vm> {
     this.record('patch', [name, body]);
+    if (!(Object.keys(body).length === 1 && 'publish' in body)) this.refuse('edit', name);
     const vm = this.must(name);
     const next = { ...vm, ...(typeof body.cpus === 'number' ? { cpus: body.cpus } : {}) };
     this.vms.set(name, next);
@@ -237,6 +246,7 @@ export class FakeClient implements UiClient {
   }
   async start(name: string): Promise<Vm> {
     this.record('start', [name]);
+    this.refuse('start', name);
     const saved = this.must(name).savedState;
     if (saved) {
       this.setState(name, 'restoring', null, { progress: { op: 'restore', doneBytes: saved.bytes / 2, totalBytes: saved.bytes, percent: 50, startedAt: new Date().toISOString() } });
@@ -247,13 +257,14 @@ export class FakeClient implements UiClient {
   }
   async suspend(name: string): Promise<Vm> {
     this.record('suspend', [name]);
+    this.refuse('suspend', name);
     const vm = this.must(name);
-    if (vm.state !== 'running' && vm.state !== 'paused') throw new BentoError('invalid-state', `${name} is ${vm.state}; only a running or paused VM can be suspended`);
     this.setState(name, 'saving', null, { progress: { op: 'suspend', doneBytes: 0, totalBytes: null, percent: 0, startedAt: new Date().toISOString() } });
     return this.setState(name, 'stopped', 'saved', { progress: null, savedState: { at: new Date().toISOString(), bytes: vm.memoryMiB * 1024 * 1024 } });
   }
   async stop(name: string, req: StopRequest = {}): Promise<Vm> {
     this.record('stop', [name, req]);
+    this.refuse(req.force ? 'kill' : 'stop', name);
     if (req.force) return this.setState(name, 'stopped', 'forced');
     this.setState(name, 'stopping', null, { stopDeadline: new Date(Date.now() + (req.timeoutMs ?? 30_000)).toISOString() });
     if (this.autoStop) return this.setState(name, 'stopped', 'guest-shutdown');
@@ -266,16 +277,43 @@ export class FakeClient implements UiClient {
   }
   async pause(name: string): Promise<Vm> {
     this.record('pause', [name]);
+    this.refuse('pause', name);
     return this.setState(name, 'paused');
   }
   async resume(name: string): Promise<Vm> {
     this.record('resume', [name]);
+    this.refuse('resume', name);
     return this.setState(name, 'running');
   }
   async restart(name: string): Promise<Vm> {
     this.record('restart', [name]);
+    this.refuse('restart', name);
     this.setState(name, 'stopped');
     return this.setState(name, 'running');
+  }
+  /** Clones as bentod does: refused by the same table, a new stopped VM with a new MAC. */
+  async clone(name: string, to: string): Promise<Vm> {
+    this.record('clone', [name, to]);
+    this.refuse('clone', name);
+    if (this.vms.has(to)) throw new BentoError('already-exists', `a VM named "${to}" already exists`);
+    const src = this.must(name);
+    const vm = fakeVm(to, { cpus: src.cpus, memoryMiB: src.memoryMiB, spec: { ...src.spec, name: to, mac: '52:54:00:aa:bb:cc' } });
+    this.vms.set(to, vm);
+    this.emitChange({ kind: 'created', name: to, vm });
+    return vm;
+  }
+  /** Renames as bentod does: the old name goes, the new one comes. */
+  async rename(name: string, to: string): Promise<Vm> {
+    this.record('rename', [name, to]);
+    this.refuse('rename', name);
+    if (this.vms.has(to)) throw new BentoError('already-exists', `a VM named "${to}" already exists`);
+    const src = this.must(name);
+    const vm: Vm = { ...src, name: to, dir: src.dir.replace(/[^/]+$/, to), spec: { ...src.spec, name: to } };
+    this.vms.delete(name);
+    this.vms.set(to, vm);
+    this.emitChange({ kind: 'deleted', name });
+    this.emitChange({ kind: 'created', name: to, vm });
+    return vm;
   }
   async snapshots(name: string): Promise<Snapshot[]> {
     this.record('snapshots', [name]);
@@ -285,6 +323,7 @@ export class FakeClient implements UiClient {
   /** Takes a snapshot as bentod would (RAM when the VM runs), then pushes the VM's `changed` event. */
   async snapshot(name: string, tag?: string): Promise<Snapshot> {
     this.record('snapshot', [name, tag]);
+    this.refuse('snapshot', name);
     const vm = this.must(name);
     const list = this.snaps.get(name) ?? [];
     const t = tag ?? `snap-${list.length + 1}`;

@@ -1,5 +1,6 @@
-/** The key map, as shown by `?` and the hint bar; the handlers live in the hooks that consume them. */
-import type { VmAction } from './vm-actions.js';
+/** The key map as shown by `?` and the hint bar: generated from the table's key list (key-table.ts), plus the keys other panes own. */
+import type { VmAction } from '../vm/actions.js';
+import { TABLE_KEYS } from './key-table.js';
 
 /** One key and what it does. */
 export interface KeyHelp {
@@ -7,6 +8,8 @@ export interface KeyHelp {
   what: string;
   /** The VM action it stands for, so the hint bar can dim keys that do not fit the selected VM. */
   action?: VmAction | 'pause-toggle';
+  /** Set for keys another pane handles (the console pane), not the table. */
+  pane?: 'console';
 }
 
 /** A group of keys in the help screen. */
@@ -15,78 +18,31 @@ export interface KeySection {
   keys: KeyHelp[];
 }
 
-/** The help screen. */
+/** The help screen: every table key by section, and the console pane's own keys. */
 export function helpSections(escapeLabel: string): KeySection[] {
-  return [
-    {
-      title: 'Move',
-      keys: [
-        { keys: '↑ ↓  k j', what: 'previous / next VM' },
-        { keys: 'PgUp PgDn', what: 'a page up / down (also Ctrl-B / Ctrl-F)' },
-        { keys: 'g G', what: 'first / last VM (also Home / End)' },
-        { keys: '/', what: 'filter by name (!text inverts); Esc clears' },
-        { keys: 'N T C M U', what: 'sort by name, state, cpus, memory, uptime (again: reverse)' },
-      ],
-    },
-    {
-      title: 'VM',
-      keys: [
-        { keys: 's', what: 'start', action: 'start' },
-        { keys: 'S', what: 'stop: ACPI power button, forced when the countdown ends', action: 'stop' },
-        { keys: 'K', what: 'force stop now (asks first)', action: 'kill' },
-        { keys: 'p', what: 'pause / resume', action: 'pause-toggle' },
-        { keys: 'r', what: 'restart', action: 'restart' },
-        { keys: 'z', what: 'suspend to disk (RAM and devices saved; s resumes it)', action: 'suspend' },
-        { keys: 'n', what: 'new VM' },
-        { keys: 'e', what: 'edit a stopped VM', action: 'edit' },
-        { keys: 'D', what: 'delete (asks first)', action: 'delete' },
-        { keys: 'v V', what: 'snapshot now / list snapshots (Enter restores, D removes)', action: 'snapshot' },
-      ],
-    },
-    {
-      title: 'Console, SSH and log',
-      keys: [
-        { keys: 'Enter c', what: 'open the console pane and type into it', action: 'console' },
-        { keys: `${escapeLabel}`, what: 'leave the console pane (back to the table)' },
-        { keys: 'Tab', what: 'focus the console pane (from the table)' },
-        { keys: 'f', what: 'console pane full screen / split' },
-        { keys: 'x', what: 'close the console pane' },
-        { keys: 'a', what: `attach full screen (${escapeLabel} comes back)`, action: 'attach' },
-        { keys: 'h', what: 'SSH session full screen (bento ssh; exit comes back)', action: 'ssh' },
-        { keys: 'l', what: 'serial log (j/k PgUp/PgDn g/G, Esc back)' },
-      ],
-    },
-    {
-      title: 'Other',
-      keys: [
-        { keys: '?', what: 'this help' },
-        { keys: 'R', what: 'reconnect to bentod now (starts it if needed)' },
-        { keys: 'q Ctrl-C', what: 'quit (VMs keep running)' },
-      ],
-    },
-  ];
+  const sections: KeySection[] = [];
+  for (const k of TABLE_KEYS) {
+    let s = sections.find((x) => x.title === k.section);
+    if (!s) sections.push((s = { title: k.section, keys: [] }));
+    const what = k.keys.includes('a') ? `attach full screen (${escapeLabel} comes back)` : k.what;
+    s.keys.push({ keys: k.label, what, ...(k.action ? { action: k.action } : {}) });
+  }
+  const consoleKeys = sections.find((x) => x.title === 'Console, SSH and log')!;
+  consoleKeys.keys.splice(1, 0, { keys: escapeLabel, what: 'leave the console pane (back to the table)', pane: 'console' });
+  return sections;
 }
 
-/** The hint bar for the table. */
-export const TABLE_HINTS: KeyHelp[] = [
-  { keys: 's', what: 'start', action: 'start' },
-  { keys: 'S', what: 'stop', action: 'stop' },
-  { keys: 'K', what: 'kill', action: 'kill' },
-  { keys: 'p', what: 'pause', action: 'pause-toggle' },
-  { keys: 'r', what: 'restart', action: 'restart' },
-  { keys: 'z', what: 'suspend', action: 'suspend' },
-  { keys: '⏎', what: 'console', action: 'console' },
-  { keys: 'a', what: 'attach', action: 'attach' },
-  { keys: 'h', what: 'ssh', action: 'ssh' },
-  { keys: 'l', what: 'log' },
-  { keys: 'n', what: 'new' },
-  { keys: 'e', what: 'edit', action: 'edit' },
-  { keys: 'D', what: 'delete', action: 'delete' },
-  { keys: 'v V', what: 'snapshot', action: 'snapshot' },
-  { keys: '/', what: 'filter' },
-  { keys: '?', what: 'help' },
-  { keys: 'q', what: 'quit' },
-];
+// The hint bar is short: the VM actions come first, in the order people reach for them.
+const HINT_ORDER = ['s', 'S', 'K', 'p', 'r', 'z', 'enter', 'a', 'h', 'l', 'n', 'e', 'D', 'c', 'v', 'space', '/', ':', '?', 'q'];
+
+/** The hint bar for the table: the keys with a hint word. */
+export const TABLE_HINTS: KeyHelp[] = TABLE_KEYS.filter((k) => k.hint)
+  .sort((a, b) => HINT_ORDER.indexOf(a.keys[0]!) - HINT_ORDER.indexOf(b.keys[0]!))
+  .map((k) => ({
+    keys: k.keys[0] === 'enter' ? '⏎' : k.label,
+    what: k.hint!,
+    ...(k.action ? { action: k.action } : {}),
+  }));
 
 /** The hint bar while the console pane has the keys. */
 export function consoleHints(escapeLabel: string): KeyHelp[] {
@@ -103,6 +59,14 @@ export const LOG_HINTS: KeyHelp[] = [
   { keys: 'PgUp PgDn', what: 'page' },
   { keys: 'g G', what: 'top / follow' },
   { keys: 'Esc q l', what: 'back' },
+];
+
+/** The hint bar while typing a command after `:`. */
+export const COMMAND_HINTS: KeyHelp[] = [
+  { keys: 'Enter', what: 'run it (any bento command)' },
+  { keys: '↑ ↓', what: 'history' },
+  { keys: 'Esc', what: 'cancel' },
+  { keys: ':q', what: 'quit' },
 ];
 
 /** The hint bar while typing a filter. */

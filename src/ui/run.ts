@@ -5,6 +5,7 @@ import { handOver } from '../console/handover.js';
 import { handOverStatus, type HandOverTool } from './hand-over.js';
 import { BentoError } from '../vm/errors.js';
 import type { Session } from './App.js';
+import type { CommandRunner } from './command-line.js';
 import type { EscapeKey } from './components/ConsolePane.js';
 import { initialView, viewReducer } from './view-state.js';
 import { createVmStore, type VmStore } from './vm-store.js';
@@ -18,6 +19,8 @@ export interface TuiOptions {
   escape?: EscapeKey;
   /** Where the test guest is, for the first-run demo VM. */
   guestDir?: string;
+  /** Runs the `:` command line's bento commands. */
+  runCommand?: CommandRunner;
 }
 
 /** How long the first frame waits for bentod's snapshot, so it shows the VMs rather than "connecting". */
@@ -121,6 +124,7 @@ export async function runTui(opts: TuiOptions): Promise<void> {
             setImmediate(() => ink.unmount());
           },
           startDaemon: opts.ensure,
+          ...(opts.runCommand ? { runCommand: opts.runCommand } : {}),
         }),
         { exitOnCtrlC: false, patchConsole: true, maxFps: 60 },
       );

@@ -8,7 +8,7 @@ import { editLine, type EditKey } from './line-edit.js';
 import type { Sort, SortKey } from './vm-view.js';
 
 /** Which pane gets the keys when no dialog is open. */
-export type Focus = 'table' | 'filter' | 'console' | 'log';
+export type Focus = 'table' | 'filter' | 'console' | 'log' | 'command';
 
 /** A modal dialog over the screen. */
 export type Dialog =
@@ -18,7 +18,11 @@ export type Dialog =
   | { type: 'confirm-delete'; name: string; force: boolean }
   | { type: 'confirm-kill'; name: string }
   | { type: 'demo' }
-  | { type: 'snapshots'; name: string };
+  | { type: 'snapshots'; name: string }
+  /** One confirmation for an action on several VMs (or one that asks first): who, and who is skipped and why. */
+  | { type: 'confirm-bulk'; action: string; names: string[]; skipped: { name: string; why: string }[] }
+  /** The new name for a clone or a rename. */
+  | { type: 'name'; op: 'clone' | 'rename'; name: string; initial: string };
 
 /** A message on the status line. */
 export interface Status {
@@ -45,6 +49,10 @@ export interface ViewState {
   status: Status | null;
   /** The first-run demo offer was shown (it is offered once per session). */
   demoOffered: boolean;
+  /** Marked VMs (Space), by name: s S K p r z D act on all of them. */
+  marks: readonly string[];
+  /** The `:` lines run so far, oldest first. */
+  commandHistory: readonly string[];
 }
 
 /** Everything that changes the view. */
@@ -65,7 +73,11 @@ export type ViewAction =
   | { type: 'dialog'; dialog: Dialog | null }
   | { type: 'status'; text: string; kind: 'info' | 'error' }
   | { type: 'status-clear'; id: number }
-  | { type: 'demo-offered' };
+  | { type: 'demo-offered' }
+  | { type: 'mark-toggle'; name: string }
+  | { type: 'marks-set'; names: readonly string[] }
+  | { type: 'command-start' }
+  | { type: 'command-end'; line: string | null };
 
 /** The view a fresh TUI opens with. */
 export function initialView(): ViewState {
@@ -80,6 +92,8 @@ export function initialView(): ViewState {
     dialog: null,
     status: null,
     demoOffered: false,
+    marks: [],
+    commandHistory: [],
   };
 }
 
@@ -125,5 +139,16 @@ export function viewReducer(s: ViewState, a: ViewAction): ViewState {
       return s.status?.id === a.id ? { ...s, status: null } : s;
     case 'demo-offered':
       return { ...s, demoOffered: true };
+    case 'mark-toggle':
+      return { ...s, marks: s.marks.includes(a.name) ? s.marks.filter((n) => n !== a.name) : [...s.marks, a.name] };
+    case 'marks-set':
+      return { ...s, marks: a.names };
+    case 'command-start':
+      return { ...s, focus: 'command' };
+    case 'command-end': {
+      const line = a.line?.trim();
+      const history = line && s.commandHistory.at(-1) !== line ? [...s.commandHistory, line].slice(-100) : s.commandHistory;
+      return { ...s, focus: s.focus === 'command' ? 'table' : s.focus, commandHistory: history };
+    }
   }
 }

@@ -23,9 +23,9 @@ describe('refusal(ssh)', () => {
   });
 
   test('it must run', () => {
-    expect(refusal('ssh', fakeVm('web'))).toBe('web is not running: s starts it');
-    expect(refusal('ssh', fakeVm('web', { state: 'error' }))).toBe('web is not running: s starts it');
-    expect(refusal('ssh', fakeVm('web', { ...running, state: 'paused', ssh: endpoint() }))).toBe('web is paused: p resumes it');
+    expect(refusal('ssh', fakeVm('web'))).toBe('web is not running: s starts it (bento start web --wait)');
+    expect(refusal('ssh', fakeVm('web', { state: 'error' }))).toBe('web is not running: s starts it (bento start web --wait)');
+    expect(refusal('ssh', fakeVm('web', { ...running, state: 'paused', ssh: endpoint() }))).toBe('web is paused: p resumes it (bento resume web)');
     expect(refusal('ssh', fakeVm('web', { ...running, state: 'starting' }))).toBe('web is starting: wait until it runs');
   });
 
@@ -36,15 +36,13 @@ describe('refusal(ssh)', () => {
   });
 
   test('its host keys must be pinned first', () => {
-    expect(refusal('ssh', fakeVm('web', { ...running, ssh: endpoint({ hostKeysPinned: false }), ready: false }))).toBe(
-      'web is still booting: its SSH host keys are not known yet',
-    );
+    expect(refusal('ssh', fakeVm('web', { ...running, ssh: endpoint({ hostKeysPinned: false }), ready: false }))).toMatch(/^web is still booting: its SSH host keys are not known yet/);
   });
 });
 
 test('attach fits any VM that is not stopped; delete and console always fit', () => {
   expect(refusal('attach', fakeVm('web', running))).toBeNull();
-  expect(refusal('attach', fakeVm('web'))).toBe('web is not running: s starts it');
+  expect(refusal('attach', fakeVm('web'))).toBe('web is not running: s starts it (bento start web)');
   expect(refusal('delete', fakeVm('web', running))).toBeNull();
   expect(refusal('console', fakeVm('web'))).toBeNull();
 });

@@ -208,3 +208,18 @@ describe('pulls for VMs not defined yet', () => {
     expect([...store.getState().pulls.keys()]).toEqual(['mine']);
   });
 });
+
+test('an event that carries the whole VM is applied as is: no request follows', async () => {
+  const client = new FakeClient([fakeVm('a')]);
+  store = createVmStore(client);
+  store.start();
+  await settle();
+  const vm = fakeVm('a', { state: 'running', pid: 9, startedAt: '2024-01-01T00:00:00Z' });
+  client.emit({ name: 'a', state: 'running', previous: 'starting', reason: null, at: '', vm });
+  expect(store.getState().vms.get('a')!.pid).toBe(9);
+  // A new VM too, and a stopping one (whose deadline used to need a re-read).
+  client.emit({ name: 'b', state: 'stopping', previous: 'running', reason: null, at: '', vm: fakeVm('b', { state: 'stopping', stopDeadline: '2024-01-01T00:00:30Z' }) });
+  expect(store.getState().vms.get('b')!.stopDeadline).toBe('2024-01-01T00:00:30Z');
+  await settle();
+  expect(client.calls.filter((c) => c.method === 'get')).toHaveLength(0);
+});

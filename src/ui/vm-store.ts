@@ -193,7 +193,10 @@ export function createVmStore(client: UiClient, retry: RetryPolicy = { minMs: 25
   function onEvent(ev: StateEvent): void {
     seq.set(ev.name, (seq.get(ev.name) ?? 0) + 1);
     const cur = state.vms.get(ev.name);
-    if (cur) mutate((m) => m.set(ev.name, settle(cur, ev)), TRANSITIONAL.has(ev.state) ? TRANSITION_SETTLE_MS : 0);
+    const settleMs = TRANSITIONAL.has(ev.state) ? TRANSITION_SETTLE_MS : 0;
+    // bentod sends the whole VM with each event: nothing to fetch. An older bentod does not.
+    if (ev.vm) return mutate((m) => m.set(ev.name, ev.vm!), settleMs);
+    if (cur) mutate((m) => m.set(ev.name, settle(cur, ev)), settleMs);
     if (needsRefresh(cur, ev)) refresh(ev.name);
   }
 

@@ -18,6 +18,9 @@ import { checkTag, defaultTag, forgetSnapshot, listSnapshots, recordSnapshot, sn
 import type { DiskSnapshotter, VmSnapshotStore } from './drivers/driver.js';
 import { consumeSavedState, removePartial, savedStateInfo } from './saved-state.js';
 import { canSave, suspendToDisk } from './suspend.js';
+import { refusal, type VmAction } from './actions.js';
+import { cloneDiskRefusal, cloneSpec, copyForClone, renamedSpec, renameKnownHosts, seedUserData } from './clone.js';
+import { validateName } from './spec.js';
 
 /** Whether a PATCH body changes nothing but the port forwards (which a running QEMU VM can take live). */
 function isPublishOnly(body: unknown): boolean {
@@ -232,6 +235,7 @@ export class VmManager {
     return this.locked(name, async () => {
       if (this.deps.store.getCorrupt(name)) return this.repairCorrupt(name, body);
       const e = this.entry(name);
+      if (!isPublishOnly(body)) this.refuse('edit', e);
       if (e.state !== 'stopped') {
         if (e.state === 'running' && isPublishOnly(body)) return this.patchForwards(e, body);
         throw new BentoError('invalid-state', `${name} is ${e.state}; stop it before changing it (only publish can change while it runs)`);
@@ -256,6 +260,7 @@ export class VmManager {
    * resumes from it (restoring), unless `discard` deletes it first and it boots afresh.
    */
   async start(name: string, req: StartRequest = {}): Promise<Vm> {
+    this.refuse('start', this.entry(name));
     return this.locked(name, async () => {
       const e = this.entry(name);
       if (e.state !== 'stopped' && e.state !== 'error') throw new BentoError('already-running', `${name} is already ${e.state}`);
@@ -288,6 +293,7 @@ export class VmManager {
    * and the VM stops with reason `saved`; the next start resumes from there.
    */
   async suspend(name: string): Promise<Vm> {
+    this.refuse('suspend', this.entry(name));
     return this.locked(name, async () => {
       const e = this.entry(name);
       const vm = e.vm;
@@ -336,6 +342,7 @@ export class VmManager {
     const timeoutMs = req.timeoutMs ?? DEFAULT_STOP_TIMEOUT_MS;
     // A force stop takes no lock and asks no monitor: whatever hangs elsewhere, it kills the proven pid.
     if (req.force) return this.forceStop(name, 'forced stop');
+    this.refuse('stop', this.entry(name));
     const deadline = Date.now() + timeoutMs;
     const vm = await this.locked(name, async () => {
       const e = this.entry(name);
@@ -381,11 +388,13 @@ export class VmManager {
 
   /** Pauses a running VM (QMP stop). */
   async pause(name: string): Promise<Vm> {
+    this.refuse('pause', this.entry(name));
     return this.transition(name, 'running', 'pausing', (vm) => vm.pause());
   }
 
   /** Resumes a paused VM (QMP cont). */
   async resume(name: string): Promise<Vm> {
+    this.refuse('resume', this.entry(name));
     // A guest whose state is saved must never run on: a later start would restore stale RAM over newer disks.
     if (savedStateInfo(vmFiles(this.dir(name)))) throw new BentoError('invalid-state', `${name} has a saved state; start it or start --discard first`);
     return this.transition(name, 'paused', 'resuming', (vm) => vm.resume());
@@ -393,6 +402,7 @@ export class VmManager {
 
   /** Stops (gracefully, or forced) and starts again. */
   async restart(name: string, req: StopRequest = {}): Promise<Vm> {
+    this.refuse('restart', this.entry(name));
     if (this.entry(name).vm) await this.stop(name, req);
     return this.start(name);
   }
@@ -416,6 +426,82 @@ export class VmManager {
     });
   }
 
+  // --- Clone and rename (the copying in clone.ts) ---
+
+  /**
+   * Clones a stopped VM (without a saved state) under a new name: copies of its own disks, a new MAC,
+   * a new seed for a cloud-init VM; snapshots, saved state and known_hosts are not carried. Nothing
+   * of the clone is left if any step fails.
+   */
+  async clone(name: string, body: unknown): Promise<Vm> {
+    const to = validateName((body as { name?: unknown } | null)?.name, this.deps.host);
+    this.refuse('clone', this.entry(name));
+    if (to === name || this.entries.has(to) || this.deps.store.getCorrupt(to)) throw new BentoError('already-exists', `a VM named "${to}" already exists`);
+    const sshKeys = this.entry(name).spec.cloudInit ? ((await this.deps.ssh?.publicKeys()) ?? []) : [];
+    return this.lockedBoth(name, to, async () => {
+      const e = this.entry(name);
+      this.refuse('clone', e);
+      if (!this.quiet(e)) throw new BentoError('invalid-state', `${name} is ${e.state}: only a stopped VM can be cloned`);
+      if (this.entries.has(to)) throw new BentoError('already-exists', `a VM named "${to}" already exists`);
+      const srcDir = this.dir(name);
+      const why = cloneDiskRefusal(e.spec, srcDir);
+      if (why) throw why;
+      const src = e.spec;
+      const spec = cloneSpec(src, srcDir, to, this.dir(to));
+      const final = await this.deps.store.create(spec, async (dir) => {
+        await copyForClone(src, srcDir, spec, dir);
+        if (spec.cloudInit) await writeSeedIso(vmFiles(dir).seed, seedFiles({ spec, sshKeys, userData: seedUserData(srcDir) }));
+        return spec;
+      });
+      const entry: Entry = { spec: final, state: 'stopped', reason: null, vm: null, unsubscribe: null, stopDeadline: null, watch: null, progress: null, held: false, progressPushedAt: 0 };
+      this.entries.set(to, entry);
+      this.deps.log(`cloned ${name} as ${to}`);
+      const vm = this.view(entry);
+      this.changed({ kind: 'created', name: to, vm });
+      return vm;
+    });
+  }
+
+  /**
+   * Renames a stopped VM: its folder moves (one rename(2)), vm.json names it anew, its pinned host
+   * keys move to the new alias. The guest keeps its identity: the seed and hostname do not change.
+   */
+  async rename(name: string, body: unknown): Promise<Vm> {
+    const to = validateName((body as { name?: unknown } | null)?.name, this.deps.host);
+    this.refuse('rename', this.entry(name));
+    if (to === name || this.entries.has(to) || this.deps.store.getCorrupt(to)) throw new BentoError('already-exists', `a VM named "${to}" already exists`);
+    return this.lockedBoth(name, to, async () => {
+      const e = this.entry(name);
+      this.refuse('rename', e);
+      if (!this.quiet(e)) throw new BentoError('invalid-state', `${name} is ${e.state}: only a stopped VM can be renamed`);
+      if (this.entries.has(to)) throw new BentoError('already-exists', `a VM named "${to}" already exists`);
+      const from = this.dir(name);
+      // Another VM's definition pointing into this folder would lose its disk.
+      for (const other of this.deps.store.list()) {
+        if (other.name === name) continue;
+        const d = other.disks.find((x) => x.path.startsWith(`${from}/`));
+        if (d) throw new BentoError('invalid-state', `${name} cannot be renamed: VM "${other.name}" uses ${d.path} from its folder`);
+      }
+      const spec = renamedSpec(e.spec, from, to, this.dir(to));
+      this.deps.store.rename(name, spec);
+      renameKnownHosts(vmFiles(this.dir(to)).knownHosts, hostKeyAlias(name), hostKeyAlias(to));
+      this.entries.delete(name);
+      e.spec = spec;
+      this.entries.set(to, e);
+      this.deps.log(`renamed ${name} to ${to}`);
+      this.changed({ kind: 'deleted', name });
+      const vm = this.view(e);
+      this.changed({ kind: 'created', name: to, vm });
+      return vm;
+    });
+  }
+
+  /** Runs `fn` under the locks of two VM names, taken in name order so two such calls never wait on each other. */
+  private lockedBoth<T>(a: string, b: string, fn: () => Promise<T>): Promise<T> {
+    const [first, second] = [a, b].sort();
+    return this.locked(first!, () => this.locked(second!, fn));
+  }
+
   // --- Snapshots (rules, records and listing in snapshots.ts; QMP jobs in drivers/qemu/snapshot-jobs.ts) ---
 
   /** The VM's snapshots, newest first, read from its disks (works while it runs). */
@@ -433,6 +519,7 @@ export class VmManager {
    */
   async snapshot(name: string, tag?: unknown): Promise<Snapshot> {
     if (tag !== undefined) checkTag(tag);
+    this.refuse('snapshot', this.entry(name));
     return this.locked(name, async () => {
       const e = this.entry(name);
       const store = this.driver(e.spec).snapshotStore;
@@ -861,6 +948,8 @@ export class VmManager {
     if (state !== 'stopping') e.stopDeadline = null;
     const files = vmFiles(this.dir(e.spec.name));
     appendEvent(files.events, ev);
+    // Pushed with the whole VM, so a client shows the new pid, deadline or reason without a request.
+    ev.vm = this.view(e);
     const rec = readRuntime(files.state);
     if (rec) {
       try {
@@ -908,6 +997,12 @@ export class VmManager {
       // Only a VM that is not running can have one (it is consumed before a restored guest runs).
       savedState: e.state === 'running' ? null : savedStateInfo(vmFiles(this.dir(e.spec.name))),
     };
+  }
+
+  /** Throws the one table's refusal (src/vm/actions.ts) when `action` does not fit the VM as it is now. */
+  private refuse(action: VmAction, e: Entry): void {
+    const why = refusal(action, this.view(e));
+    if (why) throw new BentoError(why.code, why.message);
   }
 
   private entry(name: string): Entry {

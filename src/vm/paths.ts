@@ -119,6 +119,8 @@ export const STORE_MARKERS = {
   creating: '.creating',
   /** Left in the folder of a deleted VM whose disks other VMs still use; lists those disks. */
   keptDisks: 'kept-disks.txt',
+  /** The new definition of a VM being renamed, written before its folder moves; a load after a crash finishes the rename. */
+  renaming: '.renaming',
   /** Prefix of a folder being deleted (renamed first, so a VM disappears in one step). */
   deletingPrefix: '.deleting-',
 } as const;

@@ -394,3 +394,12 @@ export function randomMac(): string {
   const b = randomBytes(3);
   return ['52', '54', '00', ...[...b].map((x) => x.toString(16).padStart(2, '0'))].join(':');
 }
+
+/** Checks the new name of an existing VM (clone, rename) by the same rules as a create's name; errors name the field `name`. */
+export function validateName(value: unknown, host: HostFacts): string {
+  const r = nameSchema.safeParse(value);
+  const out: FieldError[] = r.success ? [] : r.error.issues.map((i) => ({ field: 'name', message: i.message }));
+  if (r.success) checkNameLength(host, r.data, out);
+  if (out.length || !r.success) throw fieldsError(out);
+  return r.data;
+}

@@ -212,6 +212,11 @@ export class InstanceStore {
       return 'rolled back a create that a previous bentod did not finish';
     }
     if (creating) fs.rmSync(marker, { force: true });
+    const renamed = this.finishRename(name, dir);
+    if (renamed) {
+      result = renamed;
+      problem = null;
+    }
     if (text === null && entries.includes(STORE_MARKERS.keptDisks)) {
       return `a deleted VM's folder, kept for disks other VMs use (see ${STORE_MARKERS.keptDisks})`;
     }
@@ -226,6 +231,65 @@ export class InstanceStore {
       }
     }
     return null;
+  }
+
+  /**
+   * A rename that a previous bentod did not finish: if the folder moved, its vm.json is rewritten
+   * from the marker (the new definition); if it did not, the marker is dropped.
+   */
+  private finishRename(name: string, dir: string): { spec: VmSpec; migrated: boolean } | null {
+    const marker = path.join(dir, STORE_MARKERS.renaming);
+    let text: string;
+    try {
+      text = fs.readFileSync(marker, 'utf8');
+    } catch {
+      return null;
+    }
+    let done: { spec: VmSpec; migrated: boolean } | null = null;
+    try {
+      done = parseSpecFile(text, name);
+      this.writeFile(done.spec);
+      this.log(`${name}: finished a rename that a previous bentod did not complete`);
+    } catch {
+      done = null;
+    }
+    fs.rmSync(marker, { force: true });
+    return done;
+  }
+
+  /**
+   * Renames a stopped VM: its folder moves in one rename(2) onto a freshly claimed empty folder (so
+   * an existing name is never replaced), then vm.json is rewritten. A marker holding the new
+   * definition, written first, lets a load after a crash in between finish the rename.
+   */
+  rename(oldName: string, spec: VmSpec): void {
+    const from = vmDir(this.home, oldName);
+    const to = vmDir(this.home, spec.name);
+    if (this.cache.has(spec.name) || this.broken.has(spec.name)) throw new BentoError('already-exists', `a VM named "${spec.name}" already exists`);
+    try {
+      fs.mkdirSync(to, { mode: 0o700 });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new BentoError('already-exists', `the name "${spec.name}" is taken (${to} exists)`);
+      throw new BentoError('io-error', `failed to create ${to}: ${errorMessage(err)}`, { cause: err });
+    }
+    const marker = path.join(from, STORE_MARKERS.renaming);
+    try {
+      writeFileSync(marker, serializeSpec(spec), { mode: 0o600 });
+      fs.renameSync(from, to);
+    } catch (err) {
+      fs.rmSync(marker, { force: true });
+      try {
+        fs.rmdirSync(to);
+      } catch {
+        // Already gone, or not ours to remove.
+      }
+      throw new BentoError('io-error', `failed to move ${from} to ${to}: ${errorMessage(err)}`, { cause: err });
+    }
+    crashPoint('rename-after-move');
+    this.writeFile(spec);
+    fs.rmSync(path.join(to, STORE_MARKERS.renaming), { force: true });
+    this.cache.delete(oldName);
+    this.cache.set(spec.name, spec);
   }
 
   private markCorrupt(name: string, dir: string, problem: string, partial: Partial<VmSpec>): string {

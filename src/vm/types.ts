@@ -191,6 +191,8 @@ export interface StateEvent {
   previous: VmState;
   reason: string | null;
   at: string;
+  /** The whole VM after the change (bentod sends it, so clients need not fetch it; absent from older bentods). */
+  vm?: Vm;
 }
 
 /** A VM defined, redefined or deleted, pushed on /api/events as a named event. */

@@ -85,11 +85,11 @@ describe('suspend to disk with a real guest under TCG', () => {
       .patch('c', { cpus: 2 })
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(BentoError);
-    expect((err as BentoError).message).toBe('c has a saved state; start it or start --discard first');
+    expect((err as BentoError).message).toBe('c has a saved state: s resumes it (bento start --discard drops it) before it can be changed');
     expect((err as BentoError).code).toBe('invalid-state');
     const again = await bento(home, ['suspend', 'c']);
     expect(again.exitCode).toBe(1);
-    expect(again.stderr.trim()).toBe('bento: c is stopped; only a running or paused VM can be suspended');
+    expect(again.stderr.trim()).toBe('bento: c is already saved to disk: s resumes it (bento start c)');
     expect((await listed(home, 'c')).savedState).not.toBeNull();
 
     const logBefore = serialLog(home, 'c').length;

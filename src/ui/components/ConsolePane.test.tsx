@@ -36,7 +36,7 @@ test('Enter opens the console pane on a running VM; keys go to the guest until C
 
 test('the pane is sized to its cells and follows full screen', async () => {
   h = await renderApp([running('web')], { rows: 30 });
-  await h.press('c');
+  await h.press('\r');
   await h.waitFor('console · web');
   const pane = h.panes[0]!;
   const [cols, rows] = pane.sizes[0]!;

@@ -19,6 +19,8 @@ export interface MainBodyProps {
   layout: Layout;
   view: ViewState;
   rows: readonly Vm[];
+  /** Names of the marked VMs. */
+  marks: readonly string[];
   pulls: readonly PullView[];
   selIndex: number;
   selected: Vm | null;
@@ -70,6 +72,7 @@ export function MainBody(p: MainBodyProps): ReactNode {
         {l.table ? (
           <VmTable
             rows={p.rows}
+            marks={p.marks}
             pulls={p.pulls}
             selected={p.selIndex}
             total={p.total}

@@ -8,6 +8,8 @@ import { DemoOffer } from './DemoOffer.js';
 import { HelpOverlay } from './HelpOverlay.js';
 import { VmForm } from './VmForm.js';
 import { SnapshotChooser } from './SnapshotChooser.js';
+import { NameDialog } from './NameDialog.js';
+import type { TableAction } from '../key-table.js';
 import type { SnapshotsState } from '../hooks/use-snapshots.js';
 
 /** Props of Overlays. */
@@ -31,7 +33,13 @@ export interface OverlaysProps {
   snapshots?: SnapshotsState;
   restoreSnapshot?(name: string, tag: string): void;
   removeSnapshot?(name: string, tag: string): void;
+  /** After the bulk confirmation: the action on each named VM. */
+  runBulk?(action: TableAction, names: string[]): void;
+  /** After the name dialog. */
+  cloneOrRename?(op: 'clone' | 'rename', name: string, to: string): void;
 }
+
+const BULK_VERBS: Record<string, string> = { 'pause-toggle': 'pause / resume', kill: 'force stop' };
 
 /** The open dialog, if any: it has the keys while it is up. */
 export function Overlays(p: OverlaysProps): ReactNode {
@@ -77,6 +85,44 @@ export function Overlays(p: OverlaysProps): ReactNode {
           onConfirm={() => {
             p.close();
             p.remove(d.name, d.force);
+          }}
+          onCancel={p.close}
+        />
+      );
+    case 'confirm-bulk': {
+      const verb = BULK_VERBS[d.action] ?? d.action;
+      const skipped = d.skipped.length ? ` Skipped: ${d.skipped.map((s) => `${s.name} (${s.why})`).join('; ')}.` : '';
+      const warn = d.action === 'kill' ? ' They are switched off at once; unsaved data in them is lost.' : d.action === 'delete' ? ' Their definitions and the disks bento made are deleted; this cannot be undone.' : '';
+      return (
+        <ConfirmDialog
+          title={`${verb} ${d.names.length} VM${d.names.length === 1 ? '' : 's'}?`}
+          message={`${verb}: ${d.names.join(', ')}.${warn}${skipped}`}
+          verb={verb}
+          screen={p.screen}
+          isActive
+          onConfirm={() => {
+            p.close();
+            p.runBulk?.(d.action as TableAction, d.names);
+          }}
+          onCancel={p.close}
+        />
+      );
+    }
+    case 'name':
+      return (
+        <NameDialog
+          title={d.op === 'clone' ? `Clone ${d.name}` : `Rename ${d.name}`}
+          message={
+            d.op === 'clone'
+              ? `A new stopped VM with copies of ${d.name}'s disks (no snapshots), a new MAC and, for a cloud-init VM, a new identity.`
+              : `${d.name}'s folder moves to the new name; the guest keeps its hostname.`
+          }
+          initial={d.initial}
+          screen={p.screen}
+          isActive
+          onSubmit={(to) => {
+            p.close();
+            p.cloneOrRename?.(d.op, d.name, to);
           }}
           onCancel={p.close}
         />

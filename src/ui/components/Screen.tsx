@@ -1,7 +1,7 @@
 import { Box, useApp } from 'ink';
 import type { AppProps } from '../App.js';
 import { useCallback, useEffect, useMemo, useReducer, useRef, useState, type ReactNode } from 'react';
-import { BentoError, errorMessage } from '../../vm/errors.js';
+import { BentoError } from '../../vm/errors.js';
 import type { Vm } from '../../vm/types.js';
 import { patchBody, type FormValues } from '../form-model.js';
 import { useCreateVm } from '../hooks/use-create-vm.js';
@@ -14,12 +14,14 @@ import { useVmActions } from '../hooks/use-vm-actions.js';
 import { useSnapshotActions } from '../hooks/use-snapshot-actions.js';
 import { useSnapshots } from '../hooks/use-snapshots.js';
 import { useVmStore } from '../hooks/use-vm-store.js';
-import { FILTER_HINTS, LOG_HINTS, TABLE_HINTS, consoleHints } from '../keys.js';
+import { COMMAND_HINTS, FILTER_HINTS, LOG_HINTS, TABLE_HINTS, consoleHints } from '../keys.js';
 import { computeLayout, tableRows } from '../layout.js';
 import { openPane as realOpenPane } from '../pane-adapter.js';
 import { initialView, viewReducer } from '../view-state.js';
 import { visiblePulls } from '../pulls.js';
-import { pauseAction, refusal } from '../vm-actions.js';
+import { runBulk, tableCommands } from '../table-commands.js';
+import { useCommandLine } from '../hooks/use-command-line.js';
+import { CommandLine } from './CommandLine.js';
 import { selectionIndex, visibleVms } from '../vm-view.js';
 import type { EscapeKey } from './ConsolePane.js';
 import { Header } from './Header.js';
@@ -115,66 +117,25 @@ export function Screen(props: AppProps): ReactNode {
   const page = layout.table ? tableRows(layout.table.h) : 10;
   const dialogOpen = view.dialog !== null;
 
-  useTableKeys(
-    {
-      move: (d) => select(cursor.current + d),
-      jump: (to) => select(to < 0 ? 0 : list.length - 1),
-      page: (dir) => select(cursor.current + dir * page),
-      sort: (key) => dispatch({ type: 'sort', key }),
-      startFilter: () => dispatch({ type: 'filter-start' }),
-      clearFilter: () => view.filter && dispatch({ type: 'filter-clear' }),
-      act: (a) => {
-        const vm = cur();
-        if (!vm) return say('no VM selected', 'error');
-        if (a === 'attach' || a === 'ssh') {
-          const why = refusal(a, vm);
-          if (why) return say(why, 'error');
-          if (!props.onHandOver) return say(`${a} needs a terminal`, 'error');
-          return props.onHandOver(a === 'ssh' ? 'ssh' : 'console', vm.name);
-        }
-        if (a === 'snapshot' || a === 'snapshots') {
-          const why = refusal(a, vm);
-          if (why) return say(why, 'error');
-          return a === 'snapshot' ? snapActions.take(vm) : dispatch({ type: 'dialog', dialog: { type: 'snapshots', name: vm.name } });
-        }
-        if (a === 'edit') {
-          const why = refusal('edit', vm);
-          return why ? say(why, 'error') : dispatch({ type: 'dialog', dialog: { type: 'edit', name: vm.name } });
-        }
-        actions.act(a === 'pause-toggle' ? pauseAction(vm) : a, vm);
-      },
-      create: openCreate,
-      openConsole: () => {
-        const vm = cur();
-        if (!vm) return say('no VM selected', 'error');
-        const running = vm.state !== 'stopped' && vm.state !== 'error';
-        dispatch({ type: 'console-open', name: vm.name, focus: running });
-        if (!running) say(`${vm.name} is ${vm.state}: s starts it, and its console appears here`);
-      },
-      focusConsole: () => (view.console ? dispatch({ type: 'focus', focus: 'console' }) : say('no console pane is open (Enter opens one)')),
-      toggleFull: () => {
-        if (!view.console) return say('no console pane is open (Enter opens one)');
-        dispatch({ type: 'console-full', full: !view.console.full });
-        if (!view.console.full) dispatch({ type: 'focus', focus: 'console' });
-      },
-      closeConsole: () => view.console && dispatch({ type: 'console-close' }),
-      openLog: () => {
-        const vm = cur();
-        return vm ? dispatch({ type: 'log-open', name: vm.name }) : say('no VM selected', 'error');
-      },
-      help: () => dispatch({ type: 'dialog', dialog: { type: 'help' } }),
-      reconnect: () => {
-        if (state.conn.status !== 'lost') return say('bentod is connected');
-        say('starting bentod…');
-        (props.startDaemon?.() ?? Promise.resolve()).then(
-          () => store.reconnectNow(),
-          (err: unknown) => say(errorMessage(err), 'error'),
-        );
-      },
-      quit,
-    },
-    { isActive: !dialogOpen && view.focus === 'table' },
-  );
+  const tableCtx = {
+    view,
+    dispatch,
+    store,
+    list,
+    cur,
+    select,
+    cursor: () => cursor.current,
+    page,
+    actions,
+    snapshots: snapActions,
+    connLost: state.conn.status === 'lost',
+    ...(props.onHandOver ? { onHandOver: props.onHandOver } : {}),
+    ...(props.startDaemon ? { startDaemon: props.startDaemon } : {}),
+    openCreate,
+    quit,
+  };
+  useTableKeys(tableCommands(tableCtx), { isActive: !dialogOpen && view.focus === 'table' });
+  const runLine = useCommandLine({ runCommand: props.runCommand, dispatch, quit });
   useFilterInput({
     isActive: !dialogOpen && view.focus === 'filter',
     onEdit: (input, key) => dispatch({ type: 'filter-key', input, key }),
@@ -210,8 +171,9 @@ export function Screen(props: AppProps): ReactNode {
   };
 
   const consoleFocused = view.focus === 'console' && !!view.console;
-  const hints = consoleFocused ? consoleHints(escape.label) : view.focus === 'log' ? LOG_HINTS : view.focus === 'filter' ? FILTER_HINTS : TABLE_HINTS;
-  const hintLabel = consoleFocused ? ` console · ${view.console!.name} ` : view.focus === 'log' ? ' log ' : view.focus === 'filter' ? ' filter ' : undefined;
+  const focusHints = { log: LOG_HINTS, filter: FILTER_HINTS, command: COMMAND_HINTS } as const;
+  const hints = consoleFocused ? consoleHints(escape.label) : view.focus in focusHints ? focusHints[view.focus as keyof typeof focusHints] : TABLE_HINTS;
+  const hintLabel = consoleFocused ? ` console · ${view.console!.name} ` : view.focus in focusHints ? ` ${view.focus} ` : view.marks.length ? ` ${view.marks.length} marked ` : undefined;
   return (
       <Box flexDirection="column" width={cols} height={rows - 1}>
         <Header conn={state.conn} version={state.version} vms={state.vms} pulls={state.pulls.size} width={cols} />
@@ -227,6 +189,7 @@ export function Screen(props: AppProps): ReactNode {
           sort={view.sort}
           loaded={state.loaded}
           vms={state.vms}
+          marks={view.marks}
           tail={tail}
           snapshots={snapshots}
           dialogOpen={dialogOpen}
@@ -242,7 +205,11 @@ export function Screen(props: AppProps): ReactNode {
           }}
           closeLog={() => dispatch({ type: 'log-close' })}
         />
-        <StatusLine status={view.status} width={cols} />
+        {view.focus === 'command' && !dialogOpen ? (
+          <CommandLine width={cols} history={view.commandHistory} isActive onSubmit={runLine} onCancel={() => dispatch({ type: 'command-end', line: null })} />
+        ) : (
+          <StatusLine status={view.status} width={cols} />
+        )}
         <Overlays
           dialog={view.dialog}
           vms={state.vms}
@@ -264,6 +231,8 @@ export function Screen(props: AppProps): ReactNode {
           snapshots={snapshots}
           restoreSnapshot={snapActions.restore}
           removeSnapshot={snapActions.remove}
+          runBulk={(action, names) => runBulk({ store, dispatch, actions, view }, action, names)}
+          cloneOrRename={(op, name, to) => actions.cloneOrRename(op, name, to)}
         />
       </Box>
   );

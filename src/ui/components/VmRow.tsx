@@ -10,6 +10,8 @@ export interface VmRowProps {
   vm: Vm;
   columns: Column[];
   selected: boolean;
+  /** Marked with Space: shown as `*` where the selection shows `>`. */
+  marked?: boolean;
   focused: boolean;
   /** Spinner frame; only changes for rows in a transitional state. */
   spin: number;
@@ -18,11 +20,11 @@ export interface VmRowProps {
 }
 
 /** One VM in the table: a single line, the state coloured; memoised so unchanged rows are not rebuilt. */
-export const VmRow = memo(function VmRow({ vm, columns, selected, focused, spin }: VmRowProps): ReactNode {
+export const VmRow = memo(function VmRow({ vm, columns, selected, marked, focused, spin }: VmRowProps): ReactNode {
   const theme = useTheme();
   const now = Date.now();
   // The mark keeps the selection visible without colour and without focus.
-  let before = selected ? '>' : ' ';
+  let before = marked ? '*' : selected ? '>' : ' ';
   let state = '';
   let after = '';
   let seenState = false;

@@ -17,6 +17,8 @@ export interface VmTableProps {
   rows: readonly Vm[];
   /** Image pulls for VMs not defined yet, shown as provisional rows above the VMs. */
   pulls: readonly PullView[];
+  /** Names of the marked VMs (Space). */
+  marks?: readonly string[];
   /** Index of the selected row, -1 when none. */
   selected: number;
   total: number;
@@ -53,7 +55,8 @@ export function VmTable(props: VmTableProps): ReactNode {
   const header = columns
     .map((c) => pad(c, c.sort === sort.key ? `${c.title}${sort.desc ? '↓' : '↑'}` : c.title))
     .join(COLUMN_GAP);
-  const title = editingFilter ? `VMs /${filter}▏` : filter ? `VMs /${filter}` : 'VMs';
+  const marked = props.marks?.length ? ` · ${props.marks.length} marked` : '';
+  const title = (editingFilter ? `VMs /${filter}▏` : filter ? `VMs /${filter}` : 'VMs') + marked;
   const right = rows.length ? `${selected + 1}/${rows.length}${rows.length !== total ? ` of ${total}` : ''}` : `0/${total}`;
 
   let empty: string | null = null;
@@ -82,6 +85,7 @@ export function VmTable(props: VmTableProps): ReactNode {
               vm={vm}
               columns={columns}
               selected={offset + i === selected}
+              marked={props.marks?.includes(vm.name) ?? false}
               focused={focused}
               spin={isTransitional(vm.state) ? spin : 0}
               sec={isLive(vm) || vm.state === 'stopping' ? sec : 0}

@@ -15,6 +15,8 @@ export interface VmActions {
   kill(name: string): void;
   /** After the confirmation: delete (force kills a running VM first). */
   remove(name: string, force: boolean): void;
+  /** After the name dialog: clone `name` as `to`, or rename it. */
+  cloneOrRename(op: 'clone' | 'rename', name: string, to: string): void;
 }
 
 type Verb = 'start' | 'stop' | 'pause' | 'resume' | 'restart' | 'suspend';
@@ -102,5 +104,21 @@ export function useVmActions(client: UiClient, store: VmStore, dispatch: Dispatc
     [client, say, store],
   );
 
-  return { act, kill, remove };
+  const cloneOrRename = useCallback(
+    (op: 'clone' | 'rename', name: string, to: string) => {
+      say(op === 'clone' ? `cloning ${name} as ${to} (copying its disks)…` : `renaming ${name} to ${to}…`);
+      (op === 'clone' ? client.clone(name, to) : client.rename(name, to)).then(
+        (vm) => {
+          if (op === 'rename') store.remove(name);
+          store.upsert(vm);
+          dispatch({ type: 'select', name: vm.name, index: 0 });
+          say(op === 'clone' ? `cloned ${name} as ${vm.name}; s starts it` : `renamed ${name} to ${vm.name}`);
+        },
+        (err: unknown) => say(`${name}: ${errorMessage(err)}`, 'error'),
+      );
+    },
+    [client, dispatch, say, store],
+  );
+
+  return { act, kill, remove, cloneOrRename };
 }
