@@ -1,6 +1,8 @@
 /** What the details pane says about a VM's image, network and guest, as text. */
-import type { MountSpec, NetworkMode, PortForward, Vm, VmSpec } from '../vm/types.js';
+import type { MountSpec, NetworkMode, PortForward, Vm, VmSample, VmSpec } from '../vm/types.js';
 import { READY_MARK, readiness } from './vm-view.js';
+import type { VmLiveStats } from './live-stats.js';
+import { cpuSparkline, formatBytes as formatSize, formatCpu, formatGuestMem, formatRate, sparkline } from './stats-format.js';
 
 /** The loopback address a forward listens on unless told otherwise; not worth repeating. */
 const LOOPBACK = '127.0.0.1';
@@ -56,4 +58,34 @@ export function savedText(vm: Pick<Vm, 'savedState'>, formatBytes: (n: number) =
   const st = vm.savedState;
   if (!st) return null;
   return `${formatBytes(st.bytes)} · saved ${st.at.replace('T', ' ').slice(0, 19)} UTC · s resumes it`;
+}
+
+/** A rate and its sparkline, or the backend's note (once) when it has no such figure. */
+function rateLine(history: readonly VmSample[], label: [string, string], pick: (s: VmSample) => [number | null, number | null], note: string | undefined, spark: number): string {
+  const [a, b] = pick(history.at(-1)!);
+  if (a === null && b === null) return note ?? 'n/a';
+  const sums = history.map((s) => {
+    const [x, y] = pick(s);
+    return x === null && y === null ? null : (x ?? 0) + (y ?? 0);
+  });
+  return `${label[0]} ${formatRate(a)} · ${label[1]} ${formatRate(b)}  ${sparkline(sums, spark)}`.trimEnd();
+}
+
+/**
+ * The live figures for the details pane, as label/text rows: CPU with its sparkline, host and guest
+ * memory, disk and network rates with sparklines (of read+write, rx+tx), or the reason a figure is
+ * absent. `spark` is the sparkline width in cells.
+ */
+export function statsRows(stats: VmLiveStats | undefined, spark: number): Array<[string, string]> {
+  const h = stats?.history ?? [];
+  const last = h.at(-1);
+  if (!stats || !last) return [];
+  const notes = stats.notes;
+  const guest = formatGuestMem(last);
+  return [
+    ['cpu', `${formatCpu(last.cpuPercent)}  ${cpuSparkline([...h], spark)}`.trimEnd()],
+    ['memory', `${formatSize(last.rssBytes)} on the host · guest ${guest === '-' ? (notes.guestMem ?? 'n/a') : guest}`],
+    ['disk io', rateLine(h, ['read', 'write'], (s) => [s.diskReadBps, s.diskWriteBps], notes.disk, spark)],
+    ['net io', rateLine(h, ['rx', 'tx'], (s) => [s.netRxBps, s.netTxBps], notes.net, spark)],
+  ];
 }

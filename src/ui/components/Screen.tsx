@@ -227,6 +227,7 @@ export function Screen(props: AppProps): ReactNode {
           sort={view.sort}
           loaded={state.loaded}
           vms={state.vms}
+          stats={state.stats}
           tail={tail}
           snapshots={snapshots}
           dialogOpen={dialogOpen}

@@ -3,6 +3,7 @@ import { memo, type ReactNode } from 'react';
 import type { Vm } from '../../vm/types.js';
 import { useTheme } from '../hooks/use-theme.js';
 import { COLUMN_GAP, cellText, pad, type Column } from '../table-columns.js';
+import type { VmLiveStats } from '../live-stats.js';
 import { READY_MARK, readiness, stateLabel } from '../vm-view.js';
 
 /** Props of VmRow. */
@@ -15,10 +16,12 @@ export interface VmRowProps {
   spin: number;
   /** Second tick; only changes for rows whose uptime or countdown moves. */
   sec: number;
+  /** Live figures (a new object only when this VM's arrive). */
+  stats?: VmLiveStats;
 }
 
 /** One VM in the table: a single line, the state coloured; memoised so unchanged rows are not rebuilt. */
-export const VmRow = memo(function VmRow({ vm, columns, selected, focused, spin }: VmRowProps): ReactNode {
+export const VmRow = memo(function VmRow({ vm, columns, selected, focused, spin, stats }: VmRowProps): ReactNode {
   const theme = useTheme();
   const now = Date.now();
   // The mark keeps the selection visible without colour and without focus.
@@ -38,8 +41,8 @@ export const VmRow = memo(function VmRow({ vm, columns, selected, focused, spin 
         after = ' '.repeat(Math.max(col.width - label.length - 2, 0));
       } else state = pad(col, label);
       seenState = true;
-    } else if (seenState) after += sep + pad(col, cellText(col, vm, now));
-    else before += sep + pad(col, cellText(col, vm, now));
+    } else if (seenState) after += sep + pad(col, cellText(col, vm, now, stats));
+    else before += sep + pad(col, cellText(col, vm, now, stats));
   }
   // Separate text nodes, not one: Ink measures each node's width, and ASCII-only text takes a fast
   // path that the glyphs of the state cell would otherwise deny to the whole line.
