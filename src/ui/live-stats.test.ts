@@ -53,12 +53,11 @@ describe('live figures in the store', () => {
 });
 
 describe('the CPU column and the details rows', () => {
-  test('the table shows CPU % with a sparkline when wide, and drops it first when narrow', () => {
-    const wide = tableColumns(120).map((c) => c.id);
-    expect(wide).toContain('cpu');
-    const narrow = tableColumns(77).map((c) => c.id);
-    expect(narrow).not.toContain('cpu');
-    expect(narrow).toContain('backend');
+  test('the table shows CPU % with a sparkline, before the backend and accelerator, and drops it when narrow', () => {
+    expect(tableColumns(97).map((c) => c.id)).toEqual(['name', 'state', 'backend', 'accel', 'cpus', 'memory', 'uptime', 'cpu']);
+    // 120 columns with the details pane beside: the table is 74 cells inside.
+    expect(tableColumns(74).map((c) => c.id)).toEqual(['name', 'state', 'cpus', 'memory', 'uptime', 'cpu']);
+    expect(tableColumns(60).map((c) => c.id)).not.toContain('cpu');
     const stats = { history: [sample(0), sample(50), sample(97.4)], notes: {} };
     expect(cpuCell(stats)).toBe(' 97%      ▁▅█');
     const col = tableColumns(120).find((c) => c.id === 'cpu')!;
