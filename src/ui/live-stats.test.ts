@@ -3,7 +3,7 @@ import type { VmSample } from '../vm/types.js';
 import { FakeClient, fakeVm } from './fake-client.js';
 import { applyStats } from './live-stats.js';
 import { cellText, cpuCell, tableColumns } from './table-columns.js';
-import { statsRows } from './vm-details.js';
+import { statsRows, wrapNote } from './vm-details.js';
 import { createVmStore, type VmStore } from './vm-store.js';
 
 const settle = (ms = 10): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -66,13 +66,19 @@ describe('the CPU column and the details rows', () => {
   });
 
   test('the details pane lists every figure, and the reason once for one it lacks', () => {
-    const rows = statsRows({ history: [sample(10, { diskWriteBps: 0 }), sample(12, { diskWriteBps: 5 << 20 })], notes: NET }, 4);
+    const rows = statsRows({ history: [sample(10, { diskWriteBps: 0 }), sample(12, { diskWriteBps: 5 << 20 })], notes: { ...NET, guestMem: 'n/a: no balloon' } }, 4, 30);
     expect(rows).toEqual([
       ['cpu', '12%    ▂▂'],
-      ['memory', '200M on the host · guest n/a'],
+      ['memory', '200M on the host'],
+      ['in guest', 'n/a: no balloon'],
       ['disk io', 'read 0 · write 5.0M/s    ▁█'],
-      ['net io', 'n/a: QEMU user networking keeps no counters'],
+      ['net io', 'n/a: QEMU user networking'],
+      ['', 'keeps no counters'],
     ]);
+    const guest = statsRows({ history: [sample(1, { guestMemUsedBytes: 100 << 20, guestMemTotalBytes: 200 << 20, netRxBps: 2048, netTxBps: 0 })], notes: {} }, 2);
+    expect(guest[2]).toEqual(['in guest', '100M/200M used']);
+    expect(guest[4]).toEqual(['net io', 'rx 2.0K/s · tx 0   █']);
+    expect(wrapNote('a b c d e f g h i j k l m n o p', 8)).toEqual(['a b c d', 'e f g h…']);
     expect(statsRows(undefined, 4)).toEqual([]);
   });
 });

@@ -60,10 +60,27 @@ export function savedText(vm: Pick<Vm, 'savedState'>, formatBytes: (n: number) =
   return `${formatBytes(st.bytes)} · saved ${st.at.replace('T', ' ').slice(0, 19)} UTC · s resumes it`;
 }
 
-/** A rate and its sparkline, or the backend's note (once) when it has no such figure. */
-function rateLine(history: readonly VmSample[], label: [string, string], pick: (s: VmSample) => [number | null, number | null], note: string | undefined, spark: number): string {
+/** Word-wraps a note into at most two lines of `width` cells (the second cut with … if it must be). */
+export function wrapNote(text: string, width: number): string[] {
+  const w = Math.max(width, 8);
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line && line.length + 1 + word.length > w) {
+      lines.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  lines.push(line);
+  if (lines.length <= 2) return lines.map((l) => (l.length > w ? `${l.slice(0, w - 1)}…` : l));
+  const second = lines.slice(1).join(' ');
+  return [lines[0]!, second.length > w ? `${second.slice(0, w - 1)}…` : second];
+}
+
+/** A rate line with its sparkline, or null when the backend has no such figure. */
+function rateLine(history: readonly VmSample[], label: [string, string], pick: (s: VmSample) => [number | null, number | null], spark: number): string | null {
   const [a, b] = pick(history.at(-1)!);
-  if (a === null && b === null) return note ?? 'n/a';
+  if (a === null && b === null) return null;
   const sums = history.map((s) => {
     const [x, y] = pick(s);
     return x === null && y === null ? null : (x ?? 0) + (y ?? 0);
@@ -72,20 +89,26 @@ function rateLine(history: readonly VmSample[], label: [string, string], pick: (
 }
 
 /**
- * The live figures for the details pane, as label/text rows: CPU with its sparkline, host and guest
- * memory, disk and network rates with sparklines (of read+write, rx+tx), or the reason a figure is
- * absent. `spark` is the sparkline width in cells.
+ * The live figures for the details pane, as label/text rows `width` cells wide: CPU with its
+ * sparkline, host and guest memory, disk and network rates with sparklines (of read+write, rx+tx),
+ * or, for a figure the backend lacks, its reason (wrapped, continuation rows unlabelled).
+ * `spark` is the sparkline width in cells.
  */
-export function statsRows(stats: VmLiveStats | undefined, spark: number): Array<[string, string]> {
+export function statsRows(stats: VmLiveStats | undefined, spark: number, width = 80): Array<[string, string]> {
   const h = stats?.history ?? [];
   const last = h.at(-1);
   if (!stats || !last) return [];
   const notes = stats.notes;
+  const rows: Array<[string, string]> = [];
+  const add = (label: string, text: string | null, note: string | undefined): void => {
+    if (text !== null) rows.push([label, text]);
+    else wrapNote(note ?? 'n/a', width).forEach((l, i) => rows.push([i === 0 ? label : '', l]));
+  };
+  rows.push(['cpu', `${formatCpu(last.cpuPercent)}  ${cpuSparkline([...h], spark)}`.trimEnd()]);
+  rows.push(['memory', `${formatSize(last.rssBytes)} on the host`]);
   const guest = formatGuestMem(last);
-  return [
-    ['cpu', `${formatCpu(last.cpuPercent)}  ${cpuSparkline([...h], spark)}`.trimEnd()],
-    ['memory', `${formatSize(last.rssBytes)} on the host · guest ${guest === '-' ? (notes.guestMem ?? 'n/a') : guest}`],
-    ['disk io', rateLine(h, ['read', 'write'], (s) => [s.diskReadBps, s.diskWriteBps], notes.disk, spark)],
-    ['net io', rateLine(h, ['rx', 'tx'], (s) => [s.netRxBps, s.netTxBps], notes.net, spark)],
-  ];
+  add('in guest', guest === '-' ? null : `${guest} used`, notes.guestMem);
+  add('disk io', rateLine(h, ['read', 'write'], (s) => [s.diskReadBps, s.diskWriteBps], spark), notes.disk);
+  add('net io', rateLine(h, ['rx', 'tx'], (s) => [s.netRxBps, s.netTxBps], spark), notes.net);
+  return rows;
 }

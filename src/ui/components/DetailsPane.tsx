@@ -71,7 +71,7 @@ export function DetailsPane({ vm, tail, snapshots, stats, width, height }: Detai
   info.push(['process', `${vm.pid ?? '-'} · ${vm.backend}/${vm.accel}${s.accel === 'auto' ? ' (auto)' : ''}`]);
   info.push(['size', `${vm.cpus} cpu${vm.cpus === 1 ? '' : 's'} · ${formatMiB(vm.memoryMiB)} memory`]);
   // Live figures while it runs; the sparklines take what the line leaves after its figures.
-  if (isLive(vm)) for (const [label, text] of statsRows(stats, Math.min(20, Math.max(inner - LABEL - 30, 4)))) info.push([label, fit(text, inner - LABEL).trimEnd()]);
+  if (isLive(vm)) for (const [label, text] of statsRows(stats, Math.min(20, Math.max(inner - LABEL - 30, 4)), inner - LABEL)) info.push([label, fit(text, inner - LABEL).trimEnd()]);
   const image = imageText(s);
   if (image) info.push(['image', value(image)]);
   if (s.kernel) info.push(['kernel', value(s.kernel)]);
