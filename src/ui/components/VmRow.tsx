@@ -28,6 +28,8 @@ export const VmRow = memo(function VmRow({ vm, columns, selected, focused, spin,
   let before = selected ? '>' : ' ';
   let state = '';
   let after = '';
+  // The CPU cell (last) is a node of its own: its sparkline glyphs would take the ASCII fast path from `after`.
+  let cpu = '';
   let seenState = false;
   // A running guest's readiness is a mark of its own beside the state, inside the state column.
   const ready = readiness(vm);
@@ -41,7 +43,8 @@ export const VmRow = memo(function VmRow({ vm, columns, selected, focused, spin,
         after = ' '.repeat(Math.max(col.width - label.length - 2, 0));
       } else state = pad(col, label);
       seenState = true;
-    } else if (seenState) after += sep + pad(col, cellText(col, vm, now, stats));
+    } else if (col.id === 'cpu') cpu = sep + pad(col, cellText(col, vm, now, stats));
+    else if (seenState) after += sep + pad(col, cellText(col, vm, now, stats));
     else before += sep + pad(col, cellText(col, vm, now, stats));
   }
   // Separate text nodes, not one: Ink measures each node's width, and ASCII-only text takes a fast
@@ -64,6 +67,11 @@ export const VmRow = memo(function VmRow({ vm, columns, selected, focused, spin,
       <Text wrap="truncate" inverse={inverse} bold={bold}>
         {after}
       </Text>
+      {cpu ? (
+        <Text wrap="truncate" inverse={inverse} bold={bold}>
+          {cpu}
+        </Text>
+      ) : null}
     </Box>
   );
 });
