@@ -104,8 +104,8 @@ export function statsRows(stats: VmLiveStats | undefined, spark: number, width =
     if (text !== null) rows.push([label, text]);
     else wrapNote(note ?? 'n/a', width).forEach((l, i) => rows.push([i === 0 ? label : '', l]));
   };
-  rows.push(['cpu', `${formatCpu(last.cpuPercent)}  ${cpuSparkline([...h], spark)}`.trimEnd()]);
-  rows.push(['memory', `${formatSize(last.rssBytes)} on the host`]);
+  add('cpu', last.cpuPercent === null ? null : `${formatCpu(last.cpuPercent)}  ${cpuSparkline([...h], spark)}`.trimEnd(), notes.cpu);
+  if (last.rssBytes !== null) rows.push(['memory', `${formatSize(last.rssBytes)} on the host`]);
   const guest = formatGuestMem(last);
   add('in guest', guest === '-' ? null : `${guest} used`, notes.guestMem);
   add('disk io', rateLine(h, ['read', 'write'], (s) => [s.diskReadBps, s.diskWriteBps], spark), notes.disk);

@@ -13,17 +13,16 @@ export interface ProcUsage {
   rssBytes: number;
 }
 
-/** utime + stime (fields 14 and 15) of a /proc/PID/stat line, in seconds, or null when malformed. */
-export function cpuSecondsFromStat(text: string): number | null {
+/** utime + stime (fields 14 and 15) and rss (field 24, in pages) of a /proc/PID/stat line, or null when malformed. */
+export function parseStat(text: string): { cpuSeconds: number; rssPages: number } | null {
   // The command name (field 2) may hold spaces and parentheses: count fields after the last ')'.
   const close = text.lastIndexOf(')');
   if (close < 0) return null;
   const rest = text.slice(close + 2).split(' ');
   // rest[0] is field 3 (state), so field N is rest[N - 3].
-  const utime = Number(rest[11]);
-  const stime = Number(rest[12]);
-  if (!Number.isFinite(utime) || !Number.isFinite(stime) || rest[11] === '' || rest[12] === '') return null;
-  return (utime + stime) / CLOCK_TICKS_PER_SECOND;
+  const [utime, stime, rss] = [rest[11], rest[12], rest[21]].map((f) => (f && /^\d+$/.test(f) ? Number(f) : NaN));
+  if (!Number.isFinite(utime) || !Number.isFinite(stime) || !Number.isFinite(rss)) return null;
+  return { cpuSeconds: (utime! + stime!) / CLOCK_TICKS_PER_SECOND, rssPages: rss! };
 }
 
 /** VmRSS of a /proc/PID/status text, in bytes, or null (a kernel thread or zombie has none). */
@@ -32,16 +31,30 @@ export function rssFromStatus(text: string): number | null {
   return m ? Number(m[1]) * 1024 : null;
 }
 
+/** The page size rss counts in, learnt once from this process (stat's pages against status's kB); 4096 if that fails. */
+let pageSize: number | null = null;
+function pageBytes(): number {
+  if (pageSize !== null) return pageSize;
+  pageSize = 4096;
+  try {
+    const pages = parseStat(fs.readFileSync('/proc/self/stat', 'utf8'))?.rssPages;
+    const bytes = rssFromStatus(fs.readFileSync('/proc/self/status', 'utf8'));
+    if (pages && bytes) for (const size of [4096, 16384, 65536]) if (Math.abs(bytes / pages - size) < size / 4) pageSize = size;
+  } catch {
+    // keep 4096
+  }
+  return pageSize;
+}
+
 /**
- * CPU time and RSS of a live process from /proc (two small synchronous reads, no process spawned),
- * or null when it is gone or this is not Linux.
+ * CPU time and RSS of a live process from /proc/PID/stat (one small synchronous read, no process
+ * spawned), or null when it is gone or this is not Linux.
  */
 export function procUsage(pid: number): ProcUsage | null {
   if (process.platform !== 'linux' || !Number.isSafeInteger(pid) || pid <= 0) return null;
   try {
-    const cpu = cpuSecondsFromStat(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
-    const rss = rssFromStatus(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return cpu === null || rss === null ? null : { cpuSeconds: cpu, rssBytes: rss };
+    const st = parseStat(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
+    return st ? { cpuSeconds: st.cpuSeconds, rssBytes: st.rssPages * pageBytes() } : null;
   } catch {
     return null;
   }

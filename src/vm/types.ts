@@ -301,6 +301,8 @@ export interface VmSample {
 
 /** The figures a VM's samples leave null and why, one line each (shown once in the details pane). */
 export interface VmStatsNotes {
+  /** Why CPU and host memory are absent. */
+  cpu?: string;
   guestMem?: string;
   disk?: string;
   net?: string;
