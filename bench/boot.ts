@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { BentoClient } from '../src/api/client.js';
-import { median, ms, removeHome } from './stats.js';
+import { median, ms, removeHome } from './lib.js';
 
 const root = path.resolve(import.meta.dirname, '..');
 const bento = path.join(root, 'dist', 'bento.js');

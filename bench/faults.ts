@@ -6,7 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { median, ms, removeHome, timeCommand } from './stats.js';
+import { median, ms, removeHome, timeCommand } from './lib.js';
 
 const root = path.resolve(import.meta.dirname, '..');
 const bento = path.join(root, 'dist', 'bento.js');

@@ -13,7 +13,7 @@ import { mirrorBuiltin, startImageServer } from '../test/helpers/image-server.js
 import { expectedGuestUser, testImage } from '../test/helpers/test-image.js';
 import { freeLoopbackPort } from '../src/vm/net.js';
 import { FINAL_RE } from '../src/vm/cloud-init.js';
-import { median, removeHome } from './stats.js';
+import { median, removeHome } from './lib.js';
 
 const root = path.resolve(import.meta.dirname, '..');
 const bento = path.join(root, 'dist', 'bento.js');

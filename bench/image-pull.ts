@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fakeQcow2, mirrorBuiltin, startImageServer } from '../test/helpers/image-server.js';
-import { median, removeHome } from './stats.js';
+import { median, removeHome } from './lib.js';
 
 const root = path.resolve(import.meta.dirname, '..');
 const bento = path.join(root, 'dist', 'bento.js');

@@ -2,7 +2,7 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { interleave, median, ms, timeCommand, removeHome } from './stats.js';
+import { interleave, median, ms, timeCommand, removeHome } from './lib.js';
 
 const root = path.resolve(import.meta.dirname, '..');
 const bento = path.join(root, 'dist', 'bento.js');

@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { BentoClient } from '../src/api/client.js';
 import { connectQmp, type QmpClient } from '../src/vm/drivers/qemu/qmp.js';
-import { median, ms, removeHome } from './stats.js';
+import { median, ms, removeHome } from './lib.js';
 import { suspendSection } from './suspend.js';
 
 const root = path.resolve(import.meta.dirname, '..');

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { BentoClient } from '../src/api/client.js';
 import { typeSerial } from '../test/helpers/bento.js';
-import { median, ms, removeHome } from './stats.js';
+import { median, ms, removeHome } from './lib.js';
 
 const root = path.resolve(import.meta.dirname, '..');
 const bentoJs = path.join(root, 'dist', 'bento.js');

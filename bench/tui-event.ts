@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import ptyModule from 'node-pty';
 import { BentoClient } from '../src/api/client.js';
-import { median, ms, percentile, removeHome } from './stats.js';
+import { median, ms, percentile, removeHome } from './lib.js';
 
 const pty = (ptyModule as unknown as { default?: typeof ptyModule }).default ?? ptyModule;
 const root = path.resolve(import.meta.dirname, '..');

@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import ptyModule from 'node-pty';
-import { median, ms, timeCommand, removeHome } from './stats.js';
+import { median, ms, timeCommand, removeHome } from './lib.js';
 
 const pty = (ptyModule as unknown as { default?: typeof ptyModule }).default ?? ptyModule;
 const root = path.resolve(import.meta.dirname, '..');

@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import ptyModule from 'node-pty';
 import { BentoClient } from '../src/api/client.js';
-import { removeHome } from './stats.js';
+import { removeHome } from './lib.js';
 
 const pty = (ptyModule as unknown as { default?: typeof ptyModule }).default ?? ptyModule;
 const root = path.resolve(import.meta.dirname, '..');

@@ -14,7 +14,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { FakeStdin } from '../src/ui/test/fake-stdin.js';
-import { median, percentile } from './stats.js';
+import { median, percentile } from './lib.js';
 
 process.env.NODE_ENV ??= 'production'; // what the bundle ships (React's production build)
 

@@ -3,7 +3,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { BentoError, type ErrorCode, type FieldError } from '../vm/errors.js';
 import type { ImageList, ImageView, PullProgress, PullResult } from '../vm/images/types.js';
-import type { CreateRequest, Disposer, Snapshot, StartRequest, StateEvent, StopRequest, VersionInfo, Vm, VmChange } from '../vm/types.js';
+import type { CreateRequest, Disposer, Snapshot, StartRequest, StateEvent, StatsEvent, StatsReport, StopRequest, VersionInfo, Vm, VmChange } from '../vm/types.js';
 
 /** Options of a raw request. */
 interface RequestOptions {
@@ -44,6 +44,8 @@ export interface EventHandlers {
   onImage?(p: PullProgress): void;
   /** bentod dropped events this slow reader had not taken: re-read the list (GET /api/vms). */
   onResync?(): void;
+  /** Live figures of the running VMs, once a second (only when subscribed with `stats: true`). */
+  onStats?(ev: StatsEvent): void;
   /** The stream ended (bentod went away or went silent); not called after close(). */
   onEnd?(err: BentoError | null): void;
 }
@@ -201,6 +203,10 @@ export class BentoClient {
   rename(name: string, newName: string): Promise<Vm> {
     return this.action(name, 'rename', { name: newName });
   }
+  /** Every running VM's last sample, its last minute of samples and notes (fresh ones when nobody subscribes). */
+  stats(): Promise<StatsReport> {
+    return this.request<StatsReport>('/api/stats');
+  }
   /** The VM's snapshots, newest first. */
   snapshots(name: string): Promise<Snapshot[]> {
     return this.request(`/api/vms/${encodeURIComponent(name)}/snapshots`, { timeoutMs: 60_000 });
@@ -301,8 +307,9 @@ export class BentoClient {
    * Subscribes to /api/events (server-sent events); returns a disposer that closes the stream. bentod
    * sends a comment every 5 s, so silence for EVENTS_SILENCE_MS ends the stream with a timeout error.
    */
-  async events(handlers: EventHandlers, opts: { snapshot?: boolean; silenceMs?: number } = {}): Promise<Disposer> {
-    const res = await this.stream(`/api/events${opts.snapshot ? '?snapshot=1' : ''}`);
+  async events(handlers: EventHandlers, opts: { snapshot?: boolean; stats?: boolean; silenceMs?: number } = {}): Promise<Disposer> {
+    const query = [opts.snapshot ? 'snapshot=1' : '', opts.stats ? 'stats=1' : ''].filter(Boolean).join('&');
+    const res = await this.stream(`/api/events${query ? `?${query}` : ''}`);
     const silenceMs = opts.silenceMs ?? EVENTS_SILENCE_MS;
     let closed = false;
     let buf = '';
@@ -338,6 +345,7 @@ export class BentoClient {
         if (type === 'snapshot') handlers.onSnapshot?.(value as Vm[]);
         else if (type === 'created' || type === 'changed' || type === 'deleted') handlers.onChange?.(value as VmChange);
         else if (type === 'image') handlers.onImage?.(value as PullProgress);
+        else if (type === 'stats') handlers.onStats?.(value as StatsEvent);
         else if (type === 'message') handlers.onEvent(value as StateEvent);
       }
     });

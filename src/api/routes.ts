@@ -13,6 +13,7 @@ import { crashPoint } from '../vm/test-hooks.js';
 import type { ImageCache } from '../vm/images/cache.js';
 import { imageRoutes } from './image-routes.js';
 import { snapshotRoutes } from './snapshot-routes.js';
+import { StatsSampler } from '../vm/stats.js';
 
 const stopSchema = z.strictObject({
   force: z.boolean({ message: 'must be true or false' }).optional(),
@@ -46,6 +47,8 @@ function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
 /** The API of DESIGN.md, as a route table over the engine (and the image cache, when bentod has one). */
 export function buildRoutes(manager: VmManager, version: VersionInfo, images?: ImageCache): Route[] {
   const NAME = '([^/]+)';
+  // Samples only while someone subscribes (/api/events?stats=1) or asks (GET /api/stats).
+  const stats = new StatsSampler({ running: () => manager.runningVms() });
   const action = (verb: string, fn: (name: string, body: unknown) => Promise<unknown>): Route => ({
     method: 'POST',
     pattern: new RegExp(`^/api/vms/${NAME}/${verb}$`),
@@ -120,10 +123,20 @@ export function buildRoutes(manager: VmManager, version: VersionInfo, images?: I
     {
       method: 'GET',
       pattern: /^\/api\/events$/,
-      handler: ({ req, res, url }) => openEventStream(req, res, manager, url.searchParams.get('snapshot') === '1', images),
+      handler: ({ req, res, url }) =>
+        openEventStream(req, res, manager, url.searchParams.get('snapshot') === '1', images, flag(url, 'stats') ? stats : undefined),
     },
+    { method: 'GET', pattern: /^\/api\/stats$/, handler: async ({ res }) => sendJson(res, 200, await stats.report()) },
     ...(images ? imageRoutes(images, manager) : []),
   ];
+}
+
+/** A 0/1 query flag; anything else is the client's error. */
+function flag(url: URL, name: string): boolean {
+  const v = url.searchParams.get(name);
+  if (v === null || v === '0') return false;
+  if (v === '1') return true;
+  throw fieldsError([{ field: name, message: 'must be 1 or 0' }]);
 }
 
 /** The `boot` query of the log route: absent or 0 = current, -N = N boots back, `all`. */

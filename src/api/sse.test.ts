@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { boundedSink, type SseTarget } from './sse.js';
+import { boundedSink, statsForClient, type SseTarget } from './sse.js';
+import type { StatsEvent, VmSample } from '../vm/types.js';
 
 /** A response whose client never reads until told to: writes only grow the queue. */
 class StuckResponse extends EventEmitter implements SseTarget {
@@ -45,5 +46,20 @@ describe('boundedSink', () => {
     await new Promise((r) => setTimeout(r, 50));
     expect(res.destroyed).toBe(true);
     sink.close();
+  });
+});
+
+describe('statsForClient', () => {
+  it('sends each VM’s notes once, and again after the VM was gone', () => {
+    const sent: StatsEvent[] = [];
+    const f = statsForClient((ev) => sent.push(ev));
+    const s = { cpuPercent: 1 } as VmSample;
+    const n = { net: 'n/a' };
+    f({ at: 't1', vms: { a: s, b: s }, notes: { a: n, b: n } });
+    f({ at: 't2', vms: { a: s, b: s }, notes: { a: n, b: n } });
+    f({ at: 't3', vms: { a: s }, notes: { a: n } });
+    f({ at: 't4', vms: { a: s, b: s }, notes: { a: n, b: n } });
+    expect(sent.map((e) => e.notes)).toEqual([{ a: n, b: n }, undefined, undefined, { b: n }]);
+    expect(Object.keys(sent[0]!.vms)).toEqual(['a', 'b']);
   });
 });

@@ -1,7 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { PullProgress } from '../vm/images/types.js';
 import type { VmManager } from '../vm/manager.js';
-import type { Disposer } from '../vm/types.js';
+import type { StatsSampler } from '../vm/stats.js';
+import type { Disposer, StatsEvent, VmStatsNotes } from '../vm/types.js';
 
 /** An SSE comment this often lets clients tell a live bentod from a dead or stuck one (they give up after 15 s). */
 const HEARTBEAT_MS = 5_000;
@@ -74,9 +75,17 @@ export interface ImageProgressSource {
  * as it happens, and `created` / `changed` / `deleted` named events for definitions. With `snapshot`, the stream opens with an `event: snapshot` carrying every VM, so a
  * client never misses a change between listing and subscribing. Image pulls report progress as
  * `event: image` (about four a second per pull). Each client's queue is bounded
- * (see boundedSink): a slow one gets `event: resync` instead of unbounded memory in bentod.
+ * (see boundedSink): a slow one gets `event: resync` instead of unbounded memory in bentod. With
+ * `stats`, the stream also carries `event: stats` once a second while it is open (StatsEvent).
  */
-export function openEventStream(req: IncomingMessage, res: ServerResponse, manager: VmManager, snapshot: boolean, images?: ImageProgressSource): void {
+export function openEventStream(
+  req: IncomingMessage,
+  res: ServerResponse,
+  manager: VmManager,
+  snapshot: boolean,
+  images?: ImageProgressSource,
+  stats?: Pick<StatsSampler, 'subscribe'>,
+): void {
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
   res.write(': bentod events\n\n');
   if (snapshot) res.write(`event: snapshot\ndata: ${JSON.stringify(manager.list())}\n\n`);
@@ -85,8 +94,10 @@ export function openEventStream(req: IncomingMessage, res: ServerResponse, manag
   // Definitions coming and going are named events, so readers of plain state events can ignore them.
   const offChange = manager.onChange((ev) => sink.send(`event: ${ev.kind}\ndata: ${JSON.stringify(ev)}\n\n`));
   const offImage = images?.onProgress((p) => sink.send(`event: image\ndata: ${JSON.stringify(p)}\n\n`));
+  const offStats = stats?.subscribe(statsForClient((ev) => sink.send(`event: stats\ndata: ${JSON.stringify(ev)}\n\n`)));
   const beat = setInterval(() => sink.send(': ping\n\n'), HEARTBEAT_MS);
   const end = (): void => {
+    offStats?.();
     clearInterval(beat);
     sink.close();
     off();
@@ -95,4 +106,23 @@ export function openEventStream(req: IncomingMessage, res: ServerResponse, manag
   };
   req.on('close', end);
   res.on('close', end);
+}
+
+/**
+ * Adapts the sampler's ticks to one client's `event: stats`: each VM's notes (why figures are null)
+ * go to a client once per VM run, not every second.
+ */
+export function statsForClient(send: (ev: StatsEvent) => void): (tick: { at: string; vms: StatsEvent['vms']; notes: Record<string, VmStatsNotes> }) => void {
+  const told = new Map<string, string>();
+  return (tick) => {
+    const ev: StatsEvent = { at: tick.at, vms: tick.vms };
+    for (const name of told.keys()) if (!(name in tick.vms)) told.delete(name);
+    for (const [name, notes] of Object.entries(tick.notes)) {
+      const key = JSON.stringify(notes);
+      if (told.get(name) === key) continue;
+      told.set(name, key);
+      (ev.notes ??= {})[name] = notes;
+    }
+    send(ev);
+  };
 }

@@ -15,6 +15,7 @@ import { addImageCommands } from './image-commands.js';
 import { addSnapshotCommands } from './snapshot-commands.js';
 import { addSuspendCommands, withProgress } from './suspend-commands.js';
 import { VERSION } from './version.js';
+import { addTopCommand } from './top.js';
 
 const home = bentoHome();
 const socket = process.env.BENTO_SOCKET ?? socketPath(home);
@@ -81,9 +82,11 @@ program
   .description('list VMs: NAME STATE CPUS MEMORY ACCEL UPTIME')
   .option('--json', 'print JSON for scripts')
   .action(async (o: { json?: boolean }) => {
-    const vms = await (await client()).list();
-    if (o.json) json(vms);
-    else print(formatVmTable(vms));
+    const c = await client();
+    if (!o.json) return print(formatVmTable(await c.list()));
+    // Each VM with its last live sample (null when it is not running).
+    const [vms, stats] = await Promise.all([c.list(), c.stats()]);
+    json(vms.map((vm) => ({ ...vm, stats: stats.vms[vm.name]?.last ?? null })));
   });
 
 program
@@ -366,6 +369,7 @@ program
 addImageCommands(program, { client, print });
 addSnapshotCommands(program, { client, print });
 addSuspendCommands(program, { client, print });
+addTopCommand(program, { client, print });
 
 program.parseAsync().catch((err: unknown) => {
   process.stderr.write(`bento: ${errorMessage(err)}\n`);

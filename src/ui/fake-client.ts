@@ -6,7 +6,7 @@ import { PassThrough, type Readable } from 'node:stream';
 import { BentoError } from '../vm/errors.js';
 import { refusal, type VmAction } from '../vm/actions.js';
 import { parseSizeMiB } from '../vm/size.js';
-import type { CreateRequest, Disposer, NetworkMode, PortForward, Snapshot, StateEvent, StopRequest, VersionInfo, Vm, VmChange, VmState } from '../vm/types.js';
+import type { CreateRequest, Disposer, NetworkMode, PortForward, Snapshot, StateEvent, StatsEvent, StopRequest, VersionInfo, Vm, VmChange, VmState } from '../vm/types.js';
 import type { CatalogView, ImageList, ImageProgress, ImageView, PullOptions, UiEventHandlers } from './image-api.js';
 import type { UiClient } from './ui-client.js';
 
@@ -112,6 +112,8 @@ export class FakeClient implements UiClient {
   private readonly subscribers = new Set<UiEventHandlers>();
   /** When true, state events come without the VM, as an older bentod sends them (the store fetches it). */
   legacyEvents = false;
+  /** Subscribers that asked for live figures (events with `stats: true`). */
+  readonly statsSubscribers = new Set<UiEventHandlers>();
   /** When false, a graceful stop stays in `stopping` until finishStop(). */
   autoStop = true;
   /** The image cache. */
@@ -169,6 +171,10 @@ export class FakeClient implements UiClient {
   emit(ev: StateEvent): void {
     for (const h of [...this.subscribers]) h.onEvent(ev);
   }
+  /** Pushes live figures to the subscribers that asked for them, as bentod does once a second. */
+  emitStats(ev: StatsEvent): void {
+    for (const h of [...this.statsSubscribers]) h.onStats?.(ev);
+  }
   /** Pushes an image pull's progress to every subscriber, as bentod does. */
   emitImage(p: ImageProgress): void {
     for (const h of [...this.subscribers]) h.onImage?.(p);
@@ -185,6 +191,7 @@ export class FakeClient implements UiClient {
   end(): void {
     const subs = [...this.subscribers];
     this.subscribers.clear();
+    this.statsSubscribers.clear();
     for (const h of subs) h.onEnd?.(null);
   }
   /** Ends a graceful stop that autoStop left in `stopping`. */
@@ -389,12 +396,14 @@ export class FakeClient implements UiClient {
     }
     return { ref };
   }
-  async events(handlers: UiEventHandlers, opts: { snapshot?: boolean } = {}): Promise<Disposer> {
+  async events(handlers: UiEventHandlers, opts: { snapshot?: boolean; stats?: boolean } = {}): Promise<Disposer> {
     this.record('events', [opts]);
     this.subscribers.add(handlers);
+    if (opts.stats) this.statsSubscribers.add(handlers);
     if (opts.snapshot) queueMicrotask(() => this.subscribers.has(handlers) && handlers.onSnapshot?.([...this.vms.values()]));
     return () => {
       this.subscribers.delete(handlers);
+      this.statsSubscribers.delete(handlers);
     };
   }
   async stream(path: string): Promise<Readable> {

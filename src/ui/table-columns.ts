@@ -3,10 +3,15 @@ import { formatUptime } from '../cli/format.js';
 import { formatMiB } from '../vm/size.js';
 import type { Vm } from '../vm/types.js';
 import { fit, fitRight } from './text.js';
+import type { VmLiveStats } from './live-stats.js';
+import { cpuSparkline, formatCpu } from './stats-format.js';
 import type { SortKey } from './vm-view.js';
 
 /** A column id. */
-export type ColumnId = 'name' | 'state' | 'backend' | 'accel' | 'cpus' | 'memory' | 'uptime';
+export type ColumnId = 'name' | 'state' | 'backend' | 'accel' | 'cpus' | 'memory' | 'uptime' | 'cpu';
+
+/** Cells of the CPU sparkline in the table (the last eight seconds). */
+export const CPU_SPARK = 8;
 
 /** One column. */
 export interface Column {
@@ -24,9 +29,11 @@ const FIXED: Column[] = [
   { id: 'cpus', title: 'CPUS', width: 5, right: true, sort: 'cpus' },
   { id: 'memory', title: 'MEMORY', width: 7, right: true, sort: 'memory' },
   { id: 'uptime', title: 'UPTIME', width: 7, right: true, sort: 'uptime' },
+  { id: 'cpu', title: 'CPU', width: 4 + 1 + CPU_SPARK, right: false, sort: null },
 ];
-// Dropped in this order when the name column would get too narrow.
-const DROP: ColumnId[] = ['backend', 'accel', 'cpus', 'uptime'];
+// Dropped in this order when the name column would get too narrow: the live CPU outranks the backend
+// and accelerator (the same for most VMs on a host), so a 120-column terminal still shows it.
+const DROP: ColumnId[] = ['backend', 'accel', 'cpu', 'cpus', 'uptime'];
 const GAP = 2;
 const MIN_NAME = 12;
 
@@ -41,8 +48,15 @@ export function tableColumns(width: number): Column[] {
   return [{ id: 'name', title: 'NAME', width: Math.max(nameWidth(), 4), right: false, sort: 'name' }, ...fixed];
 }
 
+/** The CPU cell: the current percent and a sparkline of the last seconds; blank without figures. */
+export function cpuCell(stats: VmLiveStats | undefined): string {
+  const last = stats?.history.at(-1);
+  if (!last) return '';
+  return `${formatCpu(last.cpuPercent).padStart(4)} ${cpuSparkline([...stats!.history], CPU_SPARK)}`;
+}
+
 /** The text of a cell (the state cell is drawn by the row itself, with its colour). */
-export function cellText(col: Column, vm: Vm, now: number): string {
+export function cellText(col: Column, vm: Vm, now: number, stats?: VmLiveStats): string {
   switch (col.id) {
     case 'name':
       return vm.name;
@@ -58,6 +72,8 @@ export function cellText(col: Column, vm: Vm, now: number): string {
       return vm.state === 'stopped' ? '-' : formatUptime(vm.startedAt, now);
     case 'state':
       return vm.state;
+    case 'cpu':
+      return vm.state === 'stopped' ? '' : cpuCell(stats);
   }
 }
 

@@ -10,7 +10,7 @@ export type UiClient = Pick<
 > &
   ImageApi & {
     /** Subscribes to /api/events; the handlers may take image pull progress too. */
-    events(handlers: UiEventHandlers, opts?: { snapshot?: boolean }): Promise<Disposer>;
+    events(handlers: UiEventHandlers, opts?: { snapshot?: boolean; stats?: boolean }): Promise<Disposer>;
     /** Opens a streaming GET (the serial log); the caller destroys it. */
     stream(path: string): Promise<Readable>;
   };

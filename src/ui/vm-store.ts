@@ -8,6 +8,7 @@
 import { BentoError, errorMessage } from '../vm/errors.js';
 import type { Disposer, StateEvent, VersionInfo, Vm } from '../vm/types.js';
 import type { ImageProgress } from './image-api.js';
+import { applyStats, dropStats, type VmLiveStats } from './live-stats.js';
 import { pendingPulls, pullTarget, pullView, startingPull, type PullView } from './pulls.js';
 import type { UiClient } from './ui-client.js';
 import { TRANSITIONAL } from './vm-view.js';
@@ -34,6 +35,8 @@ export interface StoreState {
   pulls: ReadonlyMap<string, PullView>;
   /** The last failed pull that another client started for a VM (this TUI reports its own). */
   pullError: { name: string; ref: string; message: string } | null;
+  /** Live figures of the running VMs (pushed by bentod once a second while this TUI is connected). */
+  stats: ReadonlyMap<string, VmLiveStats>;
 }
 
 /** The store the App reads through useSyncExternalStore. */
@@ -94,7 +97,7 @@ export function needsRefresh(cur: Vm | undefined, ev: StateEvent): boolean {
 /** Creates the store over a client; call start() to connect. */
 export function createVmStore(client: UiClient, retry: RetryPolicy = { minMs: 250, maxMs: 5000 }, opts: StoreOptions = {}): VmStore {
   const pullLingerMs = opts.pullLingerMs ?? 20_000;
-  let state: StoreState = { vms: new Map(), loaded: false, conn: { status: 'connecting' }, version: null, pulls: new Map(), pullError: null };
+  let state: StoreState = { vms: new Map(), loaded: false, conn: { status: 'connecting' }, version: null, pulls: new Map(), pullError: null, stats: new Map() };
   const listeners = new Set<() => void>();
   let stopEvents: Disposer | null = null;
   let timer: NodeJS.Timeout | null = null;
@@ -193,6 +196,8 @@ export function createVmStore(client: UiClient, retry: RetryPolicy = { minMs: 25
   function onEvent(ev: StateEvent): void {
     seq.set(ev.name, (seq.get(ev.name) ?? 0) + 1);
     const cur = state.vms.get(ev.name);
+    // A stopped VM has no figures any more (the next stats event would leave it out anyway).
+    if (ev.state === 'stopped') state = { ...state, stats: dropStats(state.stats, ev.name) };
     const settleMs = TRANSITIONAL.has(ev.state) ? TRANSITION_SETTLE_MS : 0;
     // bentod sends the whole VM with each event: nothing to fetch. An older bentod does not.
     if (ev.vm) return mutate((m) => m.set(ev.name, ev.vm!), settleMs);
@@ -210,7 +215,7 @@ export function createVmStore(client: UiClient, retry: RetryPolicy = { minMs: 25
     // Pulls started elsewhere are out of sight now; this TUI's own end with their requests.
     for (const name of lingers.keys()) unlinger(name);
     const pulls = new Map([...state.pulls].filter(([name]) => local.has(name)));
-    set({ conn: { status: 'lost', error: message, retryAt: Date.now() + wait }, pulls });
+    set({ conn: { status: 'lost', error: message, retryAt: Date.now() + wait }, pulls, stats: new Map() });
     if (timer) clearTimeout(timer);
     timer = setTimeout(() => {
       timer = null;
@@ -250,7 +255,10 @@ export function createVmStore(client: UiClient, retry: RetryPolicy = { minMs: 25
           },
           onChange: (ev) => {
             if (gen !== generation) return;
-            if (ev.kind === 'deleted') mutate((m) => m.delete(ev.name));
+            if (ev.kind === 'deleted') {
+              state = { ...state, stats: dropStats(state.stats, ev.name) };
+              mutate((m) => m.delete(ev.name));
+            }
             else mutate((m) => m.set(ev.name, ev.vm));
           },
           onResync: () => {
@@ -259,11 +267,14 @@ export function createVmStore(client: UiClient, retry: RetryPolicy = { minMs: 25
           onImage: (p) => {
             if (gen === generation) onImage(p);
           },
+          onStats: (ev) => {
+            if (gen === generation) set({ stats: applyStats(state.stats, ev) });
+          },
           onEnd: (err) => {
             if (gen === generation) lost(err ? err.message : 'bentod closed the event stream');
           },
         },
-        { snapshot: true },
+        { snapshot: true, stats: true },
       )
       .then(
         (stop) => {

@@ -773,6 +773,13 @@ export class VmManager {
     return vmFiles(this.dir(name));
   }
 
+  /** Every VM with a live backend handle now (running, paused, or mid-operation), for the stats sampler. */
+  runningVms(): Array<{ name: string; vm: RunningVm }> {
+    const out: Array<{ name: string; vm: RunningVm }> = [];
+    for (const [name, e] of this.entries) if (e.vm) out.push({ name, vm: e.vm });
+    return out;
+  }
+
   /** The console stream of a running VM, or null when it is not running or has none. */
   consoleEndpoint(name: string): ConsoleEndpoint | null {
     return this.entry(name).vm?.console() ?? null;

@@ -275,3 +275,59 @@ export interface Snapshot {
 export interface SnapshotRequest {
   tag?: string;
 }
+
+/**
+ * One live sample of a running VM's figures, the rates over the second (or so) before `at`. A figure
+ * the backend cannot measure honestly is null; VmStats.notes says why.
+ */
+export interface VmSample {
+  /** ISO time of the sample. */
+  at: string;
+  /** Host CPU of the VM's process over the interval; 100 = one core busy. */
+  cpuPercent: number | null;
+  /** Resident memory of the VM's process on the host. */
+  rssBytes: number | null;
+  /** Memory the guest says it uses (through a balloon device), or null. */
+  guestMemUsedBytes: number | null;
+  /** Memory the guest says it has, or null. */
+  guestMemTotalBytes: number | null;
+  /** Bytes per second read from the VM's writable disks. */
+  diskReadBps: number | null;
+  /** Bytes per second written to the VM's writable disks. */
+  diskWriteBps: number | null;
+  /** Bytes per second the guest received over its network. */
+  netRxBps: number | null;
+  /** Bytes per second the guest sent over its network. */
+  netTxBps: number | null;
+}
+
+/** The figures a VM's samples leave null and why, one line each (shown once in the details pane). */
+export interface VmStatsNotes {
+  /** Why CPU and host memory are absent. */
+  cpu?: string;
+  guestMem?: string;
+  disk?: string;
+  net?: string;
+}
+
+/** One VM's figures in GET /api/stats: the last sample, the last minute of them (oldest first) and notes. */
+export interface VmStats {
+  last: VmSample | null;
+  history: VmSample[];
+  notes: VmStatsNotes;
+}
+
+/** GET /api/stats: every running VM's figures. */
+export interface StatsReport {
+  /** ISO time of the newest sample. */
+  at: string;
+  vms: Record<string, VmStats>;
+}
+
+/** `event: stats` on /api/events?stats=1, once a second: the newest sample of every running VM. */
+export interface StatsEvent {
+  at: string;
+  vms: Record<string, VmSample>;
+  /** Notes of VMs this subscriber has not had them for yet (sent once per VM and subscriber). */
+  notes?: Record<string, VmStatsNotes>;
+}

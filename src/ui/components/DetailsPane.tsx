@@ -8,7 +8,8 @@ import { useClock } from '../hooks/use-clock.js';
 import type { LogTail } from '../hooks/use-log-tail.js';
 import { useTheme } from '../hooks/use-theme.js';
 import { cleanText, fit, fitStart } from '../text.js';
-import { forwardText, guestText, imageText, mountText, networkText, savedText, sshText } from '../vm-details.js';
+import { forwardText, guestText, imageText, mountText, networkText, savedText, sshText, statsRows } from '../vm-details.js';
+import type { VmLiveStats } from '../live-stats.js';
 import { formatBytes } from '../pulls.js';
 import { isLive, stateGlyph, stopCountdown } from '../vm-view.js';
 import { Panel } from './Panel.js';
@@ -23,6 +24,8 @@ export interface DetailsPaneProps {
   snapshots?: SnapshotsState;
   width: number;
   height: number;
+  /** The VM's live figures, while it runs. */
+  stats?: VmLiveStats;
 }
 
 const LABEL = 9;
@@ -33,7 +36,7 @@ const SNAPSHOT_ROWS = 3;
  * The selected VM: state and why, whether its guest answers, process, image or boot source, disks,
  * network, forwarded ports, SSH, folder, and its last serial lines.
  */
-export function DetailsPane({ vm, tail, snapshots, width, height }: DetailsPaneProps): ReactNode {
+export function DetailsPane({ vm, tail, snapshots, stats, width, height }: DetailsPaneProps): ReactNode {
   const theme = useTheme();
   useClock(secondClock, { isActive: vm !== null && (isLive(vm) || vm.state === 'stopping') });
   const inner = Math.max(width - 4, 1);
@@ -67,6 +70,8 @@ export function DetailsPane({ vm, tail, snapshots, width, height }: DetailsPaneP
   if (guest) info.push(['guest', <Text key="g" color={vm.ready ? theme.ok : theme.muted}>{guest}</Text>]);
   info.push(['process', `${vm.pid ?? '-'} · ${vm.backend}/${vm.accel}${s.accel === 'auto' ? ' (auto)' : ''}`]);
   info.push(['size', `${vm.cpus} cpu${vm.cpus === 1 ? '' : 's'} · ${formatMiB(vm.memoryMiB)} memory`]);
+  // Live figures while it runs; the sparklines take what the line leaves after its figures.
+  if (isLive(vm)) for (const [label, text] of statsRows(stats, Math.min(20, Math.max(inner - LABEL - 30, 4)), inner - LABEL)) info.push([label, fit(text, inner - LABEL).trimEnd()]);
   const image = imageText(s);
   if (image) info.push(['image', value(image)]);
   if (s.kernel) info.push(['kernel', value(s.kernel)]);

@@ -13,6 +13,7 @@ import { DetailsPane } from './DetailsPane.js';
 import type { SnapshotsState } from '../hooks/use-snapshots.js';
 import { LogView } from './LogView.js';
 import { VmTable } from './VmTable.js';
+import type { VmLiveStats } from '../live-stats.js';
 
 /** Props of MainBody. */
 export interface MainBodyProps {
@@ -28,6 +29,8 @@ export interface MainBodyProps {
   sort: Sort;
   loaded: boolean;
   vms: ReadonlyMap<string, Vm>;
+  /** Live figures per VM (the table's CPU column, the details pane). */
+  stats?: ReadonlyMap<string, VmLiveStats>;
   tail: LogTail;
   /** The selected VM's snapshots, for the details pane. */
   snapshots?: SnapshotsState;
@@ -83,9 +86,19 @@ export function MainBody(p: MainBodyProps): ReactNode {
             focused={keys && (view.focus === 'table' || view.focus === 'filter')}
             width={l.table.w}
             height={l.table.h}
+            stats={p.stats}
           />
         ) : null}
-        {l.details ? <DetailsPane vm={p.selected} tail={p.tail} snapshots={p.snapshots} width={l.details.w} height={l.details.h} /> : null}
+        {l.details ? (
+          <DetailsPane
+            vm={p.selected}
+            tail={p.tail}
+            snapshots={p.snapshots}
+            stats={p.selected ? p.stats?.get(p.selected.name) : undefined}
+            width={l.details.w}
+            height={l.details.h}
+          />
+        ) : null}
       </Box>
       {view.console ? (
         <Box key="console" display={l.console ? 'flex' : 'none'} flexShrink={0}>

@@ -190,6 +190,7 @@ export function Screen(props: AppProps): ReactNode {
           loaded={state.loaded}
           vms={state.vms}
           marks={view.marks}
+          stats={state.stats}
           tail={tail}
           snapshots={snapshots}
           dialogOpen={dialogOpen}

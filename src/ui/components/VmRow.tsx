@@ -3,6 +3,7 @@ import { memo, type ReactNode } from 'react';
 import type { Vm } from '../../vm/types.js';
 import { useTheme } from '../hooks/use-theme.js';
 import { COLUMN_GAP, cellText, pad, type Column } from '../table-columns.js';
+import type { VmLiveStats } from '../live-stats.js';
 import { READY_MARK, readiness, stateLabel } from '../vm-view.js';
 
 /** Props of VmRow. */
@@ -17,16 +18,20 @@ export interface VmRowProps {
   spin: number;
   /** Second tick; only changes for rows whose uptime or countdown moves. */
   sec: number;
+  /** Live figures (a new object only when this VM's arrive). */
+  stats?: VmLiveStats;
 }
 
 /** One VM in the table: a single line, the state coloured; memoised so unchanged rows are not rebuilt. */
-export const VmRow = memo(function VmRow({ vm, columns, selected, marked, focused, spin }: VmRowProps): ReactNode {
+export const VmRow = memo(function VmRow({ vm, columns, selected, marked, focused, spin, stats }: VmRowProps): ReactNode {
   const theme = useTheme();
   const now = Date.now();
   // The mark keeps the selection visible without colour and without focus.
   let before = marked ? '*' : selected ? '>' : ' ';
   let state = '';
   let after = '';
+  // The CPU cell (last) is a node of its own: its sparkline glyphs would take the ASCII fast path from `after`.
+  let cpu = '';
   let seenState = false;
   // A running guest's readiness is a mark of its own beside the state, inside the state column.
   const ready = readiness(vm);
@@ -40,8 +45,9 @@ export const VmRow = memo(function VmRow({ vm, columns, selected, marked, focuse
         after = ' '.repeat(Math.max(col.width - label.length - 2, 0));
       } else state = pad(col, label);
       seenState = true;
-    } else if (seenState) after += sep + pad(col, cellText(col, vm, now));
-    else before += sep + pad(col, cellText(col, vm, now));
+    } else if (col.id === 'cpu') cpu = sep + pad(col, cellText(col, vm, now, stats));
+    else if (seenState) after += sep + pad(col, cellText(col, vm, now, stats));
+    else before += sep + pad(col, cellText(col, vm, now, stats));
   }
   // Separate text nodes, not one: Ink measures each node's width, and ASCII-only text takes a fast
   // path that the glyphs of the state cell would otherwise deny to the whole line.
@@ -63,6 +69,11 @@ export const VmRow = memo(function VmRow({ vm, columns, selected, marked, focuse
       <Text wrap="truncate" inverse={inverse} bold={bold}>
         {after}
       </Text>
+      {cpu ? (
+        <Text wrap="truncate" inverse={inverse} bold={bold}>
+          {cpu}
+        </Text>
+      ) : null}
     </Box>
   );
 });

@@ -11,6 +11,7 @@ import { isLive, isTransitional, type Sort } from '../vm-view.js';
 import { Panel } from './Panel.js';
 import { PullRow } from './PullRow.js';
 import { VmRow } from './VmRow.js';
+import type { VmLiveStats } from '../live-stats.js';
 
 /** Props of VmTable. */
 export interface VmTableProps {
@@ -29,6 +30,8 @@ export interface VmTableProps {
   focused: boolean;
   width: number;
   height: number;
+  /** Live figures per VM, for the CPU column. */
+  stats?: ReadonlyMap<string, VmLiveStats>;
 }
 
 /**
@@ -89,6 +92,7 @@ export function VmTable(props: VmTableProps): ReactNode {
               focused={focused}
               spin={isTransitional(vm.state) ? spin : 0}
               sec={isLive(vm) || vm.state === 'stopping' ? sec : 0}
+              stats={props.stats?.get(vm.name)}
             />
           ))}
         </>

@@ -1,4 +1,4 @@
-import type { Accel, Backend, ConsoleDevice, Disposer, PortForward, Snapshot, VmSpec, VmState } from '../types.js';
+import type { Accel, Backend, ConsoleDevice, Disposer, PortForward, Snapshot, VmSpec, VmState, VmStatsNotes } from '../types.js';
 import type { DiskSnapshotInfo } from '../snapshots.js';
 
 /** A state change reported by a backend. */
@@ -74,6 +74,30 @@ export interface RunningVm {
   saveState?(file: string, onProgress?: ProgressReporter): Promise<void>;
   /** Ends a VM whose state was just saved, without running the guest again; its stop reason is `saved`. */
   quitSaved?(): Promise<void>;
+  /**
+   * The VM's cumulative counters right now (the stats sampler turns two of them into rates). Quick:
+   * every backend call in it has a short timeout. Absent: the sampler reads only the pid's CPU and RSS.
+   */
+  sample?(): Promise<VmCounters>;
+}
+
+/** A running VM's cumulative counters at one instant; null where the backend has no honest figure. */
+export interface VmCounters {
+  /** performance.now() when the process figures were read. */
+  atMs: number;
+  /** CPU time the VM's host process has used (user + system), in seconds. */
+  cpuSeconds: number | null;
+  rssBytes: number | null;
+  /** performance.now() when the disk and network counters were read (they come later, from the monitor). */
+  ioAtMs: number;
+  diskReadBytes: number | null;
+  diskWriteBytes: number | null;
+  netRxBytes: number | null;
+  netTxBytes: number | null;
+  guestMemUsedBytes: number | null;
+  guestMemTotalBytes: number | null;
+  /** Why figures are null, for the ones the backend never has. */
+  notes: VmStatsNotes;
 }
 
 /** The snapshot operations of a running VM. */

@@ -4,13 +4,14 @@ import type { VmFiles } from '../../paths.js';
 import { processAlive, waitForExit } from '../../proc.js';
 import type { Accel, ConsoleDevice, Disposer, PortForward, VmState } from '../../types.js';
 import { hostfwdRule } from './argv.js';
-import type { ConsoleEndpoint, DriverEvent, ProgressReporter, RunningVm, SnapshotJobKind } from '../driver.js';
+import type { ConsoleEndpoint, DriverEvent, ProgressReporter, RunningVm, SnapshotJobKind, VmCounters } from '../driver.js';
 import { runSnapshotJob } from './snapshot-jobs.js';
 import { checkMigrationBlockers, saveToFile } from './migrate.js';
 import type { QmpClient, QmpEvent } from './qmp.js';
 import { stateFromQueryStatus, transitionFromEvent } from './qmp-state.js';
 import { VmProcess } from '../vm-process.js';
 import { readExit, type QemuExit } from './vmm.js';
+import { QemuCounters } from './qemu-stats.js';
 
 /** QMP calls made for inspect and the power button are short: a stuck qemu must not stall the caller. */
 const INSPECT_TIMEOUT_MS = 2_000;
@@ -52,6 +53,8 @@ export class QemuVm implements RunningVm {
   private readonly proc: VmProcess;
   /** Set once the state is saved and qemu is told to quit: its stop reason is then `saved`. */
   private savedQuit = false;
+  /** Reads the live figures (stats sampler). */
+  private readonly counters: QemuCounters;
 
   constructor(opts: QemuVmOptions) {
     this.qmp = opts.qmp;
@@ -62,6 +65,7 @@ export class QemuVm implements RunningVm {
     this.sshPort = opts.sshPort ?? null;
     this.files = opts.files;
     this.consoleDevice = opts.consoleDevice;
+    this.counters = new QemuCounters(opts.pid, () => this.qmp);
     this.proc = new VmProcess({
       pid: opts.pid,
       what: 'qemu',
@@ -191,6 +195,11 @@ export class QemuVm implements RunningVm {
   /** Internal snapshots while qemu runs: QMP's snapshot jobs (snapshot-jobs.ts). */
   snapshotJob(kind: SnapshotJobKind, tag: string, disks: number[], onProgress?: ProgressReporter): Promise<void> {
     return runSnapshotJob(this.monitor(), kind, tag, disks, onProgress);
+  }
+
+  /** qemu's CPU and RSS from /proc, its disks' byte counters from QMP (qemu-stats.ts). */
+  sample(): Promise<VmCounters> {
+    return this.counters.read();
   }
 
   console(): ConsoleEndpoint {

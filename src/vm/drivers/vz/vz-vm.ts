@@ -1,7 +1,7 @@
 import { BentoError } from '../../errors.js';
 import type { VmFiles } from '../../paths.js';
 import type { Accel, Disposer, VmState } from '../../types.js';
-import type { ConsoleEndpoint, DriverEvent, ProgressReporter, RunningVm } from '../driver.js';
+import type { ConsoleEndpoint, DriverEvent, ProgressReporter, RunningVm, VmCounters } from '../driver.js';
 import { VmProcess } from '../vm-process.js';
 import { waitForExit } from '../../proc.js';
 import type { ControlClient, HelperStateMessage } from './control-client.js';
@@ -112,6 +112,28 @@ export class VzVm implements RunningVm {
    */
   kill(): Promise<void> {
     return this.proc.kill();
+  }
+
+  /**
+   * No figures yet, and says why: Virtualization.framework runs the guest in its own XPC service
+   * process, not in the helper, so the helper's CPU and memory would not be the VM's.
+   */
+  async sample(): Promise<VmCounters> {
+    const at = performance.now();
+    const none = 'n/a: the vz backend reports no such figure yet';
+    return {
+      atMs: at,
+      cpuSeconds: null,
+      rssBytes: null,
+      ioAtMs: at,
+      diskReadBytes: null,
+      diskWriteBytes: null,
+      netRxBytes: null,
+      netTxBytes: null,
+      guestMemUsedBytes: null,
+      guestMemTotalBytes: null,
+      notes: { cpu: 'n/a: Virtualization.framework runs the guest in an XPC process bento does not measure yet', guestMem: none, disk: none, net: none },
+    };
   }
 
   async inspect(): Promise<Record<string, unknown>> {
