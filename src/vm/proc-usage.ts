@@ -1,4 +1,6 @@
 import fs from 'node:fs';
+import type { VmCounters } from './drivers/driver.js';
+import type { VmStatsNotes } from './types.js';
 
 /**
  * Clock ticks per second of /proc/PID/stat's utime and stime. USER_HZ is 100 on every Linux
@@ -58,4 +60,26 @@ export function procUsage(pid: number): ProcUsage | null {
   } catch {
     return null;
   }
+}
+
+/**
+ * A reading with the process's CPU and RSS (when pid is given and alive) and no other figure; `notes`
+ * says why the others are missing. Backends fill in what more they know.
+ */
+export function processCounters(pid: number | null, notes: VmStatsNotes): VmCounters {
+  const atMs = performance.now();
+  const u = pid === null ? null : procUsage(pid);
+  return {
+    atMs,
+    cpuSeconds: u?.cpuSeconds ?? null,
+    rssBytes: u?.rssBytes ?? null,
+    ioAtMs: atMs,
+    diskReadBytes: null,
+    diskWriteBytes: null,
+    netRxBytes: null,
+    netTxBytes: null,
+    guestMemUsedBytes: null,
+    guestMemTotalBytes: null,
+    notes,
+  };
 }

@@ -1,5 +1,5 @@
 import type { RunningVm, VmCounters } from './drivers/driver.js';
-import { procUsage } from './proc-usage.js';
+import { processCounters } from './proc-usage.js';
 import type { Disposer, StatsReport, VmSample, VmStats, VmStatsNotes } from './types.js';
 
 /** Samples are taken this often while anyone subscribes. */
@@ -72,22 +72,8 @@ export function sampleFrom(prev: VmCounters, cur: VmCounters, at: Date): VmSampl
 
 /** Counters of a backend with no sample(): the process's CPU and RSS from its pid, nothing else. */
 export function pidCounters(pid: number | null): VmCounters {
-  const at = performance.now();
-  const u = pid === null ? null : procUsage(pid);
   const none = 'n/a: this backend reports no such figure';
-  return {
-    atMs: at,
-    cpuSeconds: u?.cpuSeconds ?? null,
-    rssBytes: u?.rssBytes ?? null,
-    ioAtMs: at,
-    diskReadBytes: null,
-    diskWriteBytes: null,
-    netRxBytes: null,
-    netTxBytes: null,
-    guestMemUsedBytes: null,
-    guestMemTotalBytes: null,
-    notes: { guestMem: none, disk: none, net: none },
-  };
+  return processCounters(pid, { guestMem: none, disk: none, net: none });
 }
 
 /**

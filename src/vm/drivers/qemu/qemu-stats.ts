@@ -1,4 +1,4 @@
-import { procUsage } from '../../proc-usage.js';
+import { processCounters } from '../../proc-usage.js';
 import type { VmStatsNotes } from '../../types.js';
 import type { VmCounters } from '../driver.js';
 import type { QmpClient } from './qmp.js';
@@ -58,21 +58,7 @@ export class QemuCounters {
 
   /** One reading; the QMP part is bounded by SAMPLE_QMP_TIMEOUT_MS and its failure only nulls the disk figures. */
   async read(): Promise<VmCounters> {
-    const atMs = performance.now();
-    const usage = procUsage(this.pid);
-    const out: VmCounters = {
-      atMs,
-      cpuSeconds: usage?.cpuSeconds ?? null,
-      rssBytes: usage?.rssBytes ?? null,
-      ioAtMs: atMs,
-      diskReadBytes: null,
-      diskWriteBytes: null,
-      netRxBytes: null,
-      netTxBytes: null,
-      guestMemUsedBytes: null,
-      guestMemTotalBytes: null,
-      notes: { ...QEMU_NOTES },
-    };
+    const out = processCounters(this.pid, { ...QEMU_NOTES });
     const qmp = this.qmp();
     if (!qmp || qmp.closed) {
       out.notes.disk = 'n/a: the QMP monitor is closed';

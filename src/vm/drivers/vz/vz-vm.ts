@@ -4,6 +4,7 @@ import type { Accel, Disposer, VmState } from '../../types.js';
 import type { ConsoleEndpoint, DriverEvent, ProgressReporter, RunningVm, VmCounters } from '../driver.js';
 import { VmProcess } from '../vm-process.js';
 import { waitForExit } from '../../proc.js';
+import { processCounters } from '../../proc-usage.js';
 import type { ControlClient, HelperStateMessage } from './control-client.js';
 
 /** How long the destructive stop (and the helper's exit after it) gets before the helper is signalled. */
@@ -119,21 +120,9 @@ export class VzVm implements RunningVm {
    * process, not in the helper, so the helper's CPU and memory would not be the VM's.
    */
   async sample(): Promise<VmCounters> {
-    const at = performance.now();
     const none = 'n/a: the vz backend reports no such figure yet';
-    return {
-      atMs: at,
-      cpuSeconds: null,
-      rssBytes: null,
-      ioAtMs: at,
-      diskReadBytes: null,
-      diskWriteBytes: null,
-      netRxBytes: null,
-      netTxBytes: null,
-      guestMemUsedBytes: null,
-      guestMemTotalBytes: null,
-      notes: { cpu: 'n/a: Virtualization.framework runs the guest in an XPC process bento does not measure yet', guestMem: none, disk: none, net: none },
-    };
+    // No pid: the helper's own CPU and memory are not the guest's (the framework runs it elsewhere).
+    return processCounters(null, { cpu: 'n/a: Virtualization.framework runs the guest in an XPC process bento does not measure yet', guestMem: none, disk: none, net: none });
   }
 
   async inspect(): Promise<Record<string, unknown>> {
