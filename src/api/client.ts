@@ -156,8 +156,9 @@ export class BentoClient {
   list(): Promise<Vm[]> {
     return this.request('/api/vms');
   }
-  get(name: string): Promise<Vm> {
-    return this.request(`/api/vms/${encodeURIComponent(name)}`);
+  /** One VM; `timeoutMs` lets a caller that is about to wait longer anyway (start) give it that long. */
+  get(name: string, opts: { timeoutMs?: number } = {}): Promise<Vm> {
+    return this.request(`/api/vms/${encodeURIComponent(name)}`, { timeoutMs: opts.timeoutMs });
   }
   inspect(name: string): Promise<Record<string, unknown>> {
     return this.request(`/api/vms/${encodeURIComponent(name)}/inspect`);
@@ -175,9 +176,13 @@ export class BentoClient {
       timeoutMs: opts.force ? stopWait({ force: true }) + DEFAULT_TIMEOUT_MS : DEFAULT_TIMEOUT_MS,
     });
   }
-  /** Starts a VM; one with a saved state resumes from it unless `discard` (restoring a big state may take a while). */
-  start(name: string, req: StartRequest = {}): Promise<Vm> {
-    return this.action(name, 'start', req, START_TIMEOUT_MS + SAVE_TIMEOUT_MS);
+  /**
+   * Starts a VM; one with a saved state resumes from it unless `discard`. The deadline is a start's,
+   * plus a save's when the caller knows a saved state is to be restored (`restoring`: that may take a
+   * while), so a stuck bentod still fails an ordinary start within START_TIMEOUT_MS.
+   */
+  start(name: string, req: StartRequest = {}, opts: { restoring?: boolean } = {}): Promise<Vm> {
+    return this.action(name, 'start', req, START_TIMEOUT_MS + (opts.restoring && !req.discard ? SAVE_TIMEOUT_MS : 0));
   }
   /** Suspends a running or paused VM to disk; resolves once its state is saved and it has stopped. */
   suspend(name: string): Promise<Vm> {

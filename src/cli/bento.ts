@@ -1,5 +1,5 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import type { BentoClient } from '../api/client.js';
+import { START_TIMEOUT_MS, type BentoClient } from '../api/client.js';
 import { BentoError, errorMessage } from '../vm/errors.js';
 import { bentoHome, socketPath } from '../vm/paths.js';
 import type { CreateRequest, Vm } from '../vm/types.js';
@@ -172,7 +172,10 @@ program
   .action(async (name: string, o: { console?: boolean; wait?: boolean; waitTimeout?: number; discard?: boolean }) => {
     if (o.console && o.wait) throw new BentoError('invalid-input', '--console and --wait go one at a time');
     const c = await client();
-    const vm = await withProgress(c, name, () => c.start(name, o.discard ? { discard: true } : {}));
+    // Asked first (with a start's deadline, so a stuck bentod fails the same way): a saved state to
+    // restore gives the start a longer deadline.
+    const before = await c.get(name, { timeoutMs: START_TIMEOUT_MS });
+    const vm = await withProgress(c, name, () => c.start(name, o.discard ? { discard: true } : {}, { restoring: before.savedState !== null }));
     if (o.console) return attach(name, { fromBoot: true });
     if (o.wait) {
       const started = Date.now();

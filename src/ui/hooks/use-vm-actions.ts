@@ -56,7 +56,7 @@ export function useVmActions(client: UiClient, store: VmStore, dispatch: Dispatc
       switch (action) {
         case 'start':
           if (vm.savedState) {
-            return send(name, 'start', () => client.start(name), `restoring ${name} from its saved state (${formatBytes(vm.savedState.bytes)})…`, (v) => `${name} resumed from its saved state: ${v.state} (pid ${v.pid ?? '-'})`);
+            return send(name, 'start', () => client.start(name, {}, { restoring: true }), `restoring ${name} from its saved state (${formatBytes(vm.savedState.bytes)})…`, (v) => `${name} resumed from its saved state: ${v.state} (pid ${v.pid ?? '-'})`);
           }
           return send(name, 'start', () => client.start(name), `starting ${name}…`, (v) => `${name} is ${v.state} (pid ${v.pid ?? '-'}, ${v.accel})`);
         case 'suspend':
