@@ -64,7 +64,8 @@
 #   snapshots and shared folders: ext4 (with jbd2 mbcache crc16
 #   crc32c_generic; busybox mke2fs makes a filesystem it mounts), 9p
 #   9pnet_virtio (mount -t 9p -o trans=virtio,version=9p2000.L TAG DIR),
-#   fuse virtiofs (mount -t virtiofs TAG DIR).
+#   fuse virtiofs (mount -t virtiofs TAG DIR), and virtio_balloon (reports
+#   the guest's memory to QEMU's balloon guest-stats when polled).
 #   -drive file=disk.qcow2,format=qcow2,if=none,id=d0
 #   -device virtio-blk-pci,drive=d0    -> /dev/vda: raw, dd to/from it; sync
 #                                         (or dd conv=fsync) makes writes
@@ -84,7 +85,7 @@ GUEST_DIR="${BENTO_GUEST_DIR:-${HOME:?set HOME or BENTO_GUEST_DIR}/.cache/bento/
 RECIPE_ID="${RECIPE_VERSION}-$(sha256sum "$SELF" | cut -c1-16)"
 STAMP_LINE="bento-test-guest recipe=${RECIPE_ID}"
 # Modules wanted in the guest; their dependencies are added automatically.
-WANTED_MODULES=(virtio virtio_ring virtio_pci virtio_blk virtio_console virtio_net button evdev crc32c_generic ext4 9p 9pnet_virtio fuse virtiofs)
+WANTED_MODULES=(virtio virtio_ring virtio_pci virtio_blk virtio_console virtio_net button evdev crc32c_generic ext4 9p 9pnet_virtio fuse virtiofs virtio_balloon)
 
 log() { echo "build-test-guest: $*" >&2; }
 die() { log "error: $*"; exit 1; }

@@ -88,10 +88,26 @@ describe('live figures in the TUI', () => {
     await typeSerial(home, 'idle', 'for i in 1 2 3 4 5 6 7 8; do dd if=/dev/zero of=/dev/vda bs=1M count=64 oflag=direct 2>/dev/null; done; echo DD-DONE\n');
     await tui.waitForScreen(/disk io\s+read \S+ · write \d+(\.\d)?[KMG]\/s/, 60_000);
     const screen = visible(tui).join('\n');
-    // The reason is shown once, wrapped in the pane; the guest's own view needs a balloon device.
+    // The reason is shown once, wrapped in the pane.
     expect(screen).toMatch(/net io\s+n\/a: QEMU user networking keeps no\s*│\n.*││\s+counters\s/);
-    expect(screen).toMatch(/in guest\s+n\/a: no balloon device/);
+    // The guest's own view through the balloon: used/total, total a bit under its 256M (the kernel keeps some).
+    expect(screen).toMatch(/in guest\s+\d+(\.\d)?M\/2\d\dM used/);
     expect(screen).toMatch(/cpu\s+\d+(\.\d)?%\s+[▁▂▃▄▅▆▇█ ]+/);
     expect(screen).toMatch(/memory\s+\d+(\.\d)?M on the host/);
+  });
+
+  it('bento ls --json carries the guest\'s own memory (through the balloon) once the guest reports', async () => {
+    type Row = { name: string; stats: { guestMemTotalBytes: number | null; guestMemUsedBytes: number | null } | null };
+    // Both guests booted before this test; QEMU polls the balloon every 2 s.
+    const idle = await waitFor('guest memory figures for idle in ls --json', async () => {
+      const rows = JSON.parse((await bento(home, ['ls', '--json'])).stdout) as Row[];
+      const row = rows.find((r) => r.name === 'idle');
+      return row?.stats?.guestMemTotalBytes != null ? row.stats : null;
+    }, 15_000, 500);
+    // 256 MiB of RAM: the guest's MemTotal is somewhat less (the kernel's own reservations).
+    expect(idle.guestMemTotalBytes).toBeGreaterThan(150 * 2 ** 20);
+    expect(idle.guestMemTotalBytes).toBeLessThanOrEqual(256 * 2 ** 20);
+    expect(idle.guestMemUsedBytes).toBeGreaterThan(0);
+    expect(idle.guestMemUsedBytes).toBeLessThan(idle.guestMemTotalBytes!);
   });
 });

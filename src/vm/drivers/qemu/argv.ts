@@ -1,6 +1,12 @@
 import { BentoError } from '../../errors.js';
 import type { VmSpec } from '../../types.js';
 
+/** The qdev id of every QEMU VM's balloon device; its QOM path is BALLOON_QOM_PATH. */
+export const BALLOON_ID = 'balloon0';
+
+/** Where QMP qom-get/qom-set find the balloon (its guest-stats and polling interval). */
+export const BALLOON_QOM_PATH = `/machine/peripheral/${BALLOON_ID}`;
+
 /** Where a VM's runtime files live; built from paths.vmFiles. */
 export interface QemuFiles {
   pid: string;
@@ -131,6 +137,9 @@ export function buildQemuCommand(spec: VmSpec, files: QemuFiles, accel: 'kvm' | 
   }
   args.push(...shareArgs(spec, run));
   args.push('-device', 'virtio-rng-pci');
+  // The balloon only lets the guest report its memory use (guest-stats); bento never inflates it.
+  // deflate-on-oom: should anything ever inflate it, the guest takes pages back rather than OOM-kill.
+  args.push('-device', `virtio-balloon-pci,id=${BALLOON_ID},deflate-on-oom=on`);
   // Last, so the device list above is the same for a save and for its restore. `defer`: bentod names
   // the stream's socket over QMP once it is ready to feed it.
   if (run.incoming) args.push('-incoming', 'defer');

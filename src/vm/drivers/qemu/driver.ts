@@ -16,6 +16,7 @@ import { buildQemuCommand, qemuBinary, type QemuCommand, type QemuHost, type Qem
 import { ensureVars, findUefi, requireUefi, type UefiFirmware } from '../../firmware.js';
 import { freeLoopbackPort } from '../../net.js';
 import { connectQmp } from './qmp.js';
+import { enableBalloonStats } from './qemu-stats.js';
 import { QemuVm } from './qemu-vm.js';
 import { killPid } from '../vm-process.js';
 import { faultPoint } from '../../test-hooks.js';
@@ -172,6 +173,8 @@ export class QemuDriver implements Driver {
       writeRuntime(files.state, { pid, startTime: identity.startTime, startedAt: startedAt.toISOString(), accel, reason: null, logOffset: 0, sshPort, operation, savedPaused: false });
       const qmp = await connectQmp(files.qmpSocket, { timeoutMs: 10_000 });
       const vm = new QemuVm({ qmp, pid, startedAt, accel, files, consoleDevice: spec.console, sshPort });
+      // Before the guest runs, so its first reports come with its boot; a refusal only loses the guest's memory figures.
+      await enableBalloonStats(qmp);
       if (opts.loadSnapshot) {
         // Loaded before the guest runs at all, so it wakes at the snapshot's instant.
         await vm.snapshotJob('load', opts.loadSnapshot.tag, opts.loadSnapshot.disks, opts.onProgress);
@@ -241,6 +244,8 @@ export class QemuDriver implements Driver {
         writeRuntime(files.state, { pid, startTime: identity?.startTime ?? '', startedAt: startedAt.toISOString(), accel, reason, logOffset: 0, sshPort });
         return null;
       }
+      // QEMU keeps the polling interval; this covers a VM whose start set none (an older bento's).
+      await enableBalloonStats(qmp);
     } catch {
       // a monitor that connects but does not answer: the manager shows it as `error`
     }
