@@ -12,8 +12,9 @@ fs.rmSync(outdir, { recursive: true, force: true });
 
 await build({
   absWorkingDir: root,
+  // bento: main.ts, which loads the TUI alone or the command-line parser (bento.ts) for commands.
   // vz-helper: the per-VM process that hosts a Virtualization.framework VM (run by a signed node, macOS).
-  entryPoints: { bento: 'src/cli/bento.ts', bentod: 'src/cli/bentod.ts', 'vz-helper': 'src/vm/drivers/vz/helper-main.ts' },
+  entryPoints: { bento: 'src/cli/main.ts', bentod: 'src/cli/bentod.ts', 'vz-helper': 'src/vm/drivers/vz/helper-main.ts' },
   outdir,
   bundle: true,
   splitting: true, // the TUI (Ink, React) is a separate chunk, loaded only when the TUI opens
