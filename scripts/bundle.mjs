@@ -3,7 +3,7 @@ import { build } from 'esbuild';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { yogaWithoutFetch } from './yoga-plugin.mjs';
+import { yogaSync } from './yoga-plugin.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
@@ -36,7 +36,7 @@ await build({
       'const require = __bentoCreateRequire(import.meta.url);',
     ].join('\n'),
   },
-  plugins: [yogaWithoutFetch()],
+  plugins: [yogaSync()],
   logLevel: 'warning',
 });
 for (const bin of ['bento.js', 'bentod.js']) fs.chmodSync(path.join(outdir, bin), 0o755);
