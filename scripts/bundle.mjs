@@ -4,11 +4,16 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { yogaSync } from './yoga-plugin.mjs';
+import { buildTuiScript } from './tui-script.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
 const outdir = path.join(root, 'dist');
 fs.rmSync(outdir, { recursive: true, force: true });
+
+const alias = { 'react-devtools-core': path.join(root, 'scripts/stubs/react-devtools-core.js') };
+// NODE_ENV: React (and Ink) ship their production builds, several times faster than the development ones.
+const define = { __BENTO_VERSION__: JSON.stringify(pkg.version), 'process.env.DEV': '"false"', 'process.env.NODE_ENV': '"production"' };
 
 await build({
   absWorkingDir: root,
@@ -25,9 +30,8 @@ await build({
   chunkNames: 'chunks/[name]-[hash]',
   // Native modules are loaded from node_modules at run time, never bundled.
   external: ['node-pty'],
-  alias: { 'react-devtools-core': path.join(root, 'scripts/stubs/react-devtools-core.js') },
-  // NODE_ENV: React (and Ink) ship their production builds, several times faster than the development ones.
-  define: { __BENTO_VERSION__: JSON.stringify(pkg.version), 'process.env.DEV': '"false"', 'process.env.NODE_ENV': '"production"' },
+  alias,
+  define,
   banner: {
     js: [
       '#!/usr/bin/env node',
@@ -39,4 +43,6 @@ await build({
   plugins: [yogaSync()],
   logLevel: 'warning',
 });
+// The TUI again, as one classic script that loads with a V8 code cache (src/cli/code-cache.ts).
+await buildTuiScript({ root, outfile: path.join(outdir, 'tui.cjs'), define, alias });
 for (const bin of ['bento.js', 'bentod.js']) fs.chmodSync(path.join(outdir, bin), 0o755);

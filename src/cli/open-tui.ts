@@ -5,9 +5,10 @@ import { quickPreferences } from './prefs-quick.js';
 
 /**
  * `bento` without a command: the TUI. Loaded on its own (main.ts), so opening the TUI parses neither
- * the command-line parser nor the engine's validation (zod, yaml) it never uses.
+ * the command-line parser nor the engine's validation (zod, yaml) it never uses. `onFirstFrame` is
+ * called once the first frame is on screen.
  */
-export async function openTui(home: string, socket: string): Promise<void> {
+export async function openTui(home: string, socket: string, onFirstFrame?: () => void): Promise<void> {
   // Ink draws no frames when it guesses it runs in CI (CI=true, read when Ink loads). The TUI only
   // opens on a real terminal, where that guess is wrong, so it is switched off before Ink loads
   // (run.ts imports Ink when it starts).
@@ -21,5 +22,6 @@ export async function openTui(home: string, socket: string): Promise<void> {
     socket,
     ensure: () => ensureDaemon(home, socket),
     escape: { byte: parseEscapeKey(escapeKey), label: describeEscapeKey(escapeKey) },
+    ...(onFirstFrame ? { onFirstFrame } : {}),
   });
 }

@@ -18,6 +18,8 @@ export interface TuiOptions {
   escape?: EscapeKey;
   /** Where the test guest is, for the first-run demo VM. */
   guestDir?: string;
+  /** Called once, just after the first frame is drawn (the launcher saves its code cache then). */
+  onFirstFrame?: () => void;
 }
 
 /** How long the first frame waits for bentod's snapshot, so it shows the VMs rather than "connecting". */
@@ -103,6 +105,7 @@ export async function runTui(opts: TuiOptions): Promise<void> {
   process.on('SIGTERM', onSignal);
   process.on('SIGHUP', onSignal);
 
+  let onFirstFrame = opts.onFirstFrame;
   try {
     for (;;) {
       let handTo: { tool: HandOverTool; name: string } | null = null;
@@ -125,6 +128,8 @@ export async function runTui(opts: TuiOptions): Promise<void> {
         { exitOnCtrlC: false, patchConsole: true, maxFps: 60 },
       );
       unmount = () => ink.unmount();
+      if (onFirstFrame) setImmediate(onFirstFrame);
+      onFirstFrame = undefined;
       await ink.waitUntilExit();
       unmount = null;
       const to = handTo as { tool: HandOverTool; name: string } | null;
