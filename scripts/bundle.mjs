@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { yogaSync } from './yoga-plugin.mjs';
+import { fastStringWidth } from './string-width-plugin.mjs';
 import { buildTuiScript } from './tui-script.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -40,7 +41,7 @@ await build({
       'const require = __bentoCreateRequire(import.meta.url);',
     ].join('\n'),
   },
-  plugins: [yogaSync()],
+  plugins: [yogaSync(), fastStringWidth()],
   logLevel: 'warning',
 });
 // The TUI again, as one classic script that loads with a V8 code cache (src/cli/code-cache.ts).

@@ -11,6 +11,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import process from 'node:process';
 import { yogaSync } from './yoga-plugin.mjs';
+import { fastStringWidth } from './string-width-plugin.mjs';
 
 /** Ink's dev-only top-level awaits and what they become when DEV is not 'true'. */
 const INK_PATCHES = [
@@ -53,7 +54,7 @@ export async function buildTuiScript({ root, outfile, define, alias }) {
       external: ['node-pty'],
       alias,
       define: { ...define, 'import.meta.url': '__bentoScriptUrl' },
-      plugins: [yogaSync(), inkWithoutTopLevelAwait()],
+      plugins: [yogaSync(), fastStringWidth(), inkWithoutTopLevelAwait()],
       logLevel: 'silent',
     });
     return true;

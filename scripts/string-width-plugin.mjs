@@ -1,0 +1,49 @@
+// esbuild plugin: string-width with a fast path for plain text and a lazy Intl.Segmenter.
+//
+// Ink measures every piece of text with string-width (two versions are in the bundle). Measuring
+// text with any non-ASCII character (the TUI's borders, ● ○ … ·) made the first frame create an
+// Intl.Segmenter and compile string-width's emoji regular expressions: 50-100 ms on this project's
+// 2-core machines. Each `import stringWidth from 'string-width'` now gets a wrapper that answers
+// plain text itself (scripts/stubs/string-width-fast.js) and asks the real package otherwise, and
+// the real package creates its Intl.Segmenter on first use instead of when it loads.
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const FAST = path.join(path.dirname(fileURLToPath(import.meta.url)), 'stubs', 'string-width-fast.js');
+const EAGER = 'const segmenter = new Intl.Segmenter();';
+const LAZY = 'let segmenterInstance;\nconst segmenter = { segment: (text) => (segmenterInstance ??= new Intl.Segmenter()).segment(text) };';
+
+/** The plugin described at the top of this file. */
+export function fastStringWidth() {
+  return {
+    name: 'fast-string-width',
+    setup(build) {
+      build.onResolve({ filter: /^string-width$/ }, async (args) => {
+        if (args.pluginData?.real) return undefined;
+        const real = await build.resolve('string-width', { resolveDir: args.resolveDir, kind: args.kind, importer: args.importer, pluginData: { real: true } });
+        if (real.errors.length > 0) return { errors: real.errors };
+        return { path: real.path, namespace: 'string-width-fast' };
+      });
+      build.onLoad({ filter: /.*/, namespace: 'string-width-fast' }, (args) => ({
+        contents: [
+          `import realWidth from ${JSON.stringify(args.path)};`,
+          "import { eastAsianWidth } from 'get-east-asian-width';",
+          `import { plainWidth } from ${JSON.stringify(FAST)};`,
+          'export default function stringWidth(input, options) {',
+          '  const width = plainWidth(input, options, eastAsianWidth);',
+          '  return width < 0 ? realWidth(input, options) : width;',
+          '}',
+        ].join('\n'),
+        loader: 'js',
+        // get-east-asian-width as the real string-width sees it (the versions may differ).
+        resolveDir: path.dirname(args.path),
+      }));
+      build.onLoad({ filter: /[\\/]string-width[\\/]index\.js$/ }, (args) => {
+        const source = fs.readFileSync(args.path, 'utf8');
+        if (!source.includes(EAGER)) return undefined; // a string-width that does not segment this way: as shipped
+        return { contents: source.replace(EAGER, LAZY), loader: 'js', resolveDir: path.dirname(args.path) };
+      });
+    },
+  };
+}
