@@ -107,6 +107,11 @@ function writeCache(dir: string, { name, prefix }: { name: string; prefix: strin
   return true;
 }
 
+/** The cache file `loadCachedScript(file, dir)` reads and writes for the script as it is now. */
+export function cacheFileFor(file: string, dir: string): string {
+  return path.join(dir, cacheName(file, fs.statSync(file)).name);
+}
+
 /**
  * Runs the classic script `file` (a CommonJS body, given exports, require, module, __filename,
  * __dirname and `__bentoScriptUrl` for import.meta.url) with the V8 code cache kept in `dir`
