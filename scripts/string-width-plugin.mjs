@@ -4,8 +4,8 @@
 // text with any non-ASCII character (the TUI's borders, ● ○ … ·) made the first frame create an
 // Intl.Segmenter and compile string-width's emoji regular expressions: 50-100 ms on this project's
 // 2-core machines. Each `import stringWidth from 'string-width'` now gets a wrapper that answers
-// plain text itself (scripts/stubs/string-width-fast.js) and asks the real package otherwise, and
-// the real package creates its Intl.Segmenter on first use instead of when it loads.
+// plain text itself (scripts/stubs/string-width-fast.js) and loads and asks the real package
+// otherwise; the real package also creates its Intl.Segmenter on first use, not when it loads.
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,12 +27,16 @@ export function fastStringWidth() {
       });
       build.onLoad({ filter: /.*/, namespace: 'string-width-fast' }, (args) => ({
         contents: [
-          `import realWidth from ${JSON.stringify(args.path)};`,
           "import { eastAsianWidth } from 'get-east-asian-width';",
           `import { plainWidth } from ${JSON.stringify(FAST)};`,
+          'let realWidth;',
           'export default function stringWidth(input, options) {',
           '  const width = plainWidth(input, options, eastAsianWidth);',
-          '  return width < 0 ? realWidth(input, options) : width;',
+          '  if (width >= 0) return width;',
+          // A require the bundler resolves: the real string-width (its regular expressions, its
+          // Intl.Segmenter) initialises the first time it is needed, not when Ink loads.
+          `  realWidth ??= require(${JSON.stringify(args.path)}).default;`,
+          '  return realWidth(input, options);',
           '}',
         ].join('\n'),
         loader: 'js',

@@ -1,4 +1,3 @@
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
@@ -15,9 +14,9 @@ import vm from 'node:vm';
 // directory and a file that belong to this user and that nobody else can write.
 
 /** The first bytes of a cache file (its format version). */
-const MAGIC = Buffer.from('BENTOV8\x01', 'latin1');
-const DIGEST = 'sha1';
-const DIGEST_BYTES = 20;
+const MAGIC = Buffer.from('BENTOV8\x02', 'latin1');
+/** After MAGIC: the payload's length and checksum, 32 bits each. */
+const HEADER_BYTES = MAGIC.length + 8;
 
 /** What happened to the cache when a script loaded. */
 export type CacheUse = 'hit' | 'miss' | 'rejected' | 'corrupt' | 'unsafe' | 'off';
@@ -46,15 +45,29 @@ function ownedAndPrivate(st: fs.Stats): boolean {
   return (process.getuid === undefined || st.uid === process.getuid()) && (st.mode & 0o022) === 0;
 }
 
-const hash = (...parts: unknown[]): string => crypto.createHash('sha256').update(parts.join('\0')).digest('hex').slice(0, 16);
+/**
+ * FNV-1a over 32-bit words (a 32-bit hex string): catches a damaged cache file (the bytes V8 gets
+ * are not checked by V8 itself in release builds) without loading node:crypto on the way to the
+ * first frame. Trust is the owner and mode checks' job, not this.
+ */
+export function checksum(data: Uint8Array): string {
+  let h = 0x811c9dc5;
+  const words = Math.floor(data.length / 4);
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  for (let i = 0; i < words; i++) h = Math.imul(h ^ view.getUint32(i * 4, true), 0x01000193);
+  for (let i = words * 4; i < data.length; i++) h = Math.imul(h ^ data[i]!, 0x01000193);
+  return (h >>> 0).toString(16).padStart(8, '0');
+}
 
 /**
- * The cache file name: the script's name and path (so two installs keep their own caches), then a
- * key of everything that makes its bytecode valid (this node, this build of the script).
+ * The cache file name: the script's name and a hash of its path (two installs keep their own
+ * caches), then, spelt out, everything that makes its bytecode valid: this V8 and node, and this
+ * build of the script (size, modification time, inode: a rebuild changes them).
  */
 function cacheName(file: string, st: fs.Stats): { name: string; prefix: string } {
-  const prefix = `${path.basename(file)}-${hash(path.resolve(file))}-`;
-  return { name: `${prefix}${hash(process.version, process.arch, process.versions.v8, st.size, st.mtimeMs, st.ino)}.v8`, prefix };
+  const prefix = `${path.basename(file)}-${checksum(Buffer.from(path.resolve(file)))}-`;
+  const key = [process.version, process.arch, process.versions.v8, st.size, st.mtimeMs, st.ino].join('-').replace(/[^\w.-]/g, '_');
+  return { name: `${prefix}${key}.v8`, prefix };
 }
 
 /** The cached bytecode in `file` when it is whole and safe to use; why not otherwise. */
@@ -69,10 +82,10 @@ function readCache(file: string): Buffer | 'miss' | 'corrupt' | 'unsafe' {
     const st = fs.fstatSync(fd);
     if (!st.isFile() || !ownedAndPrivate(st) || !ownedAndPrivate(fs.statSync(path.dirname(file)))) return 'unsafe';
     const data = fs.readFileSync(fd);
-    if (data.length <= MAGIC.length + DIGEST_BYTES || !data.subarray(0, MAGIC.length).equals(MAGIC)) return 'corrupt';
-    const digest = data.subarray(MAGIC.length, MAGIC.length + DIGEST_BYTES);
-    const payload = data.subarray(MAGIC.length + DIGEST_BYTES);
-    return crypto.createHash(DIGEST).update(payload).digest().equals(digest) ? payload : 'corrupt';
+    if (data.length <= HEADER_BYTES || !data.subarray(0, MAGIC.length).equals(MAGIC)) return 'corrupt';
+    const payload = data.subarray(HEADER_BYTES);
+    const ok = data.readUInt32LE(MAGIC.length) === payload.length && data.readUInt32LE(MAGIC.length + 4) === Number.parseInt(checksum(payload), 16);
+    return ok ? payload : 'corrupt';
   } catch {
     return 'corrupt';
   } finally {
@@ -89,8 +102,11 @@ function writeCache(dir: string, { name, prefix }: { name: string; prefix: strin
   const fd = fs.openSync(tmp, 'wx', 0o600);
   try {
     try {
-      fs.writeSync(fd, MAGIC);
-      fs.writeSync(fd, crypto.createHash(DIGEST).update(data).digest());
+      const header = Buffer.alloc(HEADER_BYTES);
+      MAGIC.copy(header);
+      header.writeUInt32LE(data.length, MAGIC.length);
+      header.writeUInt32LE(Number.parseInt(checksum(data), 16), MAGIC.length + 4);
+      fs.writeSync(fd, header);
       fs.writeSync(fd, data);
     } finally {
       fs.closeSync(fd);
