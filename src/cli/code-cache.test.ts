@@ -126,6 +126,21 @@ describe('loadCachedScript', () => {
     expect(cacheFiles()).toEqual([path.basename(after.file!)]);
   });
 
+  it('drops caches of another install of the script once nobody has refreshed them for a month', () => {
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const old = path.join(dir, 'tui.cjs-0badf00d-v0-old.v8');
+    const recent = path.join(dir, 'tui.cjs-0badf00d-v0-recent.v8');
+    const unrelated = path.join(dir, 'other.cjs-0badf00d-v0-old.v8');
+    for (const f of [old, recent, unrelated]) fs.writeFileSync(f, 'x', { mode: 0o600 });
+    const longAgo = new Date(Date.now() - 40 * 24 * 3600 * 1000);
+    fs.utimesSync(old, longAgo, longAgo);
+    fs.utimesSync(unrelated, longAgo, longAgo);
+    expect(load().save()).toBe(true);
+    expect(fs.existsSync(old)).toBe(false);
+    expect(fs.existsSync(recent)).toBe(true);
+    expect(fs.existsSync(unrelated)).toBe(true);
+  });
+
   it('does not trust a cache file or directory others can write', () => {
     const saved = load();
     saved.save();

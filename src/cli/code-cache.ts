@@ -15,6 +15,8 @@ import vm from 'node:vm';
 
 /** The first bytes of a cache file (its format version). */
 const MAGIC = Buffer.from('BENTOV8\x02', 'latin1');
+/** How long a cache of another install of the script is kept without being refreshed. */
+const STALE_MS = 30 * 24 * 3600 * 1000;
 /** After MAGIC: the payload's length and checksum, 32 bits each. */
 const HEADER_BYTES = MAGIC.length + 8;
 
@@ -116,9 +118,14 @@ function writeCache(dir: string, { name, prefix }: { name: string; prefix: strin
     fs.rmSync(tmp, { force: true });
     throw err;
   }
-  // Caches of earlier builds of this script (or of another node) are dead weight.
+  // Caches of earlier builds of this script (or of another node) are dead weight; so are those of
+  // an install elsewhere (another prefix) that nobody has refreshed for a month.
+  const family = prefix.slice(0, prefix.lastIndexOf('-', prefix.length - 2) + 1);
   for (const old of fs.readdirSync(dir)) {
-    if (old !== name && old.startsWith(prefix) && old.endsWith('.v8')) fs.rmSync(path.join(dir, old), { force: true });
+    if (old === name || !old.startsWith(family) || !(old.endsWith('.v8') || old.endsWith('.tmp'))) continue;
+    const file = path.join(dir, old);
+    if (old.startsWith(prefix) && old.endsWith('.v8')) fs.rmSync(file, { force: true });
+    else if (Date.now() - (fs.statSync(file, { throwIfNoEntry: false })?.mtimeMs ?? Date.now()) > STALE_MS) fs.rmSync(file, { force: true });
   }
   return true;
 }
