@@ -36,3 +36,18 @@ export function plainWidth(input, options, eastAsianWidth) {
   }
   return width;
 }
+
+/**
+ * The grapheme segments of `input` ({segment, index}, as Intl.Segmenter gives them) when every
+ * character is printable ASCII, ESC (escape sequences are made of such characters) or one of the
+ * characters above, each then a segment of its own; null when only Intl.Segmenter can tell.
+ */
+export function plainSegments(input) {
+  const segments = [];
+  for (let i = 0; i < input.length; i++) {
+    const c = input.charCodeAt(i);
+    if (!((c >= 0x20 && c <= 0x7e) || c === 0x1b || (plain(c) && !EMOJI_LIKE.test(input[i])))) return null;
+    segments.push({ segment: input[i], index: i });
+  }
+  return segments;
+}

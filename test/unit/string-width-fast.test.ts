@@ -3,7 +3,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import stringWidth from 'string-width';
 import { describe, expect, it } from 'vitest';
-import { plainWidth } from '../../scripts/stubs/string-width-fast.js';
+import { plainSegments, plainWidth } from '../../scripts/stubs/string-width-fast.js';
 
 type Width = (text: string, options?: object) => number;
 const root = path.resolve(import.meta.dirname, '../..');
@@ -50,5 +50,18 @@ describe('plainWidth (the bundle fast path of string-width)', () => {
     expect(fast('abc', { countAnsiEscapeCodes: true })).toBe(-1);
     expect(fast('')).toBe(0);
     expect(plainWidth(undefined, undefined, () => 1)).toBe(0);
+  });
+
+  it('splits plain text (escape sequences included) into the same graphemes as Intl.Segmenter, and leaves the rest to it', () => {
+    const segmenter = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
+    const real = (s: string) => [...segmenter.segment(s)].map(({ segment, index }) => ({ segment, index }));
+    let seed = 11;
+    const next = (): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31);
+    const samples = ['\u001b[1m\u001b[36m VMs \u001b[39m\u001b[22m ╭─ │>vm00 ○ stopped … ·', ''];
+    for (let i = 0; i < 2000; i++) {
+      samples.push(Array.from({ length: 1 + (next() % 24) }, () => (next() % 5 === 0 ? `\u001b[${next() % 100}m` : answered[next() % answered.length])).join(''));
+    }
+    for (const s of samples) expect([s, plainSegments(s)]).toEqual([s, real(s)]);
+    for (const s of ['e\u0301', '👍', 'a\r\nb', 'a\u200db', '\u009b31m', '한']) expect([s, plainSegments(s)]).toEqual([s, null]);
   });
 });
