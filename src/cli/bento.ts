@@ -61,20 +61,8 @@ const program = new Command('bento')
   .configureOutput({ outputError: (str, write) => write(`bento: ${str.replace(/^error: /, '').trim()} (see bento --help)\n`) })
   .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 1))
   .action(async () => {
-    // Ink draws no frames when it guesses it runs in CI (CI=true, read when Ink loads). The TUI only
-    // opens on a real terminal, where that guess is wrong, so it is switched off before the import.
-    if (process.stdout.isTTY) {
-      process.env.CI = '0';
-      process.env.CONTINUOUS_INTEGRATION = '0';
-    }
-    const [{ runTui }, { loadPreferences }, { parseEscapeKey, describeEscapeKey }, { commandRunner }] = await Promise.all([
-      import('../ui/run.js'),
-      import('./prefs.js'),
-      import('../console/escape-key.js'),
-      import('./command-runner.js'),
-    ]);
-    const { escapeKey } = loadPreferences(home);
-    await runTui({ home, socket, ensure: client, runCommand: commandRunner(home, socket), escape: { byte: parseEscapeKey(escapeKey), label: describeEscapeKey(escapeKey) } });
+    const { openTui } = await import('./open-tui.js');
+    await openTui(home, socket);
   });
 
 program

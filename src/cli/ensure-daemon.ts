@@ -25,7 +25,8 @@ function connects(sock: string): Promise<boolean> {
 export function bentodEntry(): string {
   if (process.env.BENTO_BENTOD) return process.env.BENTO_BENTOD;
   const here = fileURLToPath(import.meta.url);
-  const dir = path.dirname(here);
+  // In the bundle this code may sit in a shared chunk (dist/chunks/); bentod.js is in dist/.
+  const dir = path.basename(path.dirname(here)) === 'chunks' ? path.dirname(path.dirname(here)) : path.dirname(here);
   return path.join(dir, here.endsWith('.ts') ? 'bentod.ts' : 'bentod.js');
 }
 

@@ -21,6 +21,8 @@ export interface TuiOptions {
   guestDir?: string;
   /** Runs the `:` command line's bento commands. */
   runCommand?: CommandRunner;
+  /** Called once, just after the first frame is drawn (the launcher saves its code cache then). */
+  onFirstFrame?: () => void;
 }
 
 /** How long the first frame waits for bentod's snapshot, so it shows the VMs rather than "connecting". */
@@ -106,6 +108,7 @@ export async function runTui(opts: TuiOptions): Promise<void> {
   process.on('SIGTERM', onSignal);
   process.on('SIGHUP', onSignal);
 
+  let onFirstFrame = opts.onFirstFrame;
   try {
     for (;;) {
       let handTo: { tool: HandOverTool; name: string } | null = null;
@@ -129,6 +132,8 @@ export async function runTui(opts: TuiOptions): Promise<void> {
         { exitOnCtrlC: false, patchConsole: true, maxFps: 60 },
       );
       unmount = () => ink.unmount();
+      if (onFirstFrame) setImmediate(onFirstFrame);
+      onFirstFrame = undefined;
       await ink.waitUntilExit();
       unmount = null;
       const to = handTo as { tool: HandOverTool; name: string } | null;
