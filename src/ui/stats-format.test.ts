@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cpuSparkline, formatBytes, formatCpu, formatRate, sparkline } from './stats-format.js';
+import { cpuSparkline, formatBytes, formatCpu, formatRate, sparkFromAscii, sparkToAscii, sparkline } from './stats-format.js';
 import type { VmSample } from '../vm/types.js';
 
 describe('sparkline', () => {
@@ -35,5 +35,20 @@ describe('figures', () => {
     expect(formatCpu(97.4)).toBe('97%');
     expect(formatCpu(3.46)).toBe('3.5%');
     expect(formatCpu(null)).toBe('-');
+  });
+});
+
+describe('sparkToAscii / sparkFromAscii', () => {
+  it('spells a CPU cell in printable ASCII of the same length and draws it back unchanged', () => {
+    const cell = `  12% ${sparkline([0, 10, 25, 40, 55, 70, 85, 100], 8, 100)}`;
+    const ascii = sparkToAscii(cell);
+    expect(ascii).toMatch(/^[\x20-\x7e]*$/);
+    expect(ascii).toHaveLength(cell.length);
+    expect(sparkFromAscii(ascii)).toBe(cell);
+  });
+
+  it('leaves figures and SGR escapes alone on the way back', () => {
+    const styled = `\u001b[7m  9.5%  - ${sparkToAscii('▁█')}\u001b[27m`;
+    expect(sparkFromAscii(styled)).toBe('\u001b[7m  9.5%  - ▁█\u001b[27m');
   });
 });

@@ -4,6 +4,29 @@ import type { VmSample } from '../vm/types.js';
 export const SPARK_CHARS = '▁▂▃▄▅▆▇█';
 
 /**
+ * ASCII stand-ins for SPARK_CHARS, one each, in the same order. Letters a-h occur in no figure
+ * (digits, `%`, `.`, `-`, spaces) and in no SGR escape (`ESC [`, digits, `;`, `m`), so the swap back
+ * touches the glyphs only.
+ */
+const SPARK_ASCII = 'abcdefgh';
+const TO_ASCII = new Map([...SPARK_CHARS].map((c, i) => [c, SPARK_ASCII[i]!]));
+const TO_SPARK = new Map([...SPARK_ASCII].map((c, i) => [c, SPARK_CHARS[i]!]));
+
+/**
+ * A sparkline cell spelt in ASCII (see sparkFromAscii). Ink measures every text node's width on every
+ * frame, uncached: ASCII takes string-width's fast path, the block glyphs its grapheme segmenter,
+ * about 20 µs a cell, which a table of sparklines paid on each keypress.
+ */
+export function sparkToAscii(text: string): string {
+  return text.replace(/[▁▂▃▄▅▆▇█]/g, (c) => TO_ASCII.get(c)!);
+}
+
+/** Undoes sparkToAscii (an Ink <Transform>, applied to the laid-out line): the same width, one cell a glyph. */
+export function sparkFromAscii(text: string): string {
+  return text.replace(/[a-h]/g, (c) => TO_SPARK.get(c)!);
+}
+
+/**
  * A sparkline of the last `width` values (newest on the right), scaled to `max` (or to the largest
  * value when max is null). Missing values (null) are blank; with fewer values than cells it is
  * left-padded with blanks, so it always takes exactly `width` cells.

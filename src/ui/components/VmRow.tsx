@@ -1,9 +1,10 @@
-import { Box, Text } from 'ink';
+import { Box, Text, Transform } from 'ink';
 import { memo, type ReactNode } from 'react';
 import type { Vm } from '../../vm/types.js';
 import { useTheme } from '../hooks/use-theme.js';
 import { COLUMN_GAP, cellText, pad, type Column } from '../table-columns.js';
 import type { VmLiveStats } from '../live-stats.js';
+import { sparkFromAscii, sparkToAscii } from '../stats-format.js';
 import { READY_MARK, readiness, stateLabel } from '../vm-view.js';
 
 /** Props of VmRow. */
@@ -70,9 +71,13 @@ export const VmRow = memo(function VmRow({ vm, columns, selected, marked, focuse
         {after}
       </Text>
       {cpu ? (
-        <Text wrap="truncate" inverse={inverse} bold={bold}>
-          {cpu}
-        </Text>
+        // Laid out in ASCII, drawn with glyphs: Ink measures text on every frame and the glyphs' width
+        // is slow to measure. The cell never overflows (the column is dropped before the row could).
+        <Transform transform={sparkFromAscii}>
+          <Text inverse={inverse} bold={bold}>
+            {sparkToAscii(cpu)}
+          </Text>
+        </Transform>
       ) : null}
     </Box>
   );
