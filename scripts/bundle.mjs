@@ -5,6 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { yogaSync } from './yoga-plugin.mjs';
 import { fastStringWidth } from './string-width-plugin.mjs';
+import { inkBoundedCaches } from './ink-cache-plugin.mjs';
 import { buildTuiScript } from './tui-script.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -41,7 +42,7 @@ await build({
       'const require = __bentoCreateRequire(import.meta.url);',
     ].join('\n'),
   },
-  plugins: [yogaSync(), fastStringWidth()],
+  plugins: [yogaSync(), fastStringWidth(), inkBoundedCaches()],
   logLevel: 'warning',
 });
 // The TUI again, as one classic script that loads with a V8 code cache (src/cli/code-cache.ts).

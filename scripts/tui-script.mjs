@@ -12,6 +12,7 @@ import path from 'node:path';
 import process from 'node:process';
 import { yogaSync } from './yoga-plugin.mjs';
 import { fastStringWidth } from './string-width-plugin.mjs';
+import { inkBoundedCaches } from './ink-cache-plugin.mjs';
 
 /** Ink's dev-only top-level awaits and what they become when DEV is not 'true'. */
 const INK_PATCHES = [
@@ -56,7 +57,7 @@ export async function buildTuiScript({ root, outfile, define, alias }) {
       external: ['node-pty'],
       alias,
       define: { ...define, 'import.meta.url': '__bentoScriptUrl' },
-      plugins: [yogaSync(), fastStringWidth(), inkWithoutTopLevelAwait()],
+      plugins: [yogaSync(), fastStringWidth(), inkBoundedCaches(), inkWithoutTopLevelAwait()],
       logLevel: 'silent',
     });
     return true;
