@@ -2,7 +2,7 @@
 // RAM, `V` lists it and restores it after a confirmation, `z` suspends to disk, `s` resumes. A value
 // held only in a guest shell variable says which instant the guest is at.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BENTO, bento, cleanupHome, client, createGuest, serialLog, tempHome, typeSerial, waitForLog } from '../helpers/bento.js';
+import { BENTO, bento, cleanupHome, client, createGuest, serialLog, tempHome, typeSerial, waitFor, waitForLog } from '../helpers/bento.js';
 import { runInPty, type PtyRun } from '../helpers/pty.js';
 
 describe('snapshots and suspend from the TUI (real guest)', () => {
@@ -53,8 +53,10 @@ describe('snapshots and suspend from the TUI (real guest)', () => {
     await tui.waitForScreen(`keep: restored ${tag}; keep is running`, 60_000);
     expect(await guestX('c')).toBe('at-snapshot');
 
+    // Esc closes the chooser; z only once it is gone (an Esc and a z read together are Alt-z).
     tui.write('\x1b');
-    await tui.waitForScreen('s start', 10_000);
+    await waitFor('the snapshot chooser to close', () => !tui.screen().includes('Snapshots · keep'), 10_000);
+    await new Promise((r) => setTimeout(r, 200));
     tui.write('z');
     await tui.waitForScreen(/keep\s+○?\s*stopped·saved/, 120_000);
     await tui.waitForScreen(/keep is saved to disk \(\d/, 10_000);

@@ -40,7 +40,7 @@ describe('bad input changes nothing and says which field broke which rule', () =
     ['a relative kernel path', () => ['create', 'k2', '--kernel', 'vmlinuz'], /kernel must be an absolute path/],
     ['a name that exists', () => ['create', 'exists', '--kernel', kernel], /a VM named "exists" already exists/],
     ['stopping a VM that is not running', () => ['stop', 'exists'], /exists is not running/],
-    ['pausing a VM that is not running', () => ['pause', 'exists'], /exists is not running/],
+    ['pausing a VM that is not running', () => ['pause', 'exists'], /only a running VM can be paused \(exists is stopped\)/],
     ['a VM that does not exist', () => ['start', 'ghost'], /no VM named "ghost"/],
   ];
 
