@@ -145,7 +145,8 @@ describe('a cloud image VM, from create --image to bento ssh (real Debian 12 gue
     const serve = await ssh('nohup python3 -m http.server 8080 --bind 0.0.0.0 --directory /etc >/dev/null 2>&1 & echo started');
     expect(serve.stdout.trim()).toBe('started');
     const body = await waitFor(`the guest's web server through 127.0.0.1:${webPort}`, async () => {
-      const res = await fetch(`http://127.0.0.1:${webPort}/hostname`).catch(() => null);
+      // A try that hangs (the forward accepted, the guest silent) must not use up the whole wait.
+      const res = await fetch(`http://127.0.0.1:${webPort}/hostname`, { signal: AbortSignal.timeout(5_000) }).catch(() => null);
       return res?.ok ? await res.text() : null;
     }, 60_000, 500);
     expect(body.trim()).toBe('web');
