@@ -142,7 +142,7 @@ describe('a cloud image VM, from create --image to bento ssh (real Debian 12 gue
   }, 120_000);
 
   it('--publish reaches a server started in the guest; a taken host port is a clear error naming it', async () => {
-    const serve = await ssh('nohup python3 -m http.server 8080 --bind 0.0.0.0 --directory /etc >/dev/null 2>&1 & echo started');
+    const serve = await ssh('nohup python3 -m http.server 8080 --bind 0.0.0.0 --directory /etc </dev/null >/dev/null 2>&1 & echo started');
     expect(serve.stdout.trim()).toBe('started');
     const body = await waitFor(`the guest's web server through 127.0.0.1:${webPort}`, async () => {
       // A try that hangs (the forward accepted, the guest silent) must not use up the whole wait.
