@@ -847,12 +847,22 @@ export class VmManager {
       e.held = false;
       e.progress = null;
       await this.settleState(e, via, null);
+      this.progressEnded(e);
       throw err;
     }
     e.held = false;
     e.progress = null;
     await this.settleState(e, via, after ? after(result) : null);
+    this.progressEnded(e);
     return result;
+  }
+
+  /**
+   * Tells clients the operation is over: the last view they got (with a state event pushed while it
+   * ran, e.g. `stopped` when a suspended qemu quit) may still carry its progress.
+   */
+  private progressEnded(e: Entry): void {
+    if (this.entries.get(e.spec.name) === e) this.changed({ kind: 'changed', name: e.spec.name, vm: this.view(e) });
   }
 
   /** After a long operation: shows the given state, or the backend's, unless the VM already moved on (it stopped). */
