@@ -2,13 +2,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { vmDir } from '../../src/vm/paths.js';
-import { BENTO, bento, cleanupHome, client, createGuest, tempHome, waitFor, waitForLog } from '../helpers/bento.js';
-import { runInPty, type PtyRun } from '../helpers/pty.js';
+import { bento, cleanupHome, client, createGuest, tempHome, waitFor, waitForLog } from '../helpers/bento.js';
+import { openTui, type PtyRun } from '../helpers/pty.js';
 
-/** The real `bento` TUI in a pseudo-terminal against the real bentod and real guests. */
-function openTui(home: string): PtyRun {
-  return runInPty('node', [BENTO], { env: { BENTO_HOME: home }, cols: 120, rows: 34 });
-}
 const state = async (home: string, name: string): Promise<string> => (await client(home).get(name)).state;
 
 describe('marks, the : command line and clone, in the real TUI against real guests', () => {

@@ -1,11 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BENTO, cleanupHome, createGuest, tempHome } from '../helpers/bento.js';
-import { runInPty, type PtyRun } from '../helpers/pty.js';
-
-/** The real `bento` TUI in a pseudo-terminal against the real bentod and real guests. */
-function openTui(home: string): PtyRun {
-  return runInPty('node', [BENTO], { env: { BENTO_HOME: home }, cols: 120, rows: 34 });
-}
+import { cleanupHome, createGuest, tempHome } from '../helpers/bento.js';
+import { openTui, type PtyRun } from '../helpers/pty.js';
 
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

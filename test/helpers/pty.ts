@@ -1,6 +1,6 @@
 import xh from '@xterm/headless';
 import pty from 'node-pty';
-import { waitFor } from './bento.js';
+import { BENTO, waitFor } from './bento.js';
 
 const { Terminal } = xh;
 
@@ -74,4 +74,9 @@ export function runInPty(command: string, args: string[], opts: { env?: Record<s
       }
     },
   };
+}
+
+/** The real `bento` TUI in a 120x34 pseudo-terminal against the home's bentod. */
+export function openTui(home: string): PtyRun {
+  return runInPty('node', [BENTO], { env: { BENTO_HOME: home }, cols: 120, rows: 34 });
 }
