@@ -15,8 +15,8 @@ export const VM_STATES = [
 /** One of the ten VM states. */
 export type VmState = (typeof VM_STATES)[number];
 
-/** Backends bento can drive. */
-export type Backend = 'qemu' | 'vz';
+/** Backends bento can drive; 'libvirt' only on VMs of libvirt hosts (a local create refuses it). */
+export type Backend = 'qemu' | 'vz' | 'libvirt';
 
 /** Accelerators a user may ask for; `auto` is resolved per host at start. */
 export type AccelRequest = 'auto' | 'kvm' | 'hvf' | 'tcg';
