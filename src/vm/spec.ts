@@ -72,7 +72,8 @@ function vzKernelErrors(host: HostFacts, kernel: string | null | undefined): Fie
  */
 export const COMMAND_LINE_SIZE = 2048;
 
-function checkCmdline(cmdline: string | null | undefined, out: FieldError[]): void {
+/** Adds a `cmdline` field error when the command line is longer than the kernel takes. */
+export function checkCmdline(cmdline: string | null | undefined, out: FieldError[]): void {
   if (cmdline === undefined || cmdline === null) return;
   const bytes = Buffer.byteLength(cmdline);
   if (bytes > COMMAND_LINE_SIZE - 1) {
