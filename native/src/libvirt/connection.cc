@@ -63,6 +63,7 @@ void OnConnectionClosed(virConnectPtr, int reason, void* opaque) {
 }
 
 void FinalizeConnContext(Napi::Env, void*, std::shared_ptr<ConnJs>* context) {
+  (*context)->shared->channel.Detach();
   delete context;
 }
 

@@ -75,29 +75,38 @@ void ScheduleTeardown(const std::shared_ptr<ConsoleShared>& s) {
   }
 }
 
-// Event thread: sends queued bytes until the queue is empty or the stream would block.
-// Returns false when the stream failed (and was torn down).
+// Event thread: sends queued bytes until the queue is empty or the stream would block (then asks for
+// WRITABLE, and comes back here when it fires). Returns false when the stream failed (and was torn
+// down). Only this thread changes the stream's requested events, so `writable` needs no lock.
 bool Flush(ConsoleShared& s, virStreamPtr st) {
   for (;;) {
-    const char* data;
-    size_t len;
+    const char* data = nullptr;
+    size_t len = 0;
     {
       std::lock_guard<std::mutex> lock(s.mutex);
-      if (s.queue.empty()) {
-        if (s.writable) {
-          virStreamEventUpdateCallback(st, kReadEvents);
-          s.writable = false;
-        }
-        return true;
+      if (!s.queue.empty()) {
+        // Only this thread pops, and deque::push_back keeps references valid: the bytes stay put
+        // while sent without the lock.
+        const std::string& front = s.queue.front();
+        data = front.data() + s.offset;
+        len = std::min(front.size() - s.offset, kMaxSend);
       }
-      // Only this thread pops, and deque::push_back keeps references valid: the bytes stay put
-      // while sent without the lock.
-      const std::string& front = s.queue.front();
-      data = front.data() + s.offset;
-      len = std::min(front.size() - s.offset, kMaxSend);
+    }
+    if (data == nullptr) {
+      if (s.writable) {
+        virStreamEventUpdateCallback(st, kReadEvents);
+        s.writable = false;
+      }
+      return true;
     }
     const int n = virStreamSend(st, data, len);
-    if (n == -2) return true;  // would block: WRITABLE comes back
+    if (n == -2) {
+      if (!s.writable) {
+        virStreamEventUpdateCallback(st, kReadEvents | VIR_STREAM_EVENT_WRITABLE);
+        s.writable = true;
+      }
+      return true;
+    }
     if (n < 0) {
       PostEnd(s, LastError("virStreamSend"));
       Teardown(s, false);
@@ -125,6 +134,19 @@ bool Flush(ConsoleShared& s, virStreamPtr st) {
   }
 }
 
+// Event thread: write() queued bytes; send them.
+void FlushTimer(int timer, void* opaque) {
+  virEventRemoveTimeout(timer);
+  ConsoleShared& s = **static_cast<std::shared_ptr<ConsoleShared>*>(opaque);
+  virStreamPtr st;
+  {
+    std::lock_guard<std::mutex> lock(s.mutex);
+    s.flushScheduled = false;
+    st = s.stream;
+  }
+  if (st != nullptr && !s.closing.load()) Flush(s, st);
+}
+
 // Event thread: reads what the guest wrote; on end of stream or an error, reports it and tears down.
 void ReadAvailable(ConsoleShared& s, virStreamPtr st, int events) {
   // One event thread: one buffer.
@@ -143,7 +165,7 @@ void ReadAvailable(ConsoleShared& s, virStreamPtr st, int events) {
   }
   if (n > 0) return;  // more next time
   if (n == 0) {
-    PostEnd(s, std::nullopt);  // the guest's side is gone (domain stopped, console taken)
+    PostEnd(s, std::nullopt);  // the server ended the stream (the domain stopped)
     Teardown(s, true);
   } else if (n == -1) {
     PostEnd(s, LastError("virStreamRecv"));
@@ -177,6 +199,7 @@ void OnStreamEvent(virStreamPtr, int events, void* opaque) {
 }
 
 void FinalizeConsoleContext(Napi::Env, void*, std::shared_ptr<ConsoleJs>* context) {
+  (*context)->shared->channel.Detach();
   delete context;
 }
 
@@ -346,10 +369,16 @@ Napi::Value ConsoleStream::Write(const Napi::CallbackInfo& info) {
   if (bytes.ByteLength() > 0) {
     s.queue.emplace_back(reinterpret_cast<const char*>(bytes.Data()), bytes.ByteLength());
     s.queued += bytes.ByteLength();
-    if (!s.writable) {
-      // The event thread sends them (Flush) when the stream says it is writable.
-      virStreamEventUpdateCallback(s.stream, kReadEvents | VIR_STREAM_EVENT_WRITABLE);
-      s.writable = true;
+    if (!s.flushScheduled) {
+      // The event thread sends them (Flush). Waking it with a zero timeout takes only the event
+      // loop's lock; libvirt's stream calls could wait for the connection's lock (held while another
+      // stream is aborted, for one), and the JS thread must not.
+      auto* holder = new std::shared_ptr<ConsoleShared>(js_->shared);
+      if (virEventAddTimeout(0, FlushTimer, holder, FreeHolder) >= 0) {
+        s.flushScheduled = true;
+      } else {
+        delete holder;  // out of memory in libvirt: the bytes go with the next WRITABLE or write()
+      }
     }
   }
   const bool ok = s.queued <= kConsoleHighWater;

@@ -1,10 +1,10 @@
 // ConsoleStream: a domain's console over a non-blocking virStream.
 //
-// Every stream operation after the open (virStreamRecv, virStreamSend, removing the callback,
-// virStreamAbort/Finish, virStreamFree) runs on libvirt's event thread, as in virsh's own console:
-// reads and writes never block the JS thread, and the stream is freed only on the thread that could
-// otherwise still be using it. JS's write() only queues bytes and asks for WRITABLE events; close()
-// schedules the teardown on the event thread (a zero timeout).
+// Every stream operation after the open (virStreamRecv, virStreamSend, changing the requested events,
+// removing the callback, virStreamAbort/Finish, virStreamFree) runs on libvirt's event thread, as in
+// virsh's own console: reads and writes never block the JS thread, and the stream is freed only on
+// the thread that could otherwise still be using it. JS's write() only queues bytes and wakes the
+// event thread (a zero timeout); close() schedules the teardown there the same way.
 #pragma once
 
 #include <libvirt/libvirt.h>
@@ -52,7 +52,8 @@ struct ConsoleShared {
   std::deque<std::string> queue;  // bytes for the guest; only the event thread pops
   size_t offset = 0;              // sent bytes of queue.front()
   size_t queued = 0;              // unsent bytes in queue
-  bool writable = false;          // WRITABLE is among the stream's requested events
+  bool flushScheduled = false;    // a zero timeout will run Flush on the event thread
+  bool writable = false;          // WRITABLE is among the stream's requested events (event thread only)
   bool wantDrain = false;         // write() returned false; onDrain is owed
   bool teardownScheduled = false;
   // Set under mutex by close(); read without it by the stream callback, which then does nothing.

@@ -72,6 +72,12 @@ class Channel {
     open_ = false;
     tsfn_.Release();
   }
+  // From the ThreadSafeFunction's finalizer (JS thread): it is going away, also when Node tears the
+  // environment down without Close(). Nothing may be posted to it afterwards.
+  void Detach() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    open_ = false;
+  }
   // JS thread only: stop keeping Node alive (a connection libvirt reported closed).
   void Unref(Napi::Env env) {
     std::lock_guard<std::mutex> lock(mutex_);
