@@ -3,6 +3,8 @@
 // machine has libvirt-dev, and a missing binding fails here with the loader's reason, never skips.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   BENTO_XMLNS,
@@ -120,10 +122,31 @@ describe('loading', () => {
     expect(binding.version()).toMatch(/^\d+\.\d+\.\d+$/);
   });
 
-  it('says the binding was not built, and how to build it, when no candidate exists', () => {
+  it('says the binding is not built, and how to build it, when no candidate exists', () => {
     const r = loadLibvirtFrom(['/nonexistent/build/Release/bento_libvirt.node']);
     expect(r.ok).toBe(false);
-    if (!r.ok) expect(r.reason).toMatch(/was not built: .*install libvirt-dev .*node scripts\/build-native\.mjs/);
+    if (!r.ok) expect(r.reason).toMatch(/is not built .*libvirt-dev.*; install libvirt-dev .*run node scripts\/build-native\.mjs/);
+  });
+
+  it("quotes the build script's reason for not building it", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bento-libvirt-status-'));
+    try {
+      fs.mkdirSync(path.join(dir, 'build', 'Release'), { recursive: true });
+      const candidate = path.join(dir, 'build', 'Release', 'bento_libvirt.node');
+      fs.writeFileSync(path.join(dir, 'build', 'bento_libvirt.status'), "libvirt's development files (libvirt-dev) were not installed when bento was built\n");
+      expect(loadLibvirtFrom([candidate])).toEqual({
+        ok: false,
+        reason:
+          "the libvirt binding (bento_libvirt.node) was not built: libvirt's development files (libvirt-dev) were not installed when bento was built; " +
+          'install libvirt-dev (and pkg-config) and run node scripts/build-native.mjs (or npm rebuild bento)',
+      });
+      fs.writeFileSync(path.join(dir, 'build', 'bento_libvirt.status'), 'its build failed (node-gyp exited with status 1)\n');
+      const failed = loadLibvirtFrom([candidate]);
+      expect(failed.ok).toBe(false);
+      if (!failed.ok) expect(failed.reason).toMatch(/was not built: its build failed .*; run node scripts\/build-native\.mjs to see the errors/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('reports a file that is not the binding instead of throwing', () => {

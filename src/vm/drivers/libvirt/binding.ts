@@ -178,9 +178,14 @@ export function loadLibvirtFrom(candidates: readonly string[]): { ok: true; bind
   }
   const missingOnly = tried.every((t) => t.endsWith('(missing)'));
   if (missingOnly) {
-    const why = notBuilt ?? "libvirt's development files (libvirt-dev, found through pkg-config) were missing when bento was built";
-    const advice = why.startsWith(BUILD_FAILED) ? 'run node scripts/build-native.mjs to see the errors and retry' : HOW_TO_BUILD;
-    return { ok: false, reason: `the libvirt binding (${ADDON_FILE}) was not built: ${why}; ${advice}` };
+    if (notBuilt === undefined) {
+      return {
+        ok: false,
+        reason: `the libvirt binding (${ADDON_FILE}) is not built (it is built only where pkg-config finds libvirt's development files, libvirt-dev); ${HOW_TO_BUILD}`,
+      };
+    }
+    const advice = notBuilt.startsWith(BUILD_FAILED) ? 'run node scripts/build-native.mjs to see the errors and retry' : HOW_TO_BUILD;
+    return { ok: false, reason: `the libvirt binding (${ADDON_FILE}) was not built: ${notBuilt}; ${advice}` };
   }
   const problem = tried.find((t) => !t.endsWith('(missing)')) ?? tried[0];
   return { ok: false, reason: `the libvirt binding (${ADDON_FILE}) is not usable: ${problem}` };
