@@ -3,9 +3,16 @@
 # On macOS a second module, bento_vz.node (the Virtualization.framework binding, src/vz/*.mm), is
 # built beside it; src/vm/drivers/vz/binding.ts loads it. `node-gyp rebuild --bento_vz=false` leaves
 # it out (scripts/build-native.mjs does that when it fails, so the first addon still gets built).
+# Where libvirt's development files are installed (pkg-config knows `libvirt`), a third module,
+# bento_libvirt.node (the libvirt binding, src/libvirt/*.cc), is built too;
+# src/vm/drivers/libvirt/binding.ts loads it. `--bento_libvirt=false` leaves it out.
 {
   'variables': {
     'bento_vz%': 'true',
+    # Probed, not assumed: without libvirt-dev the binding is simply not built, and the install
+    # still succeeds (bentod then says libvirt hosts need libvirt-dev). Errors of pkg-config itself
+    # (not installed) also read as "false".
+    'bento_libvirt%': '<!(pkg-config --exists libvirt 2>/dev/null && echo true || echo false)',
   },
   'targets': [
     {
@@ -69,6 +76,44 @@
     },
   ],
   'conditions': [
+    # The libvirt binding is its own module so bento_native never links libvirt: a host without
+    # libvirt's shared library still loads the peer-credentials addon.
+    ['bento_libvirt=="true"', {
+      'targets': [
+        {
+          'target_name': 'bento_libvirt',
+          'sources': [
+            'src/checks.cc',
+            'src/libvirt/args.cc',
+            'src/libvirt/connection.cc',
+            'src/libvirt/console.cc',
+            'src/libvirt/domain.cc',
+            'src/libvirt/errors.cc',
+            'src/libvirt/libvirt_addon.cc',
+            'src/libvirt/runtime.cc',
+          ],
+          'include_dirs': [
+            "<!(node -p \"require('node-addon-api').include_dir\")",
+          ],
+          'defines': [
+            'NAPI_VERSION=8',
+            'NAPI_CPP_EXCEPTIONS',
+            'NODE_ADDON_API_DISABLE_DEPRECATED',
+          ],
+          'cflags!': ['-fno-exceptions'],
+          'cflags_cc!': ['-fno-exceptions'],
+          'cflags_cc': ['-std=c++17', '-Wall', '-Wextra', '<!@(pkg-config --cflags libvirt)'],
+          'libraries': ['<!@(pkg-config --libs libvirt)'],
+          'xcode_settings': {
+            'GCC_ENABLE_CPP_EXCEPTIONS': 'YES',
+            'CLANG_CXX_LANGUAGE_STANDARD': 'c++17',
+            'CLANG_CXX_LIBRARY': 'libc++',
+            'MACOSX_DEPLOYMENT_TARGET': '11.0',
+            'OTHER_CPLUSPLUSFLAGS': ['-Wall', '-Wextra', '<!@(pkg-config --cflags libvirt)'],
+          },
+        },
+      ],
+    }],
     # The vz binding is its own module so bento_native stays free of Objective-C and of
     # Virtualization.framework: Linux never sees these sources, and a Mac whose SDK cannot build
     # them still gets the peer-credentials addon.

@@ -3,6 +3,10 @@
 // A failed build is fatal on Linux, where bentod cannot check its clients without the addon. On macOS
 // it only warns, so `npm ci` still works on a Mac without the Xcode command line tools; the loader
 // then explains at run time what is missing.
+// The libvirt binding (bento_libvirt.node) is optional everywhere: binding.gyp builds it only when
+// pkg-config finds libvirt, and when its build fails this script builds again without it. Either
+// way it writes why into native/build/bento_libvirt.status, which the loader
+// (src/vm/drivers/libvirt/binding.ts) quotes.
 import { spawnSync } from 'node:child_process';
 // Imported rather than global: the lint config gives scripts/*.mjs no Node globals.
 import console from 'node:console';
@@ -72,16 +76,52 @@ function build(extra = []) {
   return undefined;
 }
 
-let failure = build();
+/** Why the libvirt binding will not be built on this machine, or undefined when it will be tried. */
+function libvirtUnavailable() {
+  const probe = spawnSync('pkg-config', ['--exists', 'libvirt'], { stdio: 'ignore' });
+  if (probe.error) return 'pkg-config, which finds libvirt\'s development files, was not installed when bento was built';
+  if (probe.status !== 0) return "libvirt's development files (libvirt-dev) were not installed when bento was built";
+  return undefined;
+}
+
+let libvirtSkipped = libvirtUnavailable();
+let libvirtFailed = false;
+// Decided here, once, so binding.gyp's own probe (for node-gyp run by hand) cannot disagree.
+const extra = libvirtSkipped === undefined ? [] : ['--bento_libvirt=false'];
+let failure = build(extra);
+if (failure !== undefined && libvirtSkipped === undefined) {
+  // The libvirt binding must not cost the rest: build again without it; bentod then says why
+  // libvirt hosts are unavailable.
+  console.warn(`\nbento: WARNING: the build with the libvirt binding failed (${failure}); building without it.\n`);
+  // The loader (src/vm/drivers/libvirt/binding.ts) recognises this wording's start.
+  libvirtSkipped = `its build failed (${failure}; the compiler's output is in the install log)`;
+  libvirtFailed = true;
+  extra.push('--bento_libvirt=false');
+  failure = build(extra);
+}
 if (failure !== undefined && process.platform === 'darwin') {
   // The vz binding (Objective-C++, needs the macOS 13 SDK) must not cost the peer-credentials addon:
   // build again without it; bentod then runs with QEMU and says why vz is unavailable.
   console.warn(`\nbento: WARNING: the build with the vz backend failed (${failure}); building without it.\n`);
-  const without = build(['--bento_vz=false']);
+  extra.push('--bento_vz=false');
+  const without = build(extra);
   if (without === undefined) {
     console.warn('bento: built without the vz backend: VMs use QEMU until the vz binding builds (`npm rebuild bento`).\n');
   }
   failure = without;
+}
+if (failure === undefined) {
+  const status = path.join(nativeDir, 'build', 'bento_libvirt.status');
+  if (libvirtSkipped === undefined) {
+    fs.rmSync(status, { force: true });
+    console.log(`bento: libvirt binding built: ${path.join(nativeDir, 'build', 'Release', 'bento_libvirt.node')}`);
+  } else {
+    fs.writeFileSync(status, `${libvirtSkipped}\n`);
+    const advice = libvirtFailed
+      ? 'fix the errors above, then run `node scripts/build-native.mjs`'
+      : 'install libvirt-dev and pkg-config, then run `node scripts/build-native.mjs`';
+    console.log(`bento: the libvirt binding was not built: ${libvirtSkipped}. libvirt hosts need it: ${advice}.`);
+  }
 }
 if (failure !== undefined) {
   const retry = 'run `npm rebuild bento` (or `node scripts/build-native.mjs` in the checkout)';

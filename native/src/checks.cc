@@ -58,6 +58,7 @@ std::string Describe(const Napi::Value& value) {
   if (value.IsNull()) return "null";
   if (value.IsString()) return "a string";
   if (value.IsBoolean()) return "a boolean";
+  if (value.IsNumber()) return "a number";
   if (value.IsBigInt()) return "a bigint";
   if (value.IsSymbol()) return "a symbol";
   if (value.IsFunction()) return "a function";
