@@ -101,7 +101,8 @@ export interface DomainInfo {
   metadata: string | null;
 }
 
-export const BENTO_XMLNS = 'urn:bento:vm:1';
+/** bento's metadata namespace (one definition, in constants.ts; the addon reads metadata under the same URI). */
+export { BENTO_XMLNS } from './constants.js';
 
 export interface DomainEvent { uuid: string; name: string; id: number; event: number; detail: number }
 
