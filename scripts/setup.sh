@@ -8,6 +8,13 @@ cd "$(dirname "$0")/.."
 log() { printf '\033[1msetup:\033[0m %s\n' "$*" >&2; }
 
 APT_PACKAGES=(qemu-system-x86 qemu-utils busybox-static cpio xz-utils curl tmux util-linux ca-certificates genisoimage openssh-client)
+# libvirt hosts: the headers and pkg-config for the addon's libvirt part (so they must be installed
+# before `npm ci` builds it), virsh, and libvirtd/virtlogd, which the tests start by hand in private
+# namespaces (iproute2 for `ip netns`). On a machine without systemd running, apt never starts a
+# system libvirtd: libvirt-daemon-system's scripts start units only when /run/systemd/system exists
+# and enable them with `|| true` (its systemd flavour ships no init.d scripts). dbus, which polkitd
+# needs, is started through its init script there, unless a policy-rc.d forbids it (containers).
+APT_PACKAGES+=(libvirt-daemon-system libvirt-clients libvirt-dev pkg-config iproute2)
 # UEFI firmware for images that need it (x86 cloud images boot with SeaBIOS): installed when the
 # package archive has it, skipped with a note when it does not.
 OPTIONAL_PACKAGES=(ovmf)
@@ -39,6 +46,10 @@ fi
 if [[ ! -d node_modules ]] || [[ package-lock.json -nt node_modules/.package-lock.json ]]; then
   log "npm ci"
   npm ci --no-audit --no-fund
+elif [[ $(uname -s) == Linux ]] && pkg-config --exists libvirt 2>/dev/null && [[ ! -f native/build/Release/bento_libvirt.node ]]; then
+  # node_modules was installed before libvirt's headers were: build the addon again with its libvirt part.
+  log "building the native addon with libvirt"
+  node scripts/build-native.mjs
 fi
 
 log "bundling"
