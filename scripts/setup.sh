@@ -14,7 +14,7 @@ APT_PACKAGES=(qemu-system-x86 qemu-utils busybox-static cpio xz-utils curl tmux 
 # system libvirtd: libvirt-daemon-system's scripts start units only when /run/systemd/system exists
 # and enable them with `|| true` (its systemd flavour ships no init.d scripts). dbus, which polkitd
 # needs, is started through its init script there, unless a policy-rc.d forbids it (containers).
-APT_PACKAGES+=(libvirt-daemon-system libvirt-clients libvirt-dev pkg-config iproute2)
+APT_PACKAGES+=(libvirt-daemon-system libvirt-clients libvirt-dev pkg-config iproute2 libxml2-utils)
 # UEFI firmware for images that need it (x86 cloud images boot with SeaBIOS): installed when the
 # package archive has it, skipped with a note when it does not.
 OPTIONAL_PACKAGES=(ovmf)
