@@ -10,7 +10,7 @@ import type { HostFacts } from '../vm/spec.js';
 import type { Backend, DiskFormat } from '../vm/types.js';
 
 /** Every backend bentod knows, keyed by name. */
-export type Drivers = Record<Backend, Driver>;
+export type Drivers = Record<Exclude<Backend, 'libvirt'>, Driver>;
 
 /**
  * Both drivers, always: a backend that cannot run here stays registered so that asking for it gets
@@ -25,6 +25,8 @@ export function withBackends(host: HostFacts, drivers: Drivers): HostFacts {
   return {
     ...host,
     backendUnavailable(backend) {
+      // Not a local backend: libvirt VMs are created on a libvirt host (HOST/NAME).
+      if (backend === 'libvirt') return 'libvirt is the backend of VMs on libvirt hosts: name the VM HOST/NAME';
       const a = drivers[backend].availability();
       return a.ok ? null : a.reason;
     },
