@@ -69,9 +69,21 @@ export function formatReady(v: Pick<Vm, 'ready'>): string {
 export function formatInspect(data: Record<string, unknown>): string {
   const vm = data as unknown as Vm & { driver?: { command?: string[] }; runtime?: unknown; guestMounts?: { automatic: boolean; commands: string[] } };
   const spec = vm.spec;
+  const lv = vm.libvirt ?? null;
   const rows: string[][] = [
     ['Name:', vm.name],
-    ['State:', vm.state + (vm.reason ? ` (${vm.reason})` : '')],
+    ['State:', (vm.reachable === false ? `unreachable (last known: ${vm.state})` : vm.state) + (vm.reason ? ` (${vm.reason})` : '')],
+    // Where a libvirt host's VM lives: the host, its URI, the domain and whether bento defined it.
+    ...(lv
+      ? [
+          ['Host:', `${vm.host} (${lv.uri})`],
+          ['Domain:', `${lv.domain}${lv.id !== null ? `, id ${lv.id}` : ''}${lv.persistent ? '' : ', transient'}`],
+          ['UUID:', lv.uuid],
+          ['Foreign:', lv.foreign ? 'yes: defined outside bento (bento never changes its XML; virsh undefines it)' : 'no: bento defined it'],
+        ]
+      : vm.host && vm.host !== LOCAL_HOST
+        ? [['Host:', vm.host]]
+        : []),
     ['Backend:', `${vm.backend} (accel ${vm.accel}${spec.accel === 'auto' ? ', auto' : ''})`],
     ['CPUs:', String(vm.cpus)],
     ['Memory:', formatMemory(vm.memoryMiB)],

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { fakeVm } from '../ui/fake-client.js';
 import type { HostInfo, Vm } from '../vm/types.js';
-import { formatVmTable } from './format.js';
+import { formatInspect, formatVmTable } from './format.js';
 import { formatHostTable, hostReason, pickHost, showsHosts } from './host-format.js';
 
 const NOW = Date.parse('2024-05-01T12:00:00.000Z');
@@ -86,5 +86,20 @@ describe('bento host ls', () => {
   it('a retry time in the past reads 0s, not a negative count', () => {
     expect(hostReason({ state: 'unreachable', reason: 'x', retryAt: ago(3) }, NOW)).toBe('x (retry in 0s)');
     expect(hostReason({ state: 'unreachable', reason: null, retryAt: null }, NOW)).toBe('no reason given');
+  });
+});
+
+describe('bento inspect of a libvirt VM', () => {
+  it('says where it lives: host and URI, domain, UUID, whether bento defined it; unreachable keeps the last state', () => {
+    const vm = libvirtVm('lab1', 'web', { state: 'running', startedAt: ago(10), reachable: false });
+    vm.libvirt = { ...vm.libvirt!, id: 4, foreign: true };
+    const out = formatInspect(vm as unknown as Record<string, unknown>);
+    expect(out).toMatch(/^Name:\s+lab1\/web$/m);
+    expect(out).toMatch(/^State:\s+unreachable \(last known: running\)$/m);
+    expect(out).toMatch(/^Host:\s+lab1 \(qemu\+tcp:\/\/10\.0\.0\.1\/system\)$/m);
+    expect(out).toMatch(/^Domain:\s+web, id 4$/m);
+    expect(out).toMatch(/^UUID:\s+0b0e1c4e-5f0a-4c39-9a59-4d7d3c1c2b11$/m);
+    expect(out).toMatch(/^Foreign:\s+yes: defined outside bento/m);
+    expect(formatInspect(fakeVm('loc') as unknown as Record<string, unknown>)).not.toMatch(/^(Host|UUID):/m);
   });
 });
