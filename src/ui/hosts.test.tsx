@@ -115,6 +115,15 @@ describe('several hosts in one table', () => {
     expect(rows(h.frame())).toHaveLength(4);
   });
 
+  test('the hint bar offers H only when there is more than one host', async () => {
+    h = await renderApp([], { client: threeHosts(), cols: 220, rows: 30 });
+    await h.waitFor('lab3');
+    expect(h.frame().split('\n')[2]).toContain('/ filter  H host  : cmd');
+    h.unmount();
+    h = await renderApp([fakeVm('web')], { cols: 220, rows: 30 });
+    expect(h.frame().split('\n')[1]).toContain('/ filter  : cmd');
+  });
+
   test('host events update the header and the rows: lab3 comes back, lab1 is lost, a host is added and removed', async () => {
     const client = threeHosts();
     h = await renderApp([], { client, cols: 160, rows: 30 });

@@ -154,6 +154,9 @@ export function tableCommands(x: TableContext): TableCommands {
     openConsole: () => {
       const vm = x.cur();
       if (!vm) return say('no VM selected', 'error');
+      // The one table's rule (a VM whose host is unreachable has no console to open).
+      const why = refusal('console', vm);
+      if (why) return say(why, 'error');
       const running = vm.state !== 'stopped' && vm.state !== 'error';
       dispatch({ type: 'console-open', name: vm.name, focus: running });
       if (!running) say(`${vm.name} is ${vm.state}: s starts it, and its console appears here`);

@@ -14,7 +14,7 @@ import { useVmActions } from '../hooks/use-vm-actions.js';
 import { useSnapshotActions } from '../hooks/use-snapshot-actions.js';
 import { useSnapshots } from '../hooks/use-snapshots.js';
 import { useVmStore } from '../hooks/use-vm-store.js';
-import { COMMAND_HINTS, FILTER_HINTS, LOG_HINTS, TABLE_HINTS, consoleHints } from '../keys.js';
+import { COMMAND_HINTS, FILTER_HINTS, LOG_HINTS, ONE_HOST_HINTS, TABLE_HINTS, consoleHints } from '../keys.js';
 import { computeLayout, tableRows } from '../layout.js';
 import { openPane as realOpenPane } from '../pane-adapter.js';
 import { initialView, viewReducer } from '../view-state.js';
@@ -181,7 +181,7 @@ export function Screen(props: AppProps): ReactNode {
 
   const consoleFocused = view.focus === 'console' && !!view.console;
   const focusHints = { log: LOG_HINTS, filter: FILTER_HINTS, command: COMMAND_HINTS } as const;
-  const hints = consoleFocused ? consoleHints(escape.label) : view.focus in focusHints ? focusHints[view.focus as keyof typeof focusHints] : TABLE_HINTS;
+  const hints = consoleFocused ? consoleHints(escape.label) : view.focus in focusHints ? focusHints[view.focus as keyof typeof focusHints] : hostNames.length > 1 ? TABLE_HINTS : ONE_HOST_HINTS;
   const hintLabel = consoleFocused ? ` console · ${view.console!.name} ` : view.focus in focusHints ? ` ${view.focus} ` : view.marks.length ? ` ${view.marks.length} marked ` : undefined;
   return (
       <Box flexDirection="column" width={cols} height={rows - 1}>
