@@ -60,3 +60,36 @@ describe('BentoClient deadlines', () => {
     expect(ended?.message).toBe('bentod (pid 4321) did not answer in 0.3 s');
   });
 });
+
+describe('BentoClient hosts', () => {
+  it('lists, adds and removes hosts with the contract paths, and passes host events to onHost', async () => {
+    const seen: string[] = [];
+    const host = { name: 'lab1', kind: 'libvirt', uri: 'qemu+tcp://127.0.0.1/system', state: 'connecting', reason: null, retryAt: null, since: '2024-01-01T00:00:00.000Z', vms: 0 };
+    await serve((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        seen.push(`${req.method} ${req.url} ${body}`.trim());
+        if (req.url === '/api/events') {
+          res.writeHead(200, { 'content-type': 'text/event-stream' });
+          res.write(`event: host\ndata: ${JSON.stringify({ kind: 'changed', host })}\n\n`);
+          res.write(`event: host\ndata: ${JSON.stringify({ kind: 'removed', name: 'lab1' })}\n\n`);
+          return;
+        }
+        if (req.method === 'DELETE') return void res.writeHead(204).end();
+        res.writeHead(req.method === 'POST' ? 201 : 200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(req.method === 'POST' ? host : [host]));
+      });
+    });
+    const c = new BentoClient(sock);
+    expect(await c.hosts()).toEqual([host]);
+    expect(await c.addHost('lab1', host.uri)).toEqual(host);
+    await c.removeHost('lab 1');
+    expect(seen).toEqual(['GET /api/hosts', `POST /api/hosts {"name":"lab1","uri":"${host.uri}"}`, 'DELETE /api/hosts/lab%201']);
+    const events: unknown[] = [];
+    const stop = await c.events({ onEvent: () => undefined, onHost: (ev) => events.push(ev) });
+    for (let i = 0; i < 100 && events.length < 2; i++) await new Promise((r) => setTimeout(r, 10));
+    stop();
+    expect(events).toEqual([{ kind: 'changed', host }, { kind: 'removed', name: 'lab1' }]);
+  });
+});

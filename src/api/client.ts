@@ -3,7 +3,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { BentoError, type ErrorCode, type FieldError } from '../vm/errors.js';
 import type { ImageList, ImageView, PullProgress, PullResult } from '../vm/images/types.js';
-import type { CreateRequest, Disposer, Snapshot, StartRequest, StateEvent, StatsEvent, StatsReport, StopRequest, VersionInfo, Vm, VmChange } from '../vm/types.js';
+import type { CreateRequest, Disposer, HostEvent, HostInfo, Snapshot, StartRequest, StateEvent, StatsEvent, StatsReport, StopRequest, VersionInfo, Vm, VmChange } from '../vm/types.js';
 
 /** Options of a raw request. */
 interface RequestOptions {
@@ -46,6 +46,8 @@ export interface EventHandlers {
   onResync?(): void;
   /** Live figures of the running VMs, once a second (only when subscribed with `stats: true`). */
   onStats?(ev: StatsEvent): void;
+  /** A host was added, changed its connection state, or was removed. */
+  onHost?(ev: HostEvent): void;
   /** The stream ended (bentod went away or went silent); not called after close(). */
   onEnd?(err: BentoError | null): void;
 }
@@ -232,6 +234,19 @@ export class BentoClient {
     return this.request(`/api/vms/${encodeURIComponent(name)}/${verb}`, { method: 'POST', body, timeoutMs });
   }
 
+  /** Every host: `local` first, then the configured libvirt hosts by name, each with its connection state. */
+  hosts(): Promise<HostInfo[]> {
+    return this.request('/api/hosts');
+  }
+  /** Adds a libvirt host (kept in the preferences); bentod connects to it in the background. */
+  addHost(name: string, uri: string): Promise<HostInfo> {
+    return this.request('/api/hosts', { method: 'POST', body: { name, uri } });
+  }
+  /** Removes a host: bentod closes its connection and its VMs leave the list (the domains are untouched). */
+  removeHost(name: string): Promise<void> {
+    return this.request(`/api/hosts/${encodeURIComponent(name)}`, { method: 'DELETE' });
+  }
+
   /** Cached images (with the VMs using each) and the catalog (with what is cached). */
   images(): Promise<ImageList> {
     return this.request('/api/images');
@@ -351,6 +366,7 @@ export class BentoClient {
         else if (type === 'created' || type === 'changed' || type === 'deleted') handlers.onChange?.(value as VmChange);
         else if (type === 'image') handlers.onImage?.(value as PullProgress);
         else if (type === 'stats') handlers.onStats?.(value as StatsEvent);
+        else if (type === 'host') handlers.onHost?.(value as HostEvent);
         else if (type === 'message') handlers.onEvent(value as StateEvent);
       }
     });

@@ -12,6 +12,9 @@ import { absoluteRef, pullWithProgress } from './image-commands.js';
 import { pulledLine } from './pull-progress.js';
 import { formatEvent, formatInspect, formatVmTable } from './format.js';
 import { addImageCommands } from './image-commands.js';
+import { addHostCommands, listHosts } from './host-commands.js';
+import { pickHost, showsHosts } from './host-format.js';
+import { LOCAL_HOST, splitVmName } from '../vm/host-name.js';
 import { addSnapshotCommands } from './snapshot-commands.js';
 import { addSuspendCommands, withProgress } from './suspend-commands.js';
 import { VERSION } from './version.js';
@@ -67,13 +70,16 @@ const program = new Command('bento')
 
 program
   .command('ls')
-  .description('list VMs: NAME STATE CPUS MEMORY ACCEL UPTIME')
+  .description('list VMs: [HOST] NAME STATE GUEST CPUS MEMORY ACCEL UPTIME SSH (HOST once a libvirt host is added)')
   .option('--json', 'print JSON for scripts')
-  .action(async (o: { json?: boolean }) => {
+  .option('--host <name>', "only this host's VMs (local, or a host of bento host ls)")
+  .action(async (o: { json?: boolean; host?: string }) => {
     const c = await client();
-    if (!o.json) return print(formatVmTable(await c.list()));
-    // Each VM with its last live sample (null when it is not running).
-    const [vms, stats] = await Promise.all([c.list(), c.stats()]);
+    // Each VM with its last live sample (null when it is not running) for --json.
+    const [all, hosts, stats] = await Promise.all([c.list(), listHosts(c), o.json ? c.stats() : null]);
+    const only = o.host === undefined ? null : pickHost(o.host, hosts);
+    const vms = only === null ? all : all.filter((vm) => vm.host === only);
+    if (!stats) return print(formatVmTable(vms, Date.now(), { hosts: showsHosts(hosts, all) }));
     json(vms.map((vm) => ({ ...vm, stats: stats.vms[vm.name]?.last ?? null })));
   });
 
@@ -113,7 +119,8 @@ program
     if (typeof o.userData === 'string') req.userData = readUserData(o.userData);
     if (Array.isArray(o.mount)) req.mount = o.mount.map((v) => absoluteMountSource(v));
     const c = await client();
-    if (req.image) {
+    // A libvirt host takes no cloud image: bentod refuses it there, without a pull here first.
+    if (req.image && splitVmName(name).host === LOCAL_HOST) {
       // A relative image path means the caller's folder, not bentod's.
       req.image = absoluteRef(req.image);
       // The pull (if the image is not cached yet) shows its progress here; the create then finds it cached.
@@ -358,6 +365,7 @@ program
   });
 
 addImageCommands(program, { client, print });
+addHostCommands(program, { client, print });
 addSnapshotCommands(program, { client, print });
 addSuspendCommands(program, { client, print });
 addTopCommand(program, { client, print });

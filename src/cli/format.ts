@@ -1,5 +1,6 @@
 import { formatMiB as formatMemory } from '../vm/size.js';
 import { formatPublish } from '../vm/net.js';
+import { LOCAL_HOST, splitVmName } from '../vm/host-name.js';
 import type { StateEvent, Vm } from '../vm/types.js';
 
 /** Formats how long a VM has run: 45s, 12m, 3h4m, 2d5h; '-' when stopped. */
@@ -19,15 +20,34 @@ export function columns(rows: string[][]): string {
   return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  ')).join('\n');
 }
 
-/** The `bento ls` table. */
-export function formatVmTable(vms: Vm[], now = Date.now()): string {
-  const rows = [['NAME', 'STATE', 'GUEST', 'CPUS', 'MEMORY', 'ACCEL', 'UPTIME', 'SSH']];
-  for (const v of vms) {
+/** A VM's state word for a table: `unreachable` while its host is, else its state. */
+export function stateWord(v: Pick<Vm, 'state' | 'reachable'>): string {
+  return v.reachable === false ? 'unreachable' : v.state;
+}
+
+/** The host order of tables: `local` first, then the hosts by name. */
+export function compareHosts(a: string, b: string): number {
+  if (a === b) return 0;
+  if (a === LOCAL_HOST) return -1;
+  if (b === LOCAL_HOST) return 1;
+  return a < b ? -1 : 1;
+}
+
+/**
+ * The `bento ls` table. With `hosts` (some host besides local exists) HOST comes first, the rows go
+ * host by host (local first), and NAME is the VM's name on its host.
+ */
+export function formatVmTable(vms: Vm[], now = Date.now(), opts: { hosts?: boolean } = {}): string {
+  const hosts = opts.hosts ?? false;
+  const rows = [[...(hosts ? ['HOST'] : []), 'NAME', 'STATE', 'GUEST', 'CPUS', 'MEMORY', 'ACCEL', 'UPTIME', 'SSH']];
+  // A stable sort: within a host, the order bentod lists them in.
+  const list = hosts ? vms.slice().sort((a, b) => compareHosts(a.host, b.host)) : vms;
+  for (const v of list) {
     // A VM whose definition is broken has no trustworthy sizes: show none rather than zeros.
     const broken = v.reason?.startsWith('corrupt-spec:') ?? false;
     rows.push([
-      v.name,
-      v.state,
+      ...(hosts ? [v.host, splitVmName(v.name).vm] : [v.name]),
+      stateWord(v),
       formatReady(v),
       broken ? '-' : String(v.cpus),
       broken ? '-' : formatMemory(v.memoryMiB),
@@ -49,9 +69,21 @@ export function formatReady(v: Pick<Vm, 'ready'>): string {
 export function formatInspect(data: Record<string, unknown>): string {
   const vm = data as unknown as Vm & { driver?: { command?: string[] }; runtime?: unknown; guestMounts?: { automatic: boolean; commands: string[] } };
   const spec = vm.spec;
+  const lv = vm.libvirt ?? null;
   const rows: string[][] = [
     ['Name:', vm.name],
-    ['State:', vm.state + (vm.reason ? ` (${vm.reason})` : '')],
+    ['State:', (vm.reachable === false ? `unreachable (last known: ${vm.state})` : vm.state) + (vm.reason ? ` (${vm.reason})` : '')],
+    // Where a libvirt host's VM lives: the host, its URI, the domain and whether bento defined it.
+    ...(lv
+      ? [
+          ['Host:', `${vm.host} (${lv.uri})`],
+          ['Domain:', `${lv.domain}${lv.id !== null ? `, id ${lv.id}` : ''}${lv.persistent ? '' : ', transient'}`],
+          ['UUID:', lv.uuid],
+          ['Foreign:', lv.foreign ? 'yes: defined outside bento (bento never changes its XML; virsh undefines it)' : 'no: bento defined it'],
+        ]
+      : vm.host && vm.host !== LOCAL_HOST
+        ? [['Host:', vm.host]]
+        : []),
     ['Backend:', `${vm.backend} (accel ${vm.accel}${spec.accel === 'auto' ? ', auto' : ''})`],
     ['CPUs:', String(vm.cpus)],
     ['Memory:', formatMemory(vm.memoryMiB)],

@@ -5,8 +5,9 @@
 import { PassThrough, type Readable } from 'node:stream';
 import { BentoError } from '../vm/errors.js';
 import { refusal, type VmAction } from '../vm/actions.js';
+import { LOCAL_HOST, splitVmName } from '../vm/host-name.js';
 import { parseSizeMiB } from '../vm/size.js';
-import type { CreateRequest, Disposer, NetworkMode, PortForward, Snapshot, StateEvent, StatsEvent, StopRequest, VersionInfo, Vm, VmChange, VmState } from '../vm/types.js';
+import type { CreateRequest, Disposer, HostEvent, HostInfo, NetworkMode, PortForward, Snapshot, StateEvent, StatsEvent, StopRequest, VersionInfo, Vm, VmChange, VmState } from '../vm/types.js';
 import type { CatalogView, ImageList, ImageProgress, ImageView, PullOptions, UiEventHandlers } from './image-api.js';
 import type { UiClient } from './ui-client.js';
 
@@ -30,6 +31,9 @@ export function fakeVm(name: string, over: Partial<Vm> = {}): Vm {
     ready: null,
     progress: null,
     savedState: null,
+    host: splitVmName(name).host,
+    reachable: true,
+    libvirt: null,
     ...over,
     spec: {
       name,
@@ -56,12 +60,44 @@ export function fakeVm(name: string, over: Partial<Vm> = {}): Vm {
   };
 }
 
+/** A VM of a libvirt host as bentod lists it: `HOST/DOMAIN`, backend libvirt, its domain's details. */
+export function fakeLibvirtVm(host: string, domain: string, over: Partial<Vm> = {}): Vm {
+  const name = `${host}/${domain}`;
+  let h = 0;
+  for (const ch of name) h = (h * 31 + ch.charCodeAt(0)) >>> 0;
+  const hex = h.toString(16).padStart(8, '0');
+  return fakeVm(name, {
+    backend: 'libvirt',
+    host,
+    dir: `/home/u/.local/share/bento/hosts/${host}/${domain}`,
+    libvirt: { uri: `qemu+tcp://${host}.lan/system`, uuid: `${hex}-0000-4000-8000-${hex}0000`, domain, id: null, foreign: false, persistent: true },
+    ...over,
+    spec: { backend: 'libvirt', name: domain, ...over.spec } as Vm['spec'],
+  });
+}
+
+/** A host as GET /api/hosts lists it. */
+export function fakeHost(name: string, over: Partial<HostInfo> = {}): HostInfo {
+  const local = name === LOCAL_HOST;
+  return {
+    name,
+    kind: local ? 'local' : 'libvirt',
+    uri: local ? null : `qemu+tcp://${name}.lan/system`,
+    state: 'connected',
+    reason: null,
+    retryAt: null,
+    since: '2024-01-01T00:00:00.000Z',
+    vms: 0,
+    ...over,
+  };
+}
+
 /** `n` stopped VMs named vm-0001 … */
 export function fakeVms(n: number): Vm[] {
   return Array.from({ length: n }, (_, i) => fakeVm(`vm-${String(i + 1).padStart(4, '0')}`, { cpus: (i % 4) + 1, memoryMiB: 256 * ((i % 8) + 1) }));
 }
 
-type Method = 'clone' | 'rename' | 'create' | 'patch' | 'remove' | 'start' | 'stop' | 'pause' | 'resume' | 'restart' | 'suspend' | 'get' | 'events' | 'stream' | 'images' | 'pullImage' | 'snapshots' | 'snapshot' | 'restoreSnapshot' | 'removeSnapshot';
+type Method = 'hosts' | 'clone' | 'rename' | 'create' | 'patch' | 'remove' | 'start' | 'stop' | 'pause' | 'resume' | 'restart' | 'suspend' | 'get' | 'events' | 'stream' | 'images' | 'pullImage' | 'snapshots' | 'snapshot' | 'restoreSnapshot' | 'removeSnapshot';
 
 /** The fake catalog: a few official cloud images, for both architectures. */
 export const FAKE_CATALOG: readonly Omit<CatalogView, 'cached'>[] = [
@@ -127,9 +163,12 @@ export class FakeClient implements UiClient {
   readonly pulling = new Map<string, Promise<void>>();
   /** Snapshots per VM, newest first, as bentod lists them. */
   readonly snaps = new Map<string, Snapshot[]>();
+  /** bentod's hosts: local, and the libvirt hosts a test adds (setHost). */
+  readonly hostList = new Map<string, HostInfo>([[LOCAL_HOST, fakeHost(LOCAL_HOST)]]);
 
-  constructor(vms: Vm[] = []) {
+  constructor(vms: Vm[] = [], hosts: HostInfo[] = []) {
     for (const vm of vms) this.vms.set(vm.name, vm);
+    for (const h of hosts) this.hostList.set(h.name, h);
   }
 
   private record(method: Method, args: unknown[]): void {
@@ -183,6 +222,30 @@ export class FakeClient implements UiClient {
   emitChange(ev: VmChange): void {
     for (const h of [...this.subscribers]) h.onChange?.(ev);
   }
+  /** A host is added or changes its connection state: kept and pushed as a `host` event, as bentod does. */
+  setHost(host: HostInfo): void {
+    this.hostList.set(host.name, host);
+    this.emitHost({ kind: 'changed', host });
+  }
+  /** Pushes a host event to every subscriber. */
+  emitHost(ev: HostEvent): void {
+    for (const h of [...this.subscribers]) h.onHost?.(ev);
+  }
+  /**
+   * A host's connection is lost or back: its VMs' `reachable` follows (pushed as `changed` events),
+   * and the host's own event with them.
+   */
+  setHostReachable(name: string, reachable: boolean, over: Partial<HostInfo> = {}): void {
+    const host = this.hostList.get(name) ?? fakeHost(name);
+    this.setHost({ ...host, state: reachable ? 'connected' : 'unreachable', reason: reachable ? null : 'End of file while reading data: Input/output error', retryAt: reachable ? null : new Date(Date.now() + 4000).toISOString(), ...over });
+    for (const vm of [...this.vms.values()]) {
+      if (vm.host !== name || vm.reachable === reachable) continue;
+      const next = { ...vm, reachable };
+      this.vms.set(vm.name, next);
+      this.emitChange({ kind: 'changed', name: vm.name, vm: next });
+    }
+  }
+
   /** bentod dropped queued events for slow readers: every subscriber is told to re-read the list. */
   resync(): void {
     for (const h of [...this.subscribers]) h.onResync?.();
@@ -209,6 +272,13 @@ export class FakeClient implements UiClient {
   async list(): Promise<Vm[]> {
     return [...this.vms.values()];
   }
+  async hosts(): Promise<HostInfo[]> {
+    this.record('hosts', []);
+    const vms = [...this.vms.values()];
+    return [...this.hostList.values()]
+      .sort((a, b) => (a.name === LOCAL_HOST ? -1 : b.name === LOCAL_HOST ? 1 : a.name < b.name ? -1 : 1))
+      .map((h) => ({ ...h, vms: vms.filter((v) => v.host === h.name).length }));
+  }
   async get(name: string): Promise<Vm> {
     this.record('get', [name]);
     return this.must(name);
@@ -216,6 +286,8 @@ export class FakeClient implements UiClient {
   async create(req: CreateRequest): Promise<Vm> {
     this.record('create', [req]);
     if (this.vms.has(req.name)) throw new BentoError('already-exists', `a VM named "${req.name}" already exists`);
+    const { host, vm: domain } = splitVmName(req.name);
+    if (host !== LOCAL_HOST) return this.createLibvirt(host, domain, req);
     const memoryMiB = req.memory === undefined ? 512 : (parseSizeMiB(req.memory) ?? 512);
     const image = req.image ? (this.cachedImages.find((i) => i.refs.includes(req.image!)) ?? fakeImage(req.image)) : null;
     if (image && !this.cachedImages.includes(image)) this.cachedImages.push(image);
@@ -230,6 +302,28 @@ export class FakeClient implements UiClient {
         network: (req.network ?? 'nat') as NetworkMode,
         publish: fakePublish(req.publish),
       } as Vm['spec'],
+    });
+    this.vms.set(vm.name, vm);
+    this.emitChange({ kind: 'created', name: vm.name, vm });
+    return vm;
+  }
+  /** A create on a libvirt host: refused fields as bentod refuses them (contract section 3), else a defined domain. */
+  private createLibvirt(host: string, domain: string, req: CreateRequest): Vm {
+    if (!this.hostList.has(host)) throw new BentoError('not-found', `no host named "${host}"`);
+    const refused: [keyof CreateRequest, string][] = [
+      ['image', 'cloud images are not available on libvirt hosts'],
+      ['diskSize', 'give --disk PATH of an image on that host'],
+      ['publish', 'published ports are not available on libvirt hosts'],
+      ['mount', 'shared folders are not available on libvirt hosts'],
+    ];
+    const fields = refused.filter(([k]) => req[k] !== undefined).map(([field, message]) => ({ field, message }));
+    if (req.network === 'restricted') fields.push({ field: 'network', message: 'libvirt user networking has no restrict: use none or nat' });
+    if (fields.length) throw new BentoError('invalid-input', `invalid VM definition: ${fields.map((f) => `${f.field} ${f.message}`).join('; ')}`, { fields });
+    const memoryMiB = req.memory === undefined ? 512 : (parseSizeMiB(req.memory) ?? 512);
+    const vm = fakeLibvirtVm(host, domain, {
+      cpus: typeof req.cpus === 'number' ? req.cpus : 1,
+      memoryMiB,
+      spec: { kernel: req.kernel ?? null, initrd: req.initrd ?? null, cmdline: req.cmdline ?? null, network: (req.network ?? 'nat') as NetworkMode } as Vm['spec'],
     });
     this.vms.set(vm.name, vm);
     this.emitChange({ kind: 'created', name: vm.name, vm });

@@ -1,8 +1,8 @@
 import { expect, test } from 'vitest';
 import { BentoError } from '../vm/errors.js';
 import { fakeVm } from './fake-client.js';
-import { BOOT_MODES, createFields, createRequest, createValues, editFields, patchBody, placeErrors, publishList, switchBoot } from './form-model.js';
-import { focusedField, formReducer, initialForm, type FormAction } from './form-state.js';
+import { BOOT_MODES, LIBVIRT_BOOT_MODES, createFields, createRequest, createValues, editFields, patchBody, placeErrors, publishList, switchBoot, switchHost, turnChoice } from './form-model.js';
+import { focusedField, formFields, formReducer, initialForm, type FormAction } from './form-state.js';
 import type { ImageChoice } from './image-choices.js';
 
 test('the create request carries the fields of the chosen boot source only', () => {
@@ -177,4 +177,40 @@ test('a draft brings back the values and errors of a create that failed after it
   expect(s.values).toEqual(values);
   expect(focusedField(s)).toBe('publish');
   expect(s.errors.byField.publish).toBe('must be …');
+});
+
+test('on a libvirt host the form has a host row, its own boot and network choices, and the request names HOST/NAME', () => {
+  const v = { ...createValues(), name: 'web', image: 'debian-12', diskSize: '20G', network: 'restricted', publish: '8080:80' };
+  expect(createFields('image', 'local').map((f) => f.id)).toEqual(['name', 'host', 'boot', 'image', 'cpus', 'memory', 'diskSize', 'network', 'publish']);
+  const lab = switchHost(v, 'lab1');
+  // A cloud image and a restricted network do not exist there: kernel boot, no network.
+  expect(lab).toMatchObject({ host: 'lab1', boot: 'kernel', network: 'none', memory: '512M' });
+  expect(createFields('kernel', 'lab1').map((f) => f.id)).toEqual(['name', 'host', 'boot', 'kernel', 'initrd', 'cmdline', 'cpus', 'memory', 'network']);
+  expect(createFields('disk', 'lab1').find((f) => f.id === 'disk')!.hint).toBe('image path on that host');
+  expect(createRequest({ ...lab, kernel: '/srv/vmlinuz' })).toEqual({ name: 'lab1/web', kernel: '/srv/vmlinuz', cpus: 1, memory: '512M', network: 'none' });
+  // A name typed as HOST/NAME says its host itself.
+  expect(createRequest({ ...lab, name: 'lab2/x', kernel: '/k' }).name).toBe('lab2/x');
+  // ←/→ on the host row cycles the hosts; on boot and network only the choices the host offers.
+  const hosts = ['local', 'lab1', 'lab2'];
+  expect(turnChoice(v, 'host', 1, hosts).host).toBe('lab1');
+  expect(turnChoice(v, 'host', -1, hosts).host).toBe('lab2');
+  expect(turnChoice(lab, 'boot', -1, hosts).boot).toBe('iso');
+  expect(turnChoice(turnChoice(lab, 'boot', 1, hosts), 'boot', 1, hosts).boot).toBe('iso');
+  expect(turnChoice(lab, 'network', 1, hosts).network).toBe('nat');
+  expect(turnChoice(turnChoice(lab, 'network', 1, hosts), 'network', 1, hosts).network).toBe('none');
+  expect(LIBVIRT_BOOT_MODES).not.toContain('image');
+  // Back on local, what was chosen stays (and local offers every choice again).
+  expect(switchHost(lab, 'local')).toMatchObject({ host: 'local', boot: 'kernel', network: 'none' });
+  expect(createRequest(switchHost(lab, 'local')).name).toBe('web');
+});
+
+test('the form follows the hosts: a removed host gives way to local, a single host drops the row', () => {
+  let s = initialForm(null, null, ['local', 'lab1']);
+  expect(focusedField(s)).toBe('name');
+  s = formReducer(s, { type: 'key', input: '', key: { tab: true } });
+  s = formReducer(s, { type: 'key', input: '', key: { rightArrow: true } });
+  expect(s.values.host).toBe('lab1');
+  s = formReducer(s, { type: 'hosts', hosts: ['local'] });
+  expect(s.values.host).toBe('local');
+  expect(formFields(s).map((f) => f.id)).not.toContain('host');
 });

@@ -6,14 +6,20 @@
  * A cloud image is the first boot source and the default: name an image (a catalog id, a pulled
  * image, a path or a URL) and bentod makes the VM's disk an overlay on it, with a cloud-init seed,
  * SSH and forwarded ports. Kernel + initrd, a disk image and an ISO installer are the expert choices.
+ *
+ * With libvirt hosts configured the form gets a host row. A VM on a libvirt host has paths on that
+ * host and none of what bento builds locally: no cloud image, published ports or new disk (bentod
+ * refuses them there), so those rows go and the boot and network choices narrow to what fits.
  */
 import type { BentoError } from '../vm/errors.js';
+import { LOCAL_HOST, joinVmName } from '../vm/host-name.js';
 import { formatMiB } from '../vm/size.js';
 import type { CreateRequest, NetworkMode, Vm } from '../vm/types.js';
 
 /** The form's fields. */
 export type FieldId =
   | 'name'
+  | 'host'
   | 'boot'
   | 'image'
   | 'kernel'
@@ -43,6 +49,20 @@ export function bootLabel(mode: BootMode): string {
 /** The network choices, in the order ←/→ cycles them. */
 export const NETWORK_MODES: readonly NetworkMode[] = ['nat', 'restricted', 'none'];
 
+/** On a libvirt host: its own paths to boot from (no cloud image), and no restricted network (libvirt's user networking cannot restrict). */
+export const LIBVIRT_BOOT_MODES: readonly BootMode[] = ['kernel', 'disk', 'iso'];
+export const LIBVIRT_NETWORK_MODES: readonly NetworkMode[] = ['nat', 'none'];
+
+/** Whether the form's host is a libvirt host (every host but local is). */
+export function onLibvirt(values: Pick<FormValues, 'host'>): boolean {
+  return values.host !== '' && values.host !== LOCAL_HOST;
+}
+
+/** What the form says under its rows when a libvirt host is chosen: where paths are, and what is missing there. */
+export function libvirtNote(host: string): string {
+  return `On ${host} (libvirt) paths are on that host. Cloud images, published ports, shared folders and new disks are not available there: boot a kernel, a disk image or an ISO that is already on ${host}.`;
+}
+
 const NETWORK_NOTES: Record<NetworkMode, string> = {
   nat: 'outbound and forwarded ports',
   restricted: 'forwarded ports, no outbound',
@@ -55,7 +75,7 @@ export function networkNote(mode: string): string {
 }
 
 /** Fields whose value is one of a few choices, turned with ←/→. */
-export const CHOICE_FIELDS: ReadonlySet<FieldId> = new Set(['boot', 'network']);
+export const CHOICE_FIELDS: ReadonlySet<FieldId> = new Set(['host', 'boot', 'network']);
 
 /** One row of the form. */
 export interface FieldDef {
@@ -70,6 +90,7 @@ export type FormValues = Record<FieldId, string>;
 
 const DEF: Record<FieldId, FieldDef> = {
   name: { id: 'name', label: 'name', hint: 'letters, digits, . _ -' },
+  host: { id: 'host', label: 'host', hint: '←/→ to change' },
   boot: { id: 'boot', label: 'boot from', hint: '←/→ to change' },
   image: { id: 'image', label: 'image', hint: '↓ picks one; or a path or URL' },
   kernel: { id: 'kernel', label: 'kernel', hint: 'absolute path' },
@@ -90,19 +111,44 @@ const IMAGE_HINTS: Partial<Record<FieldId, string>> = {
   diskSize: "grow the image's disk, like 20G",
 };
 
+// Hints on a libvirt host: its paths are that host's.
+const LIBVIRT_HINTS: Partial<Record<FieldId, string>> = {
+  kernel: 'absolute path on that host',
+  initrd: 'path on that host (optional)',
+  disk: 'image path on that host',
+  iso: 'absolute path on that host',
+};
+
 const CREATE_FIELDS: Record<BootMode, FieldId[]> = {
   image: ['name', 'boot', 'image', 'cpus', 'memory', 'diskSize', 'network', 'publish'],
   kernel: ['name', 'boot', 'kernel', 'initrd', 'cmdline', 'cpus', 'memory', 'diskSize'],
   disk: ['name', 'boot', 'disk', 'cpus', 'memory'],
   iso: ['name', 'boot', 'iso', 'cpus', 'memory', 'diskSize'],
 };
+// A libvirt host: no new disk (bentod refuses diskSize there), and the network is chosen for every source.
+const LIBVIRT_FIELDS: Record<BootMode, FieldId[]> = {
+  image: ['name', 'boot', 'kernel', 'initrd', 'cmdline', 'cpus', 'memory', 'network'],
+  kernel: ['name', 'boot', 'kernel', 'initrd', 'cmdline', 'cpus', 'memory', 'network'],
+  disk: ['name', 'boot', 'disk', 'cpus', 'memory', 'network'],
+  iso: ['name', 'boot', 'iso', 'cpus', 'memory', 'network'],
+};
 const EDIT_FIELDS: FieldId[] = ['cpus', 'memory', 'kernel', 'initrd', 'cmdline', 'iso'];
 
-/** The rows of the create form for a boot choice. */
-export function createFields(boot: BootMode): FieldDef[] {
-  const fields = CREATE_FIELDS[boot] ?? CREATE_FIELDS.image;
-  if (boot !== 'image') return fields.map((id) => DEF[id]);
-  return fields.map((id) => (IMAGE_HINTS[id] ? { ...DEF[id], hint: IMAGE_HINTS[id] } : DEF[id]));
+function fieldIds(boot: BootMode, libvirt: boolean): FieldId[] {
+  const table = libvirt ? LIBVIRT_FIELDS : CREATE_FIELDS;
+  return table[boot] ?? table.image;
+}
+
+/**
+ * The rows of the create form for a boot choice. `host` is the chosen host when there are several
+ * (a host row follows the name), or null when this machine is the only one.
+ */
+export function createFields(boot: BootMode, host: string | null = null): FieldDef[] {
+  const libvirt = host !== null && host !== LOCAL_HOST;
+  const ids = fieldIds(boot, libvirt);
+  const withHost = host === null ? ids : [ids[0]!, 'host' as const, ...ids.slice(1)];
+  const hints = libvirt ? LIBVIRT_HINTS : boot === 'image' ? IMAGE_HINTS : {};
+  return withHost.map((id) => (hints[id] ? { ...DEF[id], hint: hints[id] } : DEF[id]));
 }
 
 /** The rows of the edit form (what PATCH can change on a stopped VM). */
@@ -112,6 +158,7 @@ export function editFields(): FieldDef[] {
 
 const EMPTY: FormValues = {
   name: '',
+  host: LOCAL_HOST,
   boot: 'image',
   image: '',
   kernel: '',
@@ -140,15 +187,31 @@ export function switchBoot(values: FormValues, boot: BootMode): FormValues {
   return { ...values, boot, memory: values.memory === before ? MEMORY_DEFAULT[boot] : values.memory };
 }
 
-/** The next choice of a choice field, `turn` steps on (wrapping). */
-export function turnChoice(values: FormValues, id: FieldId, turn: number): FormValues {
+/** The values after choosing a host: on a libvirt host, a cloud image becomes a kernel boot and a restricted network none. */
+export function switchHost(values: FormValues, host: string): FormValues {
+  const next = { ...values, host };
+  if (!onLibvirt(next)) return next;
+  const boot = LIBVIRT_BOOT_MODES.includes(values.boot as BootMode) ? next : switchBoot(next, 'kernel');
+  return LIBVIRT_NETWORK_MODES.includes(values.network as NetworkMode) ? boot : { ...boot, network: 'none' };
+}
+
+function step<T>(list: readonly T[], cur: T, turn: number): T {
+  const i = Math.max(list.indexOf(cur), 0);
+  return list[(((i + turn) % list.length) + list.length) % list.length]!;
+}
+
+/** The next choice of a choice field, `turn` steps on (wrapping); `hosts` are the host row's choices. */
+export function turnChoice(values: FormValues, id: FieldId, turn: number, hosts: readonly string[] = [LOCAL_HOST]): FormValues {
+  const libvirt = onLibvirt(values);
+  if (id === 'host') return hosts.length ? switchHost(values, step(hosts, values.host, turn)) : values;
   if (id === 'boot') {
-    const i = BOOT_MODES.indexOf(values.boot as BootMode);
-    return switchBoot(values, BOOT_MODES[(i + turn + BOOT_MODES.length) % BOOT_MODES.length]!);
+    const modes = libvirt ? LIBVIRT_BOOT_MODES : BOOT_MODES;
+    const cur = modes.includes(values.boot as BootMode) ? (values.boot as BootMode) : modes[0]!;
+    return switchBoot(values, modes.includes(values.boot as BootMode) ? step(modes, cur, turn) : cur);
   }
   if (id === 'network') {
-    const i = NETWORK_MODES.indexOf(values.network as NetworkMode);
-    return { ...values, network: NETWORK_MODES[(i + turn + NETWORK_MODES.length) % NETWORK_MODES.length]! };
+    const modes = libvirt ? LIBVIRT_NETWORK_MODES : NETWORK_MODES;
+    return { ...values, network: step(modes, values.network as NetworkMode, turn) };
   }
   return values;
 }
@@ -184,9 +247,12 @@ function cpusValue(text: string): number | string {
 /** The POST /api/vms body for the create form: the fields of the chosen boot source, empty ones left out. */
 export function createRequest(values: FormValues): CreateRequest {
   const boot = (BOOT_MODES as readonly string[]).includes(values.boot) ? (values.boot as BootMode) : 'image';
-  const req: Record<string, unknown> = { name: values.name.trim() };
-  for (const id of CREATE_FIELDS[boot]) {
-    if (id === 'name' || id === 'boot') continue;
+  const name = values.name.trim();
+  // The host row names the host; a name typed as HOST/VM already says it.
+  const host = values.host || LOCAL_HOST;
+  const req: Record<string, unknown> = { name: name.includes('/') ? name : joinVmName(host, name) };
+  for (const id of fieldIds(boot, onLibvirt(values))) {
+    if (id === 'name' || id === 'boot' || id === 'host') continue;
     const v = id === 'cmdline' ? values[id] : values[id].trim();
     if (v === '') continue;
     if (id === 'publish') {

@@ -1,7 +1,8 @@
 /** The create/edit form's state and keys as a reducer, so keys that arrive together apply in order. */
-import { CHOICE_FIELDS, createFields, createValues, editFields, editValues, turnChoice, type BootMode, type FieldDef, type FieldId, type FormValues } from './form-model.js';
+import { CHOICE_FIELDS, createFields, createValues, editFields, editValues, switchHost, turnChoice, type BootMode, type FieldDef, type FieldId, type FormValues } from './form-model.js';
 import { matchChoices, type ImageChoice } from './image-choices.js';
 import { editLine, type EditKey } from './line-edit.js';
+import { LOCAL_HOST } from '../vm/host-name.js';
 import type { Vm } from '../vm/types.js';
 
 /** Field errors placed on the form. */
@@ -28,6 +29,8 @@ export interface FormState {
   submits: number;
   /** The image highlighted in the picker under the image field, -1 when none (the typed text stands). */
   pick: number;
+  /** The hosts a new VM can go to (local first); with more than one the form has a host row. */
+  hosts: readonly string[];
 }
 
 /** What changes the form. */
@@ -40,15 +43,18 @@ export type FormAction =
       choices?: readonly ImageChoice[];
     }
   | { type: 'sent' }
-  | { type: 'failed'; errors: FormErrors };
+  | { type: 'failed'; errors: FormErrors }
+  /** The hosts changed while the form was open (one added, one removed). */
+  | { type: 'hosts'; hosts: readonly string[] };
 
 /** The rows the form shows now. */
-export function formFields(s: Pick<FormState, 'kind' | 'values'>): FieldDef[] {
-  return s.kind === 'edit' ? editFields() : createFields(s.values.boot as BootMode);
+export function formFields(s: Pick<FormState, 'kind' | 'values'> & { hosts?: readonly string[] }): FieldDef[] {
+  if (s.kind === 'edit') return editFields();
+  return createFields(s.values.boot as BootMode, (s.hosts?.length ?? 0) > 1 ? s.values.host : null);
 }
 
 /** The field that has the cursor. */
-export function focusedField(s: Pick<FormState, 'kind' | 'values' | 'focus'>): FieldId {
+export function focusedField(s: Pick<FormState, 'kind' | 'values' | 'focus'> & { hosts?: readonly string[] }): FieldId {
   const fields = formFields(s);
   return fields[Math.min(s.focus, fields.length - 1)]!.id;
 }
@@ -62,11 +68,11 @@ function withErrors(s: FormState, errors: FormErrors): FormState {
 }
 
 /** A fresh form: create (vm null) or edit; a draft brings back a create that failed, with its errors. */
-export function initialForm(vm: Vm | null, draft?: FormDraft | null): FormState {
+export function initialForm(vm: Vm | null, draft?: FormDraft | null, hosts: readonly string[] = []): FormState {
   const values = vm ? editValues(vm) : draft ? draft.values : createValues();
   const kind = vm ? 'edit' : 'create';
-  const first = formFields({ kind, values })[0]!;
-  const s: FormState = { kind, values, focus: 0, cursor: values[first.id].length, errors: { byField: {}, other: [] }, busy: false, submits: 0, pick: -1 };
+  const first = formFields({ kind, values, hosts })[0]!;
+  const s: FormState = { kind, values, focus: 0, cursor: values[first.id].length, errors: { byField: {}, other: [] }, busy: false, submits: 0, pick: -1, hosts };
   return draft && !vm ? withErrors(s, draft.errors) : s;
 }
 
@@ -97,6 +103,13 @@ function move(s: FormState, step: number): FormState {
 export function formReducer(s: FormState, a: FormAction): FormState {
   if (a.type === 'sent') return { ...s, busy: false };
   if (a.type === 'failed') return withErrors(s, a.errors);
+  if (a.type === 'hosts') {
+    // A chosen host that went away gives way to local; the cursor stays on its row (rows may come or go).
+    const values = a.hosts.includes(s.values.host) ? s.values : switchHost(s.values, a.hosts[0] ?? LOCAL_HOST);
+    const next = { ...s, hosts: a.hosts, values };
+    const focus = Math.min(s.focus, formFields(next).length - 1);
+    return { ...next, focus, cursor: values[formFields(next)[focus]!.id].length, pick: -1 };
+  }
   if (s.busy) return s;
   const { input, key } = a;
   const id = focusedField(s);
@@ -109,7 +122,7 @@ export function formReducer(s: FormState, a: FormAction): FormState {
   if (step) return move(s, step);
   if (CHOICE_FIELDS.has(id)) {
     const turn = key.leftArrow ? -1 : key.rightArrow || input === ' ' ? 1 : 0;
-    return turn ? { ...s, values: turnChoice(s.values, id, turn) } : s;
+    return turn ? { ...s, values: turnChoice(s.values, id, turn, s.hosts) } : s;
   }
   const next = editLine({ text: s.values[id], cursor: s.cursor }, input, key);
   if (!next) return s;

@@ -18,6 +18,8 @@ export interface TableCommands {
   page(direction: -1 | 1): void;
   sort(key: SortKey): void;
   startFilter(): void;
+  /** The host filter: every host, then each host in turn (local first), then every host again. */
+  cycleHost(): void;
   /** Esc: clears the marks, else the filter. */
   escape(): void;
   /** A VM action on the marked VMs, or on the selected one when none is marked. */
@@ -65,7 +67,8 @@ export const TABLE_KEYS: readonly TableKey[] = [
   { keys: ['pageup', 'pagedown', 'ctrl-b', 'ctrl-f', 'ctrl-u', 'ctrl-d'], label: 'PgUp PgDn', what: 'a page up / down (also Ctrl-B / Ctrl-F, Ctrl-U / Ctrl-D)', section: 'Move', run: (c, k) => c.page(['pageup', 'ctrl-b', 'ctrl-u'].includes(k) ? -1 : 1) },
   { keys: ['g', 'G', 'home', 'end'], label: 'g G', what: 'first / last VM (also Home / End)', section: 'Move', run: (c, k) => c.jump(k === 'g' || k === 'home' ? -Infinity : Infinity) },
   { keys: ['/'], label: '/', what: 'filter by name (!text inverts)', section: 'Move', hint: 'filter', moves: true, run: (c) => c.startFilter() },
-  { keys: ['escape'], label: 'Esc', what: 'clear the marks, else the filter', section: 'Move', run: (c) => c.escape() },
+  { keys: ['H'], label: 'H', what: 'show one host: all → local → each libvirt host → all', section: 'Move', hint: 'host', run: (c) => c.cycleHost() },
+  { keys: ['escape'], label: 'Esc', what: 'clear the marks, else the filter, else the host filter', section: 'Move', run: (c) => c.escape() },
   { keys: ['N', 'T', 'C', 'M', 'U'], label: 'N T C M U', what: 'sort by name, state, cpus, memory, uptime (again: reverse)', section: 'Move', run: (c, k) => c.sort(SORT_KEYS[k]!) },
   { keys: ['space'], label: 'Space', what: 'mark / unmark the VM (then s S K p r z D act on every marked VM)', section: 'Move', hint: 'mark', run: (c) => c.toggleMark() },
   { keys: ['s'], label: 's', what: 'start (a saved VM resumes from its saved state)', section: 'VM', hint: 'start', action: 'start', marks: true, moves: true, run: act('start') },

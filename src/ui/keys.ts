@@ -33,7 +33,7 @@ export function helpSections(escapeLabel: string): KeySection[] {
 }
 
 // The hint bar is short: the VM actions come first, in the order people reach for them.
-const HINT_ORDER = ['s', 'S', 'K', 'p', 'r', 'z', 'enter', 'a', 'h', 'l', 'n', 'e', 'D', 'c', 'v', 'space', '/', ':', '?', 'q'];
+const HINT_ORDER = ['s', 'S', 'K', 'p', 'r', 'z', 'enter', 'a', 'h', 'l', 'n', 'e', 'D', 'c', 'v', 'space', '/', 'H', ':', '?', 'q'];
 
 /** The hint bar for the table: the keys with a hint word. */
 export const TABLE_HINTS: KeyHelp[] = TABLE_KEYS.filter((k) => k.hint)
@@ -43,6 +43,9 @@ export const TABLE_HINTS: KeyHelp[] = TABLE_KEYS.filter((k) => k.hint)
     what: k.hint!,
     ...(k.action ? { action: k.action } : {}),
   }));
+
+/** The table's hint bar with this machine as the only host: no host filter to offer. */
+export const ONE_HOST_HINTS: KeyHelp[] = TABLE_HINTS.filter((h) => h.keys !== 'H');
 
 /** The hint bar while the console pane has the keys. */
 export function consoleHints(escapeLabel: string): KeyHelp[] {

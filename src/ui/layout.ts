@@ -29,9 +29,10 @@ export interface Layout {
 export const CHROME_LINES = 4;
 
 /** Lays the screen out. */
-export function computeLayout(cols: number, rows: number, view: { console: { full: boolean } | null; log: unknown; focus?: string }): Layout {
+export function computeLayout(cols: number, rows: number, view: { console: { full: boolean } | null; log: unknown; focus?: string }, extraLines = 0): Layout {
   const c = Math.max(cols, 20);
-  const bodyH = Math.max(rows - CHROME_LINES, 3);
+  // extraLines: more header (the hosts line).
+  const bodyH = Math.max(rows - CHROME_LINES - extraLines, 3);
   const base = { cols: c, rows, bodyH };
   if (view.log) return { ...base, arrangement: 'log', table: null, details: null, console: null, log: { w: c, h: bodyH } };
   if (view.console?.full) return { ...base, arrangement: 'console-full', table: null, details: null, console: { w: c, h: bodyH }, log: null };

@@ -1,5 +1,6 @@
 /** The VM table's columns for a width: fixed columns, the name takes the rest; narrow tables drop some. */
 import { formatUptime } from '../cli/format.js';
+import { splitVmName } from '../vm/host-name.js';
 import { formatMiB } from '../vm/size.js';
 import type { Vm } from '../vm/types.js';
 import { fit, fitRight } from './text.js';
@@ -8,7 +9,7 @@ import { cpuSparkline, formatCpu } from './stats-format.js';
 import type { SortKey } from './vm-view.js';
 
 /** A column id. */
-export type ColumnId = 'name' | 'state' | 'backend' | 'accel' | 'cpus' | 'memory' | 'uptime' | 'cpu';
+export type ColumnId = 'host' | 'name' | 'state' | 'backend' | 'accel' | 'cpus' | 'memory' | 'uptime' | 'cpu';
 
 /** Cells of the CPU sparkline in the table (the last eight seconds). */
 export const CPU_SPARK = 8;
@@ -36,16 +37,27 @@ const FIXED: Column[] = [
 const DROP: ColumnId[] = ['backend', 'accel', 'cpu', 'cpus', 'uptime'];
 const GAP = 2;
 const MIN_NAME = 12;
+/** The widest the HOST column gets (longer host names are cut with …). */
+export const MAX_HOST_WIDTH = 12;
 
-/** Columns for a table `width` cells wide (inside its borders; one leading space). */
-export function tableColumns(width: number): Column[] {
+/** The HOST column's width for these host names: the longest, at least its title, at most MAX_HOST_WIDTH. */
+export function hostColumnWidth(hosts: readonly string[]): number {
+  return Math.min(Math.max(4, ...hosts.map((h) => h.length)), MAX_HOST_WIDTH);
+}
+
+/**
+ * Columns for a table `width` cells wide (inside its borders; one leading space). A `hostWidth`
+ * puts a HOST column first (the table then spans several hosts, and NAME is the name on the host).
+ */
+export function tableColumns(width: number, hostWidth = 0): Column[] {
+  const host: Column[] = hostWidth > 0 ? [{ id: 'host', title: 'HOST', width: hostWidth, right: false, sort: null }] : [];
   let fixed = FIXED.slice();
-  const nameWidth = (): number => width - 1 - fixed.reduce((n, c) => n + c.width + GAP, 0);
+  const nameWidth = (): number => width - 1 - [...host, ...fixed].reduce((n, c) => n + c.width + GAP, 0);
   for (const id of DROP) {
     if (nameWidth() >= MIN_NAME) break;
     fixed = fixed.filter((c) => c.id !== id);
   }
-  return [{ id: 'name', title: 'NAME', width: Math.max(nameWidth(), 4), right: false, sort: 'name' }, ...fixed];
+  return [...host, { id: 'name', title: 'NAME', width: Math.max(nameWidth(), 4), right: false, sort: 'name' }, ...fixed];
 }
 
 /** The CPU cell: the current percent and a sparkline of the last seconds; blank without figures. */
@@ -58,8 +70,11 @@ export function cpuCell(stats: VmLiveStats | undefined): string {
 /** The text of a cell (the state cell is drawn by the row itself, with its colour). */
 export function cellText(col: Column, vm: Vm, now: number, stats?: VmLiveStats): string {
   switch (col.id) {
+    case 'host':
+      return vm.host;
     case 'name':
-      return vm.name;
+      // The host has its own column when there are several; a local VM's name has no host part.
+      return splitVmName(vm.name).vm;
     case 'backend':
       return vm.backend;
     case 'accel':

@@ -10,6 +10,7 @@ import type { TableAction, TableCommands } from './key-table.js';
 import type { SnapshotActions } from './hooks/use-snapshot-actions.js';
 import type { VmActions } from './hooks/use-vm-actions.js';
 import type { ViewAction, ViewState } from './view-state.js';
+import { nextHostFilter } from './host-view.js';
 import { pauseAction, refusal, type VmAction } from './vm-actions.js';
 import type { VmStore } from './vm-store.js';
 
@@ -49,6 +50,8 @@ export interface TableContext {
   store: VmStore;
   /** The rows as shown. */
   list: readonly Vm[];
+  /** Every host known (local first), for the host filter. */
+  hosts: readonly string[];
   /** The VM under the cursor (keys read together move it before a render). */
   cur(): Vm | null;
   select(index: number): void;
@@ -128,9 +131,16 @@ export function tableCommands(x: TableContext): TableCommands {
     page: (dir) => x.select(x.cursor() + dir * x.page),
     sort: (key) => dispatch({ type: 'sort', key }),
     startFilter: () => dispatch({ type: 'filter-start' }),
+    cycleHost: () => {
+      if (x.hosts.length < 2) return say("every VM here is this machine's: bento host add NAME URI adds a libvirt host");
+      const host = nextHostFilter(x.hosts, view.host);
+      dispatch({ type: 'host-filter', host });
+      say(host === null ? 'showing the VMs of every host' : `showing the VMs of ${host} only (H: the next host)`);
+    },
     escape: () => {
       if (view.marks.length) return dispatch({ type: 'marks-set', names: [] });
-      if (view.filter) dispatch({ type: 'filter-clear' });
+      if (view.filter) return dispatch({ type: 'filter-clear' });
+      if (view.host !== null) dispatch({ type: 'host-filter', host: null });
     },
     act,
     toggleMark: () => {
@@ -144,6 +154,9 @@ export function tableCommands(x: TableContext): TableCommands {
     openConsole: () => {
       const vm = x.cur();
       if (!vm) return say('no VM selected', 'error');
+      // The one table's rule (a VM whose host is unreachable has no console to open).
+      const why = refusal('console', vm);
+      if (why) return say(why, 'error');
       const running = vm.state !== 'stopped' && vm.state !== 'error';
       dispatch({ type: 'console-open', name: vm.name, focus: running });
       if (!running) say(`${vm.name} is ${vm.state}: s starts it, and its console appears here`);

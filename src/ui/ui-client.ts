@@ -6,7 +6,7 @@ import type { ImageApi, UiEventHandlers } from './image-api.js';
 /** The part of the API client the TUI uses; tests and benches pass a fake with the same shape. */
 export type UiClient = Pick<
   BentoClient,
-  'version' | 'list' | 'get' | 'create' | 'patch' | 'remove' | 'start' | 'stop' | 'pause' | 'resume' | 'restart' | 'suspend' | 'clone' | 'rename' | 'snapshots' | 'snapshot' | 'restoreSnapshot' | 'removeSnapshot'
+  'version' | 'list' | 'get' | 'hosts' | 'create' | 'patch' | 'remove' | 'start' | 'stop' | 'pause' | 'resume' | 'restart' | 'suspend' | 'clone' | 'rename' | 'snapshots' | 'snapshot' | 'restoreSnapshot' | 'removeSnapshot'
 > &
   ImageApi & {
     /** Subscribes to /api/events; the handlers may take image pull progress too. */

@@ -40,6 +40,8 @@ export interface ViewState {
   selIndex: number;
   sort: Sort;
   filter: string;
+  /** The one host whose VMs the table shows (`H` cycles), or null for every host. */
+  host: string | null;
   focus: Focus;
   /** The console pane: which VM, and whether it fills the screen. */
   console: { name: string; full: boolean } | null;
@@ -64,6 +66,7 @@ export type ViewAction =
   | { type: 'filter-key'; input: string; key: EditKey }
   | { type: 'filter-done' }
   | { type: 'filter-clear' }
+  | { type: 'host-filter'; host: string | null }
   | { type: 'focus'; focus: Focus }
   | { type: 'console-open'; name: string; focus: boolean }
   | { type: 'console-full'; full: boolean }
@@ -86,6 +89,7 @@ export function initialView(): ViewState {
     selIndex: 0,
     sort: { key: 'name', desc: false },
     filter: '',
+    host: null,
     focus: 'table',
     console: null,
     log: null,
@@ -119,6 +123,8 @@ export function viewReducer(s: ViewState, a: ViewAction): ViewState {
       return { ...s, focus: 'table' };
     case 'filter-clear':
       return { ...s, filter: '', focus: s.focus === 'filter' ? 'table' : s.focus };
+    case 'host-filter':
+      return s.host === a.host ? s : { ...s, host: a.host };
     case 'focus':
       return { ...s, focus: a.focus };
     case 'console-open':

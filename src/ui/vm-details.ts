@@ -1,5 +1,6 @@
 /** What the details pane says about a VM's image, network and guest, as text. */
 import type { MountSpec, NetworkMode, PortForward, Vm, VmSample, VmSpec } from '../vm/types.js';
+import { LOCAL_HOST } from '../vm/host-name.js';
 import { READY_MARK, readiness } from './vm-view.js';
 import type { VmLiveStats } from './live-stats.js';
 import { cpuSparkline, formatBytes as formatSize, formatCpu, formatGuestMem, formatRate, sparkline } from './stats-format.js';
@@ -58,6 +59,22 @@ export function savedText(vm: Pick<Vm, 'savedState'>, formatBytes: (n: number) =
   const st = vm.savedState;
   if (!st) return null;
   return `${formatBytes(st.bytes)} · saved ${st.at.replace('T', ' ').slice(0, 19)} UTC · s resumes it`;
+}
+
+/**
+ * Where a VM of a libvirt host lives, as label/text rows: the host (and whether it is reachable),
+ * its URI, the domain's name and id, its UUID, and whether bento defined it. Nothing for a local VM.
+ */
+export function hostRows(vm: Pick<Vm, 'host' | 'reachable' | 'libvirt'>): Array<[string, string]> {
+  const lv = vm.libvirt;
+  if (!lv) return vm.host === LOCAL_HOST ? [] : [['host', `${vm.host}${vm.reachable ? '' : ' · unreachable'}`]];
+  return [
+    ['host', `${vm.host}${vm.reachable ? '' : ' · unreachable (last known state)'}`],
+    ['uri', lv.uri],
+    ['domain', `${lv.domain}${lv.id !== null ? ` · id ${lv.id}` : ''}${lv.persistent ? '' : ' · transient'}`],
+    ['uuid', lv.uuid],
+    ['foreign', lv.foreign ? 'yes: defined outside bento (its XML is never changed; virsh undefines it)' : 'no: bento defined it'],
+  ];
 }
 
 /** Word-wraps a note into at most two lines of `width` cells (the second cut with … if it must be). */

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, test } from 'vitest';
 import { BentoError } from '../vm/errors.js';
-import { FakeClient, fakeVm } from './fake-client.js';
+import { FakeClient, fakeHost, fakeVm } from './fake-client.js';
 import type { ImageProgress } from './image-api.js';
 import type { VmState } from '../vm/types.js';
 import { createVmStore, needsRefresh, type VmStore } from './vm-store.js';
@@ -222,4 +222,44 @@ test('an event that carries the whole VM is applied as is: no request follows', 
   expect(store.getState().vms.get('b')!.stopDeadline).toBe('2024-01-01T00:00:30Z');
   await settle();
   expect(client.calls.filter((c) => c.method === 'get')).toHaveLength(0);
+});
+
+describe('hosts', () => {
+  test('read with the stream; a host event that comes while the read is on its way wins over the older reply', async () => {
+    const client = new FakeClient([fakeVm('a')], [fakeHost('lab1', { state: 'connecting' })]);
+    // The reply is held back until the test lets it go.
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const real = client.hosts.bind(client);
+    client.hosts = async () => {
+      const list = await real();
+      await gate;
+      return list;
+    };
+    store = createVmStore(client);
+    store.start();
+    await settle();
+    expect(store.getState().hosts.size).toBe(0);
+    client.setHost(fakeHost('lab1', { state: 'connected' }));
+    client.setHost(fakeHost('lab2', { state: 'unreachable', reason: 'x' }));
+    expect(store.getState().hosts.get('lab1')!.state).toBe('connected');
+    release();
+    await settle();
+    const hosts = store.getState().hosts;
+    expect([...hosts.keys()].sort()).toEqual(['lab1', 'lab2', 'local']);
+    expect(hosts.get('lab1')!.state).toBe('connected');
+    client.emitHost({ kind: 'removed', name: 'lab2' });
+    expect(store.getState().hosts.has('lab2')).toBe(false);
+  });
+
+  test('a bentod without /api/hosts leaves the host list empty and the VMs in place', async () => {
+    const client = new FakeClient([fakeVm('a')]);
+    client.failures.set('hosts', new BentoError('not-found', 'no route GET /api/hosts'));
+    store = createVmStore(client);
+    store.start();
+    await settle();
+    expect(store.getState().hosts.size).toBe(0);
+    expect([...store.getState().vms.keys()]).toEqual(['a']);
+    expect(store.getState().conn.status).toBe('live');
+  });
 });

@@ -6,7 +6,7 @@
  * reconnects with backoff; the snapshot on reconnect resyncs.
  */
 import { BentoError, errorMessage } from '../vm/errors.js';
-import type { Disposer, StateEvent, VersionInfo, Vm } from '../vm/types.js';
+import type { Disposer, HostEvent, HostInfo, StateEvent, VersionInfo, Vm } from '../vm/types.js';
 import type { ImageProgress } from './image-api.js';
 import { applyStats, dropStats, type VmLiveStats } from './live-stats.js';
 import { pendingPulls, pullTarget, pullView, startingPull, type PullView } from './pulls.js';
@@ -37,6 +37,8 @@ export interface StoreState {
   pullError: { name: string; ref: string; message: string } | null;
   /** Live figures of the running VMs (pushed by bentod once a second while this TUI is connected). */
   stats: ReadonlyMap<string, VmLiveStats>;
+  /** bentod's hosts by name (`local` and the libvirt ones) with their connection states; empty until read. */
+  hosts: ReadonlyMap<string, HostInfo>;
 }
 
 /** The store the App reads through useSyncExternalStore. */
@@ -97,7 +99,7 @@ export function needsRefresh(cur: Vm | undefined, ev: StateEvent): boolean {
 /** Creates the store over a client; call start() to connect. */
 export function createVmStore(client: UiClient, retry: RetryPolicy = { minMs: 250, maxMs: 5000 }, opts: StoreOptions = {}): VmStore {
   const pullLingerMs = opts.pullLingerMs ?? 20_000;
-  let state: StoreState = { vms: new Map(), loaded: false, conn: { status: 'connecting' }, version: null, pulls: new Map(), pullError: null, stats: new Map() };
+  let state: StoreState = { vms: new Map(), loaded: false, conn: { status: 'connecting' }, version: null, pulls: new Map(), pullError: null, stats: new Map(), hosts: new Map() };
   const listeners = new Set<() => void>();
   let stopEvents: Disposer | null = null;
   let timer: NodeJS.Timeout | null = null;
@@ -112,6 +114,8 @@ export function createVmStore(client: UiClient, retry: RetryPolicy = { minMs: 25
   // This TUI's own pulls (VM name -> image ref), and the timers of finished pulls started elsewhere.
   const local = new Map<string, string>();
   const lingers = new Map<string, NodeJS.Timeout>();
+  // Hosts a `host` event told about while GET /api/hosts was on its way: the event is newer than the reply.
+  let hostsTouched: Set<string> | null = null;
 
   // A transitional state (pausing, resuming…) is usually followed within milliseconds by the one QEMU
   // reports; announcing it a few milliseconds late lets one frame show both, instead of the final
@@ -223,8 +227,39 @@ export function createVmStore(client: UiClient, retry: RetryPolicy = { minMs: 25
     }, wait);
   }
 
+  function onHost(ev: HostEvent): void {
+    const name = ev.kind === 'changed' ? ev.host.name : ev.name;
+    hostsTouched?.add(name);
+    const m = new Map(state.hosts);
+    if (ev.kind === 'changed') m.set(name, ev.host);
+    else m.delete(name);
+    set({ hosts: m });
+  }
+
+  // The hosts, read whole when the stream (re)opens and on a resync; their changes come as events.
+  function readHosts(gen: number): void {
+    const touched = new Set<string>();
+    hostsTouched = touched;
+    client.hosts().then(
+      (list) => {
+        if (gen !== generation || disposed) return;
+        if (hostsTouched === touched) hostsTouched = null;
+        const m = new Map(list.map((h) => [h.name, h] as const));
+        for (const name of touched) {
+          const cur = state.hosts.get(name);
+          if (cur) m.set(name, cur);
+          else m.delete(name);
+        }
+        set({ hosts: m });
+      },
+      // A bentod without hosts (or a failed read): the table shows the hosts its VMs name.
+      () => undefined,
+    );
+  }
+
   // bentod dropped events this store had not read (it fell too far behind): the list is re-read whole.
   function resync(gen: number): void {
+    readHosts(gen);
     client.list().then(
       (vms) => {
         if (gen !== generation || disposed) return;
@@ -270,6 +305,9 @@ export function createVmStore(client: UiClient, retry: RetryPolicy = { minMs: 25
           onStats: (ev) => {
             if (gen === generation) set({ stats: applyStats(state.stats, ev) });
           },
+          onHost: (ev) => {
+            if (gen === generation) onHost(ev);
+          },
           onEnd: (err) => {
             if (gen === generation) lost(err ? err.message : 'bentod closed the event stream');
           },
@@ -280,6 +318,7 @@ export function createVmStore(client: UiClient, retry: RetryPolicy = { minMs: 25
         (stop) => {
           if (disposed || gen !== generation) return stop();
           stopEvents = stop;
+          readHosts(gen);
           client.version().then(
             (v) => gen === generation && set({ version: v }),
             () => undefined,

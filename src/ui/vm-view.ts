@@ -1,4 +1,5 @@
 /** Pure views over the VM list: filtering, sorting, counts, labels. */
+import { compareHosts } from '../cli/format.js';
 import { VM_STATES, type Vm, type VmProgress, type VmState } from '../vm/types.js';
 
 /** Columns the table can sort by. */
@@ -42,7 +43,8 @@ export const STATE_ORDER: readonly VmState[] = Object.entries(STATE_RANK)
   .sort((a, b) => a[1] - b[1])
   .map(([s]) => s as VmState);
 
-const byName = (a: Vm, b: Vm): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+// Host by host (local first), then by name: a host's VMs stay together whatever their names.
+const byName = (a: Vm, b: Vm): number => compareHosts(a.host, b.host) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 
 const COMPARE: Record<SortKey, (a: Vm, b: Vm) => number> = {
   name: byName,
@@ -68,11 +70,11 @@ export function compileFilter(filter: string): ((name: string) => boolean) | nul
   return invert ? (n) => !n.toLowerCase().includes(text) : (n) => n.toLowerCase().includes(text);
 }
 
-/** The rows the table shows: filtered, then sorted (ties by name, so the order is stable). */
-export function visibleVms(vms: Iterable<Vm>, filter: string, sort: Sort): Vm[] {
+/** The rows the table shows: those of `host` (all when null), filtered, then sorted (ties by name, so the order is stable). */
+export function visibleVms(vms: Iterable<Vm>, filter: string, sort: Sort, host: string | null = null): Vm[] {
   const match = compileFilter(filter);
   const out: Vm[] = [];
-  for (const vm of vms) if (!match || match(vm.name)) out.push(vm);
+  for (const vm of vms) if ((host === null || vm.host === host) && (!match || match(vm.name))) out.push(vm);
   const cmp = COMPARE[sort.key];
   const dir = sort.desc ? -1 : 1;
   out.sort((a, b) => {
@@ -83,10 +85,10 @@ export function visibleVms(vms: Iterable<Vm>, filter: string, sort: Sort): Vm[] 
   return out;
 }
 
-/** How many VMs are in each state. */
-export function countByState(vms: Iterable<Vm>): Record<VmState, number> {
-  const counts = Object.fromEntries(VM_STATES.map((s) => [s, 0])) as Record<VmState, number>;
-  for (const vm of vms) counts[vm.state]++;
+/** How many VMs are in each state; those of unreachable hosts count apart, as `unreachable`. */
+export function countByState(vms: Iterable<Vm>): Record<VmState | 'unreachable', number> {
+  const counts = Object.fromEntries([...VM_STATES, 'unreachable'].map((s) => [s, 0])) as Record<VmState | 'unreachable', number>;
+  for (const vm of vms) counts[vm.reachable ? vm.state : 'unreachable']++;
   return counts;
 }
 
@@ -99,6 +101,9 @@ export function stopCountdown(vm: Vm, now: number): number | null {
 const SPINNER = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
 const GLYPH: Partial<Record<VmState, string>> = { running: '●', stopped: '○', paused: '‖', error: '✗' };
 
+/** The glyph of a VM whose host is unreachable. */
+export const UNREACHABLE_GLYPH = '✗';
+
 /** The glyph before a state: a fixed mark, or a spinner frame for transitional states. */
 export function stateGlyph(state: VmState, frame: number): string {
   return GLYPH[state] ?? SPINNER[frame % SPINNER.length]!;
@@ -109,6 +114,8 @@ export function stateGlyph(state: VmState, frame: number): string {
  * (or the bytes so far) while a long operation runs, `○ stopped·saved` for a VM suspended to disk.
  */
 export function stateLabel(vm: Vm, frame: number, now: number): string {
+  // Its host is away: the state bento last saw is not worth showing as if it were current.
+  if (!vm.reachable) return `${UNREACHABLE_GLYPH} unreachable`;
   const left = stopCountdown(vm, now);
   const head = `${stateGlyph(vm.state, frame)} ${vm.state}`;
   if (left !== null) return `${head} ${left}s`;

@@ -159,7 +159,54 @@ export interface Vm {
   progress: VmProgress | null;
   /** The saved RAM and device state a start resumes from (suspend to disk), while a complete one exists. */
   savedState: SavedStateInfo | null;
+  /** The host the VM lives on: 'local' or a configured libvirt host's name. */
+  host: string;
+  /** False while the VM's host is unreachable: state and figures are the last known ones. */
+  reachable: boolean;
+  /** libvirt details for a VM of a libvirt host, else null. */
+  libvirt: LibvirtVmInfo | null;
 }
+
+/** What bento knows of a libvirt domain behind a VM of a libvirt host. */
+export interface LibvirtVmInfo {
+  uri: string;
+  uuid: string;
+  /** The domain's own name on its host (Vm.name is HOST/DOMAIN). */
+  domain: string;
+  /** Domain id while active, else null. */
+  id: number | null;
+  /**
+   * True for a domain bento did not define (no bento metadata): bento starts, stops, pauses and
+   * attaches to it but never rewrites its XML or undefines it.
+   */
+  foreign: boolean;
+  persistent: boolean;
+}
+
+/** The state of bentod's connection to a host. */
+export type HostConnState = 'connected' | 'connecting' | 'reconnecting' | 'unreachable';
+
+/** A host as GET /api/hosts lists it. */
+export interface HostInfo {
+  /** 'local' or the configured name. */
+  name: string;
+  kind: 'local' | 'libvirt';
+  /** null for local. */
+  uri: string | null;
+  /** local is always 'connected'. */
+  state: HostConnState;
+  /** Why it is not connected (libvirt's message), else null. */
+  reason: string | null;
+  /** ISO time of the next connect attempt while 'unreachable', else null. */
+  retryAt: string | null;
+  /** ISO time this state began. */
+  since: string;
+  /** VMs listed for this host (the last known ones while unreachable). */
+  vms: number;
+}
+
+/** A host added, changed (its connection state) or removed, pushed on /api/events as `event: host`. */
+export type HostEvent = { kind: 'changed'; host: HostInfo } | { kind: 'removed'; name: string };
 
 /** A VM's complete saved state (saved.state): when it was written and its size. */
 export interface SavedStateInfo {

@@ -8,7 +8,7 @@ import { useClock } from '../hooks/use-clock.js';
 import type { LogTail } from '../hooks/use-log-tail.js';
 import { useTheme } from '../hooks/use-theme.js';
 import { cleanText, fit, fitStart } from '../text.js';
-import { forwardText, guestText, imageText, mountText, networkText, savedText, sshText, statsRows } from '../vm-details.js';
+import { forwardText, guestText, hostRows, imageText, mountText, networkText, savedText, sshText, statsRows } from '../vm-details.js';
 import type { VmLiveStats } from '../live-stats.js';
 import { formatBytes } from '../pulls.js';
 import { isLive, stateGlyph, stopCountdown } from '../vm-view.js';
@@ -51,7 +51,9 @@ export function DetailsPane({ vm, tail, snapshots, stats, width, height }: Detai
   const s = vm.spec;
   const now = Date.now();
   const value = (text: string): string => fitStart(cleanText(text), inner - LABEL).trimEnd();
-  const info: [string, ReactNode][] = [];
+  const start = (text: string): string => fit(cleanText(text), inner - LABEL).trimEnd();
+  // A third element narrows the label for a value that must show whole (a domain's UUID).
+  const info: [string, ReactNode, number?][] = [];
   const left = stopCountdown(vm, now);
   info.push([
     'state',
@@ -64,6 +66,12 @@ export function DetailsPane({ vm, tail, snapshots, stats, width, height }: Detai
     </Text>,
   ]);
   if (vm.reason) info.push(['reason', <Text key="r" color={vm.state === 'error' ? theme.error : undefined}>{value(vm.reason)}</Text>]);
+  // A libvirt host's VM: where it lives first, as the rest is what that host says.
+  for (const [label, text] of hostRows(vm)) {
+    if (label === 'host' && !vm.reachable) info.push([label, <Text key="h" color={theme.error}>{value(text)}</Text>]);
+    else if (label === 'uuid' && text.length > inner - LABEL) info.push([label, fit(text, inner - label.length - 1).trimEnd(), label.length + 1]);
+    else info.push([label, start(text)]);
+  }
   const saved = savedText(vm, formatBytes);
   if (saved) info.push(['saved', value(saved)]);
   const guest = guestText(vm);
@@ -81,7 +89,6 @@ export function DetailsPane({ vm, tail, snapshots, stats, width, height }: Detai
   if (s.iso) info.push(['iso', value(s.iso)]);
   // One line for the network and the MAC (a VM without a network card has none to show); the mode
   // first, as the SSH address below: in a narrow pane the start is what is kept.
-  const start = (text: string): string => fit(cleanText(text), inner - LABEL).trimEnd();
   info.push(['network', start(s.network === 'none' ? networkText(s) : `${networkText(s)} · mac ${s.mac}`)]);
   if (s.publish.length) info.push(['publish', value(s.publish.map(forwardText).join(', '))]);
   (s.mounts ?? []).forEach((m, i) => info.push([`mount${s.mounts.length > 1 ? ` ${i}` : ''}`, value(mountText(m))]));
@@ -98,9 +105,9 @@ export function DetailsPane({ vm, tail, snapshots, stats, width, height }: Detai
   const lines = logRows > 0 ? tail.lines.slice(-logRows) : [];
   return (
     <Panel title={`details · ${vm.name}`} width={width} height={height} focused={false}>
-      {shownInfo.map(([label, v], i) => (
+      {shownInfo.map(([label, v, labelW], i) => (
         <Box key={`${i}-${label}`} paddingLeft={1}>
-          <Box width={LABEL} flexShrink={0}>
+          <Box width={labelW ?? LABEL} flexShrink={0}>
             <Text color={theme.muted}>{label}</Text>
           </Box>
           <Text wrap="truncate">{v}</Text>

@@ -31,6 +31,8 @@ export interface MainBodyProps {
   vms: ReadonlyMap<string, Vm>;
   /** Live figures per VM (the table's CPU column, the details pane). */
   stats?: ReadonlyMap<string, VmLiveStats>;
+  /** Every host known (the table's HOST column shows with more than one). */
+  hosts?: readonly string[];
   tail: LogTail;
   /** The selected VM's snapshots, for the details pane. */
   snapshots?: SnapshotsState;
@@ -87,6 +89,8 @@ export function MainBody(p: MainBodyProps): ReactNode {
             width={l.table.w}
             height={l.table.h}
             stats={p.stats}
+            hosts={p.hosts}
+            host={view.host}
           />
         ) : null}
         {l.details ? (

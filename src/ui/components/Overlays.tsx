@@ -21,6 +21,8 @@ export interface OverlaysProps {
   /** The image list for the new-VM form's picker, and this host's architecture. */
   images: ImagesState;
   arch: string;
+  /** The hosts a new VM can go to (local first). */
+  hosts?: readonly string[];
   guestDir: string;
   close(): void;
   create(values: FormValues): Promise<void>;
@@ -49,7 +51,7 @@ export function Overlays(p: OverlaysProps): ReactNode {
     case 'help':
       return <HelpOverlay escapeLabel={p.escapeLabel} screen={p.screen} isActive onClose={p.close} />;
     case 'create':
-      return <VmForm vm={null} screen={p.screen} isActive onSubmit={p.create} onCancel={p.close} images={p.images} arch={p.arch} draft={d.draft ?? null} />;
+      return <VmForm vm={null} screen={p.screen} isActive onSubmit={p.create} onCancel={p.close} images={p.images} arch={p.arch} draft={d.draft ?? null} hosts={p.hosts} />;
     case 'edit': {
       const vm = p.vms.get(d.name);
       if (!vm) return null;

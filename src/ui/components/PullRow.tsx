@@ -1,5 +1,6 @@
 import { Box, Text } from 'ink';
 import { memo, type ReactNode } from 'react';
+import { LOCAL_HOST } from '../../vm/host-name.js';
 import { COLUMN_GAP, pad, type Column } from '../table-columns.js';
 import { fit } from '../text.js';
 import { pullLabel, type PullView } from '../pulls.js';
@@ -15,9 +16,12 @@ export interface PullRowProps {
  * pull's progress across the columns it has no values for yet. Dim, and never selected.
  */
 export const PullRow = memo(function PullRow({ pull, columns }: PullRowProps): ReactNode {
-  const [name, ...rest] = columns;
+  // Up to the name column: the host (images are pulled for local VMs only) and the name.
+  const lead = columns.findIndex((c) => c.id === 'name') + 1;
+  const rest = columns.slice(lead);
   const room = rest.reduce((n, c) => n + c.width + COLUMN_GAP.length, 0) - COLUMN_GAP.length;
-  const line = ` ${name ? pad(name, pull.name) : ''}${COLUMN_GAP}${fit(`↓ ${pullLabel(pull)}`, Math.max(room, 0))}`;
+  const head = columns.slice(0, lead).map((c) => pad(c, c.id === 'host' ? LOCAL_HOST : pull.name)).join(COLUMN_GAP);
+  const line = ` ${head}${COLUMN_GAP}${fit(`↓ ${pullLabel(pull)}`, Math.max(room, 0))}`;
   return (
     <Box height={1}>
       <Text wrap="truncate" dimColor>

@@ -14,7 +14,7 @@ import { useVmActions } from '../hooks/use-vm-actions.js';
 import { useSnapshotActions } from '../hooks/use-snapshot-actions.js';
 import { useSnapshots } from '../hooks/use-snapshots.js';
 import { useVmStore } from '../hooks/use-vm-store.js';
-import { COMMAND_HINTS, FILTER_HINTS, LOG_HINTS, TABLE_HINTS, consoleHints } from '../keys.js';
+import { COMMAND_HINTS, FILTER_HINTS, LOG_HINTS, ONE_HOST_HINTS, TABLE_HINTS, consoleHints } from '../keys.js';
 import { computeLayout, tableRows } from '../layout.js';
 import { openPane as realOpenPane } from '../pane-adapter.js';
 import { initialView, viewReducer } from '../view-state.js';
@@ -24,7 +24,8 @@ import { useCommandLine } from '../hooks/use-command-line.js';
 import { CommandLine } from './CommandLine.js';
 import { selectionIndex, visibleVms } from '../vm-view.js';
 import type { EscapeKey } from './ConsolePane.js';
-import { Header } from './Header.js';
+import { Header, headerLines } from './Header.js';
+import { headerHosts, knownHosts } from '../host-view.js';
 import { HintBar } from './HintBar.js';
 import { MainBody } from './MainBody.js';
 import { Overlays } from './Overlays.js';
@@ -41,11 +42,18 @@ export function Screen(props: AppProps): ReactNode {
   const [view, dispatch] = useReducer(viewReducer, session.view);
   session.view = view;
   const { cols, rows } = useTerminalSize(props.size);
-  const layout = computeLayout(cols, rows, view);
+  // Every host known (local first): with more than one, the header gets a line for their states.
+  const hostNames = useMemo(() => knownHosts(state.hosts, state.vms.values()), [state.hosts, state.vms]);
+  const hostInfos = useMemo(() => (hostNames.length > 1 ? headerHosts(state.hosts, state.vms, new Date().toISOString()) : []), [hostNames, state.hosts, state.vms]);
+  const layout = computeLayout(cols, rows, view, headerLines(hostInfos.length) - 1);
   const actions = useVmActions(client, store, dispatch);
   const snapActions = useSnapshotActions(client, store, dispatch);
 
-  const list = useMemo(() => visibleVms(state.vms.values(), view.filter, view.sort), [state.vms, view.filter, view.sort]);
+  const list = useMemo(() => visibleVms(state.vms.values(), view.filter, view.sort, view.host), [state.vms, view.filter, view.sort, view.host]);
+  // A host filter on a host that was removed shows every host again.
+  useEffect(() => {
+    if (view.host !== null && !hostNames.includes(view.host)) dispatch({ type: 'host-filter', host: null });
+  }, [view.host, hostNames]);
   const pulls = useMemo(() => visiblePulls(state.pulls, view.filter), [state.pulls, view.filter]);
   const selIndex = selectionIndex(list, view.selected, view.selIndex);
   const selected = selIndex >= 0 ? list[selIndex]! : null;
@@ -122,6 +130,7 @@ export function Screen(props: AppProps): ReactNode {
     dispatch,
     store,
     list,
+    hosts: hostNames,
     cur,
     select,
     cursor: () => cursor.current,
@@ -172,11 +181,11 @@ export function Screen(props: AppProps): ReactNode {
 
   const consoleFocused = view.focus === 'console' && !!view.console;
   const focusHints = { log: LOG_HINTS, filter: FILTER_HINTS, command: COMMAND_HINTS } as const;
-  const hints = consoleFocused ? consoleHints(escape.label) : view.focus in focusHints ? focusHints[view.focus as keyof typeof focusHints] : TABLE_HINTS;
+  const hints = consoleFocused ? consoleHints(escape.label) : view.focus in focusHints ? focusHints[view.focus as keyof typeof focusHints] : hostNames.length > 1 ? TABLE_HINTS : ONE_HOST_HINTS;
   const hintLabel = consoleFocused ? ` console · ${view.console!.name} ` : view.focus in focusHints ? ` ${view.focus} ` : view.marks.length ? ` ${view.marks.length} marked ` : undefined;
   return (
       <Box flexDirection="column" width={cols} height={rows - 1}>
-        <Header conn={state.conn} version={state.version} vms={state.vms} pulls={state.pulls.size} width={cols} />
+        <Header conn={state.conn} version={state.version} vms={state.vms} pulls={state.pulls.size} width={cols} hosts={hostInfos} hostFilter={view.host} />
         <HintBar hints={hints} vm={selected} width={cols} label={hintLabel} />
         <MainBody
           layout={layout}
@@ -191,6 +200,7 @@ export function Screen(props: AppProps): ReactNode {
           vms={state.vms}
           marks={view.marks}
           stats={state.stats}
+          hosts={hostNames}
           tail={tail}
           snapshots={snapshots}
           dialogOpen={dialogOpen}
@@ -221,6 +231,7 @@ export function Screen(props: AppProps): ReactNode {
           create={creator.create}
           images={images}
           arch={arch}
+          hosts={hostNames}
           edit={edit}
           kill={actions.kill}
           remove={(name, force) => {

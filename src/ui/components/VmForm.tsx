@@ -2,7 +2,7 @@ import { Box, Text } from 'ink';
 import { useEffect, useMemo, useReducer, useRef, type ReactNode } from 'react';
 import { BentoError, errorMessage } from '../../vm/errors.js';
 import type { Vm } from '../../vm/types.js';
-import { CHOICE_FIELDS, bootLabel, networkNote, placeErrors, type BootMode, type FieldDef, type FormValues } from '../form-model.js';
+import { CHOICE_FIELDS, bootLabel, libvirtNote, networkNote, onLibvirt, placeErrors, type BootMode, type FieldDef, type FormValues } from '../form-model.js';
 import { focusedField, formFields, formReducer, initialForm, type FormDraft, type FormState } from '../form-state.js';
 import type { ImagesState } from '../hooks/use-images.js';
 import { useKeys } from '../hooks/use-keys.js';
@@ -28,6 +28,8 @@ export interface VmFormProps {
   arch?: string;
   /** A create that failed after its form had closed, to take up again. */
   draft?: FormDraft | null;
+  /** The hosts a new VM can go to (local first): with more than one, the form has a host row. */
+  hosts?: readonly string[];
 }
 
 const LABEL_W = 13;
@@ -50,9 +52,23 @@ function shownValue(f: FieldDef, values: FormValues): string {
  * shown beside its field, and nothing is created until a request passes. A new VM boots a cloud
  * image by default; the image field offers pulled images and the catalog's in a list under it.
  */
-export function VmForm({ vm, screen, isActive, onSubmit, onCancel, images = NO_IMAGES, arch = process.arch, draft = null }: VmFormProps): ReactNode {
+const NO_HOSTS: readonly string[] = [];
+
+function fieldHint(f: FieldDef, values: FormValues): string | undefined {
+  if (f.id === 'boot') return undefined;
+  if (f.id === 'network') return networkNote(values.network);
+  if (f.id === 'host') return onLibvirt(values) ? 'a libvirt host' : 'this machine';
+  return f.hint;
+}
+
+export function VmForm({ vm, screen, isActive, onSubmit, onCancel, images = NO_IMAGES, arch = process.arch, draft = null, hosts = NO_HOSTS }: VmFormProps): ReactNode {
   const theme = useTheme();
-  const [form, dispatch] = useReducer(formReducer, null, () => initialForm(vm, draft));
+  const [form, dispatch] = useReducer(formReducer, null, () => initialForm(vm, draft, vm ? [] : hosts));
+  // Hosts added or removed while the form is open: the host row follows.
+  const hostKey = hosts.join('\n');
+  useEffect(() => {
+    if (!vm && form.hosts.join('\n') !== hostKey) dispatch({ type: 'hosts', hosts });
+  }, [hostKey]);
   const fields = formFields(form);
   const submit = useRef(onSubmit);
   submit.current = onSubmit;
@@ -92,13 +108,15 @@ export function VmForm({ vm, screen, isActive, onSubmit, onCancel, images = NO_I
   const valueW = Math.min(56, Math.max(inner - LABEL_W - 34, 16));
   const noteW = Math.max(inner - LABEL_W - valueW - 1, 10);
   const imageMode = form.kind === 'create' && form.values.boot === 'image';
+  // On a libvirt host the form says where its paths are and what is not offered there.
+  const note = form.kind === 'create' && form.hosts.length > 1 && onLibvirt(form.values) ? wrapWords(libvirtNote(form.values.host), inner) : [];
   const picking = imageMode && focusedField(form) === 'image' && isActive;
   const matches = picking ? matchChoices(choices, form.values.image) : [];
   return (
     <Dialog
       title={vm ? `Edit ${vm.name}` : 'New VM'}
       width={width}
-      height={fields.length + 8 + (imageMode ? PICKER_ROWS : 0)}
+      height={fields.length + 8 + (imageMode ? PICKER_ROWS : 0) + (note.length ? note.length + 1 : 0)}
       screen={screen}
       footer={footer(form, vm, picking && matches.length > 0)}
     >
@@ -113,7 +131,7 @@ export function VmForm({ vm, screen, isActive, onSubmit, onCancel, images = NO_I
             cursor={i === form.focus ? form.cursor : 0}
             focused={i === form.focus && isActive}
             width={valueW}
-            hint={f.id === 'boot' ? undefined : f.id === 'network' ? networkNote(form.values.network) : f.hint}
+            hint={fieldHint(f, form.values)}
             error={form.errors.byField[f.id]}
             choice={choice}
             noteWidth={noteW}
@@ -135,6 +153,15 @@ export function VmForm({ vm, screen, isActive, onSubmit, onCancel, images = NO_I
           </Box>
         );
       })}
+      {note.length ? (
+        <Box marginTop={1} flexDirection="column">
+          {note.map((l, i) => (
+            <Text key={i} color={theme.muted}>
+              {l}
+            </Text>
+          ))}
+        </Box>
+      ) : null}
       {form.errors.other.length ? (
         <Box marginTop={1} flexDirection="column">
           {form.errors.other.flatMap((m) =>

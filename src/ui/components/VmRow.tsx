@@ -35,7 +35,7 @@ export const VmRow = memo(function VmRow({ vm, columns, selected, marked, focuse
   let cpu = '';
   let seenState = false;
   // A running guest's readiness is a mark of its own beside the state, inside the state column.
-  const ready = readiness(vm);
+  const ready = vm.reachable ? readiness(vm) : null;
   for (const col of columns) {
     const sep = col === columns[0] ? '' : COLUMN_GAP;
     if (col.id === 'state') {
@@ -54,12 +54,14 @@ export const VmRow = memo(function VmRow({ vm, columns, selected, marked, focuse
   // path that the glyphs of the state cell would otherwise deny to the whole line.
   const inverse = selected && focused;
   const bold = selected && !focused;
+  // A VM of an unreachable host: what is shown is what bento last knew, so the whole row is dim.
+  const dim = !vm.reachable;
   return (
     <Box height={1}>
-      <Text wrap="truncate" inverse={inverse} bold={bold}>
+      <Text wrap="truncate" inverse={inverse} bold={bold} dimColor={dim}>
         {before}
       </Text>
-      <Text wrap="truncate" inverse={inverse} bold={bold} color={theme.state(vm.state)}>
+      <Text wrap="truncate" inverse={inverse} bold={bold} dimColor={dim} color={dim ? theme.muted : theme.state(vm.state)}>
         {state}
       </Text>
       {ready ? (
@@ -67,14 +69,14 @@ export const VmRow = memo(function VmRow({ vm, columns, selected, marked, focuse
           {READY_MARK[ready]}
         </Text>
       ) : null}
-      <Text wrap="truncate" inverse={inverse} bold={bold}>
+      <Text wrap="truncate" inverse={inverse} bold={bold} dimColor={dim}>
         {after}
       </Text>
       {cpu ? (
         // Laid out in ASCII, drawn with glyphs: Ink measures text on every frame and the glyphs' width
         // is slow to measure. The cell never overflows (the column is dropped before the row could).
         <Transform transform={sparkFromAscii}>
-          <Text inverse={inverse} bold={bold}>
+          <Text inverse={inverse} bold={bold} dimColor={dim}>
             {sparkToAscii(cpu)}
           </Text>
         </Transform>

@@ -6,7 +6,7 @@ import { useClock } from '../hooks/use-clock.js';
 import { useTheme } from '../hooks/use-theme.js';
 import { scrollOffset, tableRows } from '../layout.js';
 import type { PullView } from '../pulls.js';
-import { COLUMN_GAP, pad, tableColumns } from '../table-columns.js';
+import { COLUMN_GAP, hostColumnWidth, pad, tableColumns } from '../table-columns.js';
 import { isLive, isTransitional, type Sort } from '../vm-view.js';
 import { Panel } from './Panel.js';
 import { PullRow } from './PullRow.js';
@@ -32,6 +32,10 @@ export interface VmTableProps {
   height: number;
   /** Live figures per VM, for the CPU column. */
   stats?: ReadonlyMap<string, VmLiveStats>;
+  /** Every host known: with more than one, a HOST column comes first. */
+  hosts?: readonly string[];
+  /** The host the table is limited to (`H`), or null for all. */
+  host?: string | null;
 }
 
 /**
@@ -49,24 +53,28 @@ export function VmTable(props: VmTableProps): ReactNode {
   const offset = scrollOffset(offsetRef.current, Math.max(selected, 0), visible, rows.length);
   offsetRef.current = offset;
   const window = rows.slice(offset, offset + visible);
-  const animate = window.some((v) => isTransitional(v.state));
+  const moving = (v: Vm): boolean => v.reachable && isTransitional(v.state);
+  const animate = window.some(moving);
   const ticking = window.some((v) => isLive(v) || v.state === 'stopping');
   const spin = useClock(spinnerClock, { isActive: animate });
   const sec = useClock(secondClock, { isActive: ticking });
-  const columns = useMemo(() => tableColumns(width - 3), [width]);
+  const hosts = props.hosts ?? [];
+  const hostWidth = hosts.length > 1 ? hostColumnWidth(hosts) : 0;
+  const columns = useMemo(() => tableColumns(width - 3, hostWidth), [width, hostWidth]);
 
   const header = columns
     .map((c) => pad(c, c.sort === sort.key ? `${c.title}${sort.desc ? '↓' : '↑'}` : c.title))
     .join(COLUMN_GAP);
   const marked = props.marks?.length ? ` · ${props.marks.length} marked` : '';
-  const title = (editingFilter ? `VMs /${filter}▏` : filter ? `VMs /${filter}` : 'VMs') + marked;
+  const on = props.host ? `VMs on ${props.host}` : 'VMs';
+  const title = (editingFilter ? `${on} /${filter}▏` : filter ? `${on} /${filter}` : on) + marked;
   const right = rows.length ? `${selected + 1}/${rows.length}${rows.length !== total ? ` of ${total}` : ''}` : `0/${total}`;
 
   let empty: string | null = null;
   if (!loaded) empty = 'connecting to bentod…';
   else if (shownPulls.length) empty = null;
   else if (total === 0) empty = 'No VMs yet. Press n to create one.';
-  else if (rows.length === 0) empty = `No VM matches /${filter} (Esc clears the filter)`;
+  else if (rows.length === 0) empty = filter ? `No VM matches /${filter} (Esc clears the filter)` : `No VMs on ${props.host ?? 'this host'} (H shows the next host, Esc all of them)`;
 
   return (
     <Panel title={title} right={right} width={width} height={height} focused={focused}>
@@ -90,7 +98,7 @@ export function VmTable(props: VmTableProps): ReactNode {
               selected={offset + i === selected}
               marked={props.marks?.includes(vm.name) ?? false}
               focused={focused}
-              spin={isTransitional(vm.state) ? spin : 0}
+              spin={moving(vm) ? spin : 0}
               sec={isLive(vm) || vm.state === 'stopping' ? sec : 0}
               stats={props.stats?.get(vm.name)}
             />

@@ -95,7 +95,7 @@ export function useCreateVm(opts: { client: UiClient; store: VmStore; dispatch: 
               },
               (err: unknown) => {
                 store.endPull(name);
-                const errors = err instanceof BentoError ? placeErrors(err, createFields(values.boot as BootMode)) : { byField: {}, other: [errorMessage(err)] };
+                const errors = err instanceof BentoError ? placeErrors(err, createFields(values.boot as BootMode, values.host)) : { byField: {}, other: [errorMessage(err)] };
                 draft.current = { values, errors };
                 say(`${name} was not created (n reopens the form): ${headline(err)}`, 'error');
               },
