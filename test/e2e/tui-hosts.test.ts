@@ -7,22 +7,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bento, cleanupHome, client, createGuest, guest, tempHome, waitFor } from '../helpers/bento.js';
 import { openTui, type PtyRun } from '../helpers/pty.js';
 import type { HostInfo } from '../../src/vm/types.js';
+import { startLibvirtd, type Libvirtd } from '../helpers/libvirtd.js';
 
-/** What this test needs of a libvirtd instance it started (test/helpers/libvirtd.ts). */
-interface LibvirtInstance {
-  /** The URI bentod connects to (`qemu:///system?socket=…`, or `qemu+tcp://127.0.0.1/system`). */
-  uri: string;
-  /** Runs virsh against this instance. */
-  virsh(args: string[]): Promise<{ stdout: string }>;
-  kill(sig: NodeJS.Signals): void;
-  restart(): Promise<void>;
-}
-type StartLibvirtd = (opts: { kind: 'socket' | 'tcp'; name: string }) => Promise<LibvirtInstance>;
-
-// The libvirtd harness (test/helpers/libvirtd.ts) is loaded by name, typed by the interface above.
-const LIBVIRTD_HELPER = '../helpers/libvirtd.js';
-const loadHarness = async (): Promise<StartLibvirtd> => ((await import(LIBVIRTD_HELPER)) as { startLibvirtd: StartLibvirtd }).startLibvirtd;
-
+// The tcp kind of libvirtd (its own network namespace) is covered by test/integration/libvirt-hosts.test.ts;
+// here both hosts are socket instances so the TUI's bentod needs no network namespace.
 const TAB = '\t';
 const RIGHT = '\x1b[C';
 const ENTER = '\r';
@@ -35,16 +23,15 @@ const row = (host: string, name: string, state: string): RegExp => new RegExp(`$
 
 describe('two libvirt hosts and local in the TUI', () => {
   let home: string;
-  const hosts: Record<string, LibvirtInstance> = {};
+  const hosts: Record<string, Libvirtd> = {};
   const runs: PtyRun[] = [];
   // The host row of the form cycles local, lab1, lab2: this many → from local.
   const STEPS: Record<string, number> = { lab1: 1, lab2: 2 };
 
   beforeAll(async () => {
     home = tempHome();
-    const startLibvirtd = await loadHarness();
     hosts.lab1 = await startLibvirtd({ kind: 'socket', name: 'lab1' });
-    hosts.lab2 = await startLibvirtd({ kind: 'tcp', name: 'lab2' });
+    hosts.lab2 = await startLibvirtd({ kind: 'socket', name: 'lab2' });
     for (const [name, inst] of Object.entries(hosts)) {
       const r = await bento(home, ['host', 'add', name, inst.uri]);
       expect(r.exitCode, r.stderr).toBe(0);
@@ -67,7 +54,7 @@ describe('two libvirt hosts and local in the TUI', () => {
         await inst.virsh(['destroy', d]).catch(() => undefined);
         await inst.virsh(['undefine', d]).catch(() => undefined);
       }
-      inst.kill('SIGTERM');
+      await inst.stop();
     }
   }, 60_000);
 
