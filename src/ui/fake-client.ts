@@ -30,6 +30,9 @@ export function fakeVm(name: string, over: Partial<Vm> = {}): Vm {
     ready: null,
     progress: null,
     savedState: null,
+    host: 'local',
+    reachable: true,
+    libvirt: null,
     ...over,
     spec: {
       name,

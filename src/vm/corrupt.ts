@@ -46,6 +46,9 @@ export function corruptView(c: CorruptEntry): Vm {
     ready: null,
     progress: null,
     savedState: null,
+    host: 'local',
+    reachable: true,
+    libvirt: null,
   };
 }
 

@@ -1013,6 +1013,9 @@ export class VmManager {
       progress: e.progress,
       // Only a VM that is not running can have one (it is consumed before a restored guest runs).
       savedState: e.state === 'running' ? null : savedStateInfo(vmFiles(this.dir(e.spec.name))),
+      host: 'local',
+      reachable: true,
+      libvirt: null,
     };
   }
 

@@ -15,8 +15,11 @@ export const VM_STATES = [
 /** One of the ten VM states. */
 export type VmState = (typeof VM_STATES)[number];
 
-/** Backends bento can drive. */
-export type Backend = 'qemu' | 'vz';
+/** Backends bento can drive; 'libvirt' only on VMs of libvirt hosts (a local create refuses it). */
+export type Backend = 'qemu' | 'vz' | 'libvirt';
+
+/** The backends of local VMs (each a Driver in bentod). */
+export type LocalBackend = Exclude<Backend, 'libvirt'>;
 
 /** Accelerators a user may ask for; `auto` is resolved per host at start. */
 export type AccelRequest = 'auto' | 'kvm' | 'hvf' | 'tcg';
@@ -159,7 +162,54 @@ export interface Vm {
   progress: VmProgress | null;
   /** The saved RAM and device state a start resumes from (suspend to disk), while a complete one exists. */
   savedState: SavedStateInfo | null;
+  /** The host the VM lives on: 'local' or a configured libvirt host's name. */
+  host: string;
+  /** False while the VM's host is unreachable: state and figures are the last known ones. */
+  reachable: boolean;
+  /** libvirt details for a VM of a libvirt host, else null. */
+  libvirt: LibvirtVmInfo | null;
 }
+
+/** What bento knows of a VM's libvirt domain. */
+export interface LibvirtVmInfo {
+  uri: string;
+  uuid: string;
+  /** The domain's own name on its host (Vm.name is HOST/DOMAIN). */
+  domain: string;
+  /** Domain id while active, else null. */
+  id: number | null;
+  /**
+   * True for a domain bento did not define (no bento metadata): bento starts, stops, pauses and
+   * attaches to it but never rewrites its XML or undefines it.
+   */
+  foreign: boolean;
+  persistent: boolean;
+}
+
+/** A host's connection: local is always connected; a libvirt host connects, loses and retries. */
+export type HostConnState = 'connected' | 'connecting' | 'reconnecting' | 'unreachable';
+
+/** One host as GET /api/hosts lists it. */
+export interface HostInfo {
+  /** 'local' or the configured name. */
+  name: string;
+  kind: 'local' | 'libvirt';
+  /** The libvirt URI; null for local. */
+  uri: string | null;
+  /** Local is always 'connected'. */
+  state: HostConnState;
+  /** Why it is not connected (libvirt's message), else null. */
+  reason: string | null;
+  /** ISO time of the next connect attempt while 'unreachable', else null. */
+  retryAt: string | null;
+  /** ISO time this state began. */
+  since: string;
+  /** VMs listed for this host (the last known ones while unreachable). */
+  vms: number;
+}
+
+/** A host changed (state, VM count) or was removed, pushed on /api/events as `event: host`. */
+export type HostEvent = { kind: 'changed'; host: HostInfo } | { kind: 'removed'; name: string };
 
 /** A VM's complete saved state (saved.state): when it was written and its size. */
 export interface SavedStateInfo {
