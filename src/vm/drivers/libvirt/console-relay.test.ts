@@ -62,9 +62,13 @@ test('output goes to the serial log in the VM folder, each client gets one wake-
   const c = await client(relay.endpoint.socket);
   const wakes: Buffer[] = [];
   c.on('data', (b: Buffer) => wakes.push(b));
-  await new Promise((r) => setTimeout(r, 10));
+  // One wake-up on connect (output may have come before it), then one per write to the log.
+  await until(() => wakes.length > 0);
+  expect(Buffer.concat(wakes).toString()).toBe('w');
+  wakes.length = 0;
   daemon.consoleOutput(dom, 'login: ');
   await until(() => wakes.length > 0);
+  await new Promise((r) => setTimeout(r, 10));
   expect(Buffer.concat(wakes).toString()).toBe('w');
   const log = fs.readFileSync(relay.endpoint.log, 'utf8');
   expect(log).toMatch(/^-- bento: boot 1, \S+ --\r\nlogin: $/);

@@ -108,6 +108,8 @@ export class ConsoleRelay {
       return;
     }
     this.clients.add(sock);
+    // A first wake-up: output may have reached the log between the stream opening and this connect.
+    sock.write('w');
     if (this.inputBlocked) sock.pause();
     sock.on('data', (data: Buffer) => this.input(data));
     sock.on('error', () => undefined);
@@ -166,6 +168,9 @@ export class ConsoleRelay {
 
   private async shut(): Promise<void> {
     this.done = true;
+    // The path goes first and at once: a relay opened next for the same VM binds it afresh, and a
+    // late unlink here must never remove that one's socket.
+    fs.rmSync(this.socketPath, { force: true });
     try {
       this.stream?.close();
     } catch (err) {
@@ -181,7 +186,6 @@ export class ConsoleRelay {
     } catch (err) {
       this.opts.log(`${this.opts.name}: closing the serial log: ${errorMessage(err)}`);
     }
-    fs.rmSync(this.socketPath, { force: true });
     if (this.tempDir) fs.rmSync(this.tempDir, { recursive: true, force: true });
   }
 }

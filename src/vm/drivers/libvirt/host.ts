@@ -720,7 +720,8 @@ export class LibvirtHost implements HostEngine {
     const relay = uuid ? this.relays.get(uuid) : undefined;
     if (!uuid || !relay) return;
     this.relays.delete(uuid);
-    await relay.close();
+    // Under the console lock: an open that follows waits until this one has let go of the files.
+    await this.locked(`console ${uuid}`, () => relay.close());
   }
 
   // --- Calls into libvirt ---
