@@ -26,8 +26,8 @@ export default tseslint.config(
     rules: restrict([
       { group: ['node:fs', 'node:fs/*', 'fs', 'node:child_process', 'child_process'], message: 'src/ui never touches files or processes: go through the API client.' },
       {
-        regex: '^\\.\\./(\\.\\./)*vm/(?!types\\.js$|errors\\.js$|size\\.js$|actions\\.js$)',
-        message: 'src/ui may import only vm/types, vm/errors, vm/size and vm/actions (pure) from the engine.',
+        regex: '^\\.\\./(\\.\\./)*vm/(?!types\\.js$|errors\\.js$|size\\.js$|actions\\.js$|host-name\\.js$)',
+        message: 'src/ui may import only vm/types, vm/errors, vm/size, vm/actions and vm/host-name (pure) from the engine.',
       },
     ]),
   },
