@@ -179,6 +179,9 @@ describe('VMs', () => {
     expect(vm.name).toBe('lab1/new');
     await registry.create({ name: 'local/x' });
     expect(local.calls.at(-1)).toBe('create {"name":"x"}');
+    // No such host: the local engine's name rule refuses it, with the request's other field errors.
+    await registry.create({ name: 'lab9/x', cpus: 0 });
+    expect(local.calls.at(-1)).toBe('create {"name":"lab9/x","cpus":0}');
   });
 
   test('state and change events of every host arrive merged', async () => {

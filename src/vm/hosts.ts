@@ -97,13 +97,7 @@ export class HostRegistry<L extends LocalEngine = LocalEngine> {
   /** Follows the local engine and starts connecting every configured host (never waits for one). */
   init(): void {
     const local = this.opts.local;
-    this.localOffs = [
-      local.onState((ev) => this.emitState(ev)),
-      local.onChange((ev) => {
-        this.emitChange(ev);
-        if (ev.kind !== 'changed') this.emitHost({ kind: 'changed', host: this.localInfo() });
-      }),
-    ];
+    this.localOffs = [local.onState((ev) => this.emitState(ev)), local.onChange((ev) => this.emitChange(ev))];
     for (const entry of this.opts.store.list()) {
       try {
         validateHostName(entry?.name);
@@ -214,12 +208,18 @@ export class HostRegistry<L extends LocalEngine = LocalEngine> {
     return r.engine.get(r.vm);
   }
 
-  /** Creates a VM on the host its name names (`HOST/VM`), given to that host without the prefix. */
+  /**
+   * Creates a VM on the host its name names (`HOST/VM`), given to that host without the prefix. A
+   * name whose prefix is no configured host goes to the local engine as it is, whose name rule then
+   * refuses it with every other field error of the request.
+   */
   create(body: unknown): Promise<Vm> {
     const name = (body as { name?: unknown } | null)?.name;
     if (typeof name !== 'string' || typeof body !== 'object' || body === null) return this.opts.local.create(body);
-    const r = this.route(name);
-    return r.engine.create({ ...body, name: r.vm });
+    const { host, vm } = splitVmName(name);
+    if (host === LOCAL_HOST) return this.opts.local.create({ ...body, name: vm });
+    const h = this.libvirt.get(host);
+    return h ? h.create({ ...body, name: vm }) : this.opts.local.create(body);
   }
 
   start(name: string, req?: StartRequest): Promise<Vm> {
@@ -309,7 +309,7 @@ export class HostRegistry<L extends LocalEngine = LocalEngine> {
     return () => this.changeListeners.delete(listener);
   }
 
-  /** Hosts changing state or VM count, added and removed. */
+  /** Hosts changing connection state, added and removed. */
   onHost(listener: (ev: HostEvent) => void): Disposer {
     this.hostListeners.add(listener);
     return () => this.hostListeners.delete(listener);

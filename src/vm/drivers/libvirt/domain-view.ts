@@ -29,6 +29,14 @@ export interface CachedDomain {
   stopDeadline: Date | null;
   /** Bumped by every event: a lookup started before a newer event is not applied over it. */
   seq: number;
+  /** The bento spec read from `metadata` (kept: views are built often, the metadata seldom changes). */
+  bento?: { from: string | null; spec: VmSpec | null };
+}
+
+/** The bento spec of a domain's metadata, read once per metadata text. */
+function bentoSpec(d: CachedDomain): VmSpec | null {
+  if (!d.bento || d.bento.from !== d.info.metadata) d.bento = { from: d.info.metadata, spec: specFromMetadata(d.info.metadata) };
+  return d.bento.spec;
 }
 
 /** bentod's folder for one domain: $BENTO_HOME/hosts/HOST/DOMAIN-UUID (the domain part made a safe file name). */
@@ -76,7 +84,7 @@ export function shownState(d: CachedDomain): { state: VmState; reason: string | 
 /** The Vm of a cached domain. */
 export function domainVm(d: CachedDomain, ctx: { host: string; uri: string; home: string; reachable: boolean }): Vm {
   const { info } = d;
-  const bento = specFromMetadata(info.metadata);
+  const bento = bentoSpec(d);
   const { state, reason } = shownState(d);
   const active = state !== 'stopped';
   return {

@@ -5,6 +5,7 @@ import { refusal, type VmAction } from '../../actions.js';
 import { BentoError, errorMessage, fromLibvirtError, isLibvirtError } from '../../errors.js';
 import type { HostEngine } from '../../host-engine.js';
 import { joinVmName } from '../../host-name.js';
+import { DEFAULT_STOP_TIMEOUT_MS } from '../../manager.js';
 import type { Disposer, HostConnState, HostInfo, StartRequest, StateEvent, StopRequest, Vm, VmChange, VmState } from '../../types.js';
 import type { DomainEvent, DomainInfo, LibvirtBinding, LibvirtConnection } from './binding.js';
 import { ConsoleRelay } from './console-relay.js';
@@ -13,8 +14,6 @@ import { cachedDomain, domainVm, shownState, type CachedDomain, type Overlay } f
 import { libvirtSpecFromRequest } from './libvirt-spec.js';
 import { mapDomainState, mapLifecycleEvent } from './states.js';
 
-/** Default wait for a guest to power off before a graceful stop turns forced (as for local VMs). */
-const DEFAULT_STOP_TIMEOUT_MS = 30_000;
 /** virDomainUndefineFlags of a delete: managed save, snapshot and checkpoint metadata, NVRAM go with it. */
 const UNDEFINE_FLAGS = 1 | 2 | 4 | 16;
 /** Lookups of XML run at most this many at a time while a host's domains are listed. */
@@ -122,7 +121,7 @@ export class LibvirtHost implements HostEngine {
     };
   }
 
-  /** Subscribes to the host's connection state (and its VM count). */
+  /** Subscribes to the host's connection state (VMs coming and going are VM events; info().vms counts them). */
   onHost(listener: HostListener): Disposer {
     this.hostListeners.add(listener);
     return () => this.hostListeners.delete(listener);
@@ -297,7 +296,6 @@ export class LibvirtHost implements HostEngine {
     this.byName.set(info.name, info.uuid);
     const vm = this.view(d);
     this.emitChange({ kind: 'created', name: vm.name, vm });
-    this.hostChanged();
     this.notifyWatchers();
   }
 
@@ -309,7 +307,6 @@ export class LibvirtHost implements HostEngine {
     this.relays.delete(d.info.uuid);
     void relay?.close();
     this.emitChange({ kind: 'deleted', name: this.full(d) });
-    this.hostChanged();
     this.notifyWatchers();
   }
 
