@@ -132,6 +132,17 @@ describe('connection', () => {
     expect(host.get('a').libvirt!.id).toBe(7);
   });
 
+  test('a connection that fails while listing is unreachable with libvirt\'s own message', async () => {
+    daemon.failNext('listDomains', libvirtError('VIR_ERR_RPC', 39, 'cannot recv data: Connection reset by peer'));
+    const { host, infos } = makeHost();
+    host.connect();
+    await until(() => infos.some((i) => i.state === 'unreachable'));
+    expect(infos.find((i) => i.state === 'unreachable')!.reason).toBe('cannot recv data: Connection reset by peer');
+    // The half-open connection was closed; the retry connects.
+    await until(() => host.info().state === 'connected');
+    expect(daemon.connections.size).toBe(1);
+  });
+
   test('without the binding the host is unreachable with the reason and never retries', () => {
     const { host } = makeHost({ binding: { unavailable: 'libvirt-dev was not installed at build' } });
     host.connect();

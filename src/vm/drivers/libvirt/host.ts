@@ -189,7 +189,9 @@ export class LibvirtHost implements HostEngine {
   /** A connect attempt failed: unreachable with the reason, and the next attempt scheduled with backoff. */
   private failed(gen: number, err: unknown): void {
     if (this.closing || gen !== this.generation) return;
-    const msg = isLibvirtError(err) ? err.message : errorMessage(err);
+    // The reason is libvirt's own message where there is one (not bento's prefixed rewording).
+    const cause = err instanceof BentoError && isLibvirtError(err.cause) ? err.cause : err;
+    const msg = isLibvirtError(cause) ? cause.message : errorMessage(cause);
     this.opts.log(`${this.name}: cannot connect to ${this.uri}: ${msg}`);
     this.scheduleRetry(msg);
   }
