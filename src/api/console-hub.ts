@@ -1,9 +1,10 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
-import { BentoError, HTTP_STATUS, toBentoError } from '../vm/errors.js';
-import type { VmManager } from '../vm/manager.js';
-import type { Disposer } from '../vm/types.js';
+import { BentoError, HTTP_STATUS, errorMessage, toBentoError } from '../vm/errors.js';
+import type { ConsoleEndpoint } from '../vm/drivers/driver.js';
+import type { ConsoleRelay } from '../vm/drivers/libvirt/console-relay.js';
+import type { Disposer, StateEvent, Vm } from '../vm/types.js';
 import { ConsoleSession } from './console-session.js';
 
 const CONSOLE_PATH = /^\/api\/vms\/([^/]+)\/console$/;
@@ -11,39 +12,89 @@ const CONSOLE_PATH = /^\/api\/vms\/([^/]+)\/console$/;
 const DEFAULT_SCROLLBACK = 16 * 1024;
 const MAX_SCROLLBACK = 4 * 1024 * 1024;
 
+/** What the hub needs of bentod's engines (the HostRegistry). */
+export interface ConsoleSource {
+  list(): Vm[];
+  get(name: string): Vm;
+  onState(listener: (ev: StateEvent) => void): Disposer;
+  /** A running local VM's endpoint (null for VMs of libvirt hosts). */
+  consoleEndpoint(name: string): ConsoleEndpoint | null;
+  /** Whether a VM name is on a libvirt host (its console opens on demand). */
+  isLibvirt(name: string): boolean;
+  /** Opens the console relay of a VM on a libvirt host (force: take it from another client). */
+  openConsole(name: string, opts: { force: boolean }): Promise<ConsoleRelay>;
+  /** Closes it (its last viewer left). */
+  closeConsole(name: string): Promise<void>;
+}
+
+type AttachOptions = { force: boolean; readOnly: boolean; fromBoot: boolean; scrollback: number };
+
 /**
- * Owns every running VM's console session and serves GET /api/vms/:name/console as a WebSocket on
- * the daemon's socket. Sessions open when a VM runs (or is re-adopted) and close when it stops, with
- * the reason sent to every viewer.
+ * Owns every VM's console session and serves GET /api/vms/:name/console as a WebSocket on the
+ * daemon's socket. A local VM's session opens when it runs (or is re-adopted) and closes when it
+ * stops, with the reason sent to every viewer. A VM of a libvirt host has no console until a viewer
+ * asks: the first viewer opens the host's console relay (libvirt's console stream into the VM's
+ * serial log, with force when that viewer asked for it) and the same ConsoleSession serves it; the
+ * session and the relay close when the last viewer leaves or the domain stops.
  */
 export class ConsoleHub {
   private readonly sessions = new Map<string, ConsoleSession>();
+  /** Relay sessions being opened, so two first viewers share one. */
+  private readonly opening = new Map<string, Promise<ConsoleSession>>();
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: 1024 * 1024 });
   private off: Disposer | null = null;
 
   constructor(
-    private readonly manager: VmManager,
+    private readonly source: ConsoleSource,
     private readonly log: (line: string) => void,
   ) {}
 
-  /** Opens sessions for VMs already running and follows state changes. */
+  /** Opens sessions for local VMs already running and follows state changes. */
   start(): void {
-    for (const vm of this.manager.list()) if (vm.pid !== null) this.open(vm.name);
-    this.off = this.manager.onState((ev) => {
-      if (ev.state === 'stopped') this.sessions.get(ev.name)?.close(`${ev.name} stopped${ev.reason ? ` (${ev.reason})` : ''}`);
-      if (ev.state === 'stopped') this.sessions.delete(ev.name);
-      else if (ev.state === 'running' || ev.state === 'paused') this.open(ev.name);
+    for (const vm of this.source.list()) if (vm.pid !== null) this.open(vm.name);
+    this.off = this.source.onState((ev) => {
+      if (ev.state === 'stopped') {
+        this.sessions.get(ev.name)?.close(`${ev.name} stopped${ev.reason ? ` (${ev.reason})` : ''}`);
+        this.sessions.delete(ev.name);
+        if (this.source.isLibvirt(ev.name)) void this.source.closeConsole(ev.name);
+      } else if ((ev.state === 'running' || ev.state === 'paused') && !this.source.isLibvirt(ev.name)) this.open(ev.name);
     });
   }
 
   private open(name: string): ConsoleSession | null {
     const existing = this.sessions.get(name);
     if (existing) return existing;
-    const endpoint = this.manager.consoleEndpoint(name);
+    const endpoint = this.source.consoleEndpoint(name);
     if (!endpoint) return null;
     const s = new ConsoleSession(name, endpoint, this.log);
     this.sessions.set(name, s);
     return s;
+  }
+
+  /** The session of a libvirt VM's console, opening its relay for the first viewer. */
+  private relaySession(name: string, force: boolean): Promise<ConsoleSession> {
+    const existing = this.sessions.get(name);
+    if (existing) return Promise.resolve(existing);
+    const pending = this.opening.get(name);
+    if (pending) return pending;
+    const p = (async () => {
+      const relay = await this.source.openConsole(name, { force });
+      const session: ConsoleSession = new ConsoleSession(name, relay.endpoint, this.log, { onIdle: () => this.endRelay(name, session, 'the last viewer left') });
+      this.sessions.set(name, session);
+      relay.onEnd((why) => this.endRelay(name, session, `${name}: ${why}`));
+      return session;
+    })();
+    this.opening.set(name, p);
+    const forget = (): void => void (this.opening.get(name) === p && this.opening.delete(name));
+    p.then(forget, forget);
+    return p;
+  }
+
+  private endRelay(name: string, session: ConsoleSession, reason: string): void {
+    if (this.sessions.get(name) !== session) return;
+    this.sessions.delete(name);
+    session.close(reason);
+    this.source.closeConsole(name).catch((err: unknown) => this.log(`${name}: closing its console: ${errorMessage(err)}`));
   }
 
   /** Handles an HTTP upgrade; returns false when the path is not a console path. */
@@ -52,29 +103,44 @@ export class ConsoleHub {
     const m = CONSOLE_PATH.exec(url.pathname);
     if (!m) return false;
     try {
-      const name = decodeURIComponent(m[1] ?? '');
-      const vm = this.manager.get(name);
-      const session = vm.pid !== null ? this.open(name) : null;
-      if (!session) throw new BentoError('not-running', `${name} is not running`);
+      const vm = this.source.get(decodeURIComponent(m[1] ?? ''));
       const scrollback = Number(url.searchParams.get('scrollback') ?? DEFAULT_SCROLLBACK);
       if (!Number.isSafeInteger(scrollback) || scrollback < 0 || scrollback > MAX_SCROLLBACK) {
         throw new BentoError('invalid-input', `scrollback must be a whole number of bytes from 0 to ${MAX_SCROLLBACK}`);
       }
-      const opts = {
+      const opts: AttachOptions = {
         force: url.searchParams.get('force') === '1',
         readOnly: url.searchParams.get('readonly') === '1',
         fromBoot: url.searchParams.get('from') === 'boot',
         scrollback,
       };
+      if (vm.libvirt) {
+        void this.upgradeRelay(vm.name, req, socket, head, opts);
+        return true;
+      }
+      const session = vm.pid !== null ? this.open(vm.name) : null;
+      if (!session) throw new BentoError('not-running', `${vm.name} is not running`);
       this.wss.handleUpgrade(req, socket, head, (ws) => session.attach(ws, opts));
     } catch (err) {
-      const e = toBentoError(err);
-      const body = JSON.stringify(e.toJSON());
-      socket.end(
-        `HTTP/1.1 ${HTTP_STATUS[e.code]} ${e.code}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
-      );
+      refuse(socket, err);
     }
     return true;
+  }
+
+  private async upgradeRelay(name: string, req: IncomingMessage, socket: Duplex, head: Buffer, opts: AttachOptions): Promise<void> {
+    let session: ConsoleSession;
+    try {
+      session = await this.relaySession(name, opts.force);
+    } catch (err) {
+      refuse(socket, err);
+      return;
+    }
+    if (socket.destroyed) {
+      // The viewer left while the console opened: a session nobody views closes.
+      if (session.viewerCount === 0) this.endRelay(name, session, 'its viewer left');
+      return;
+    }
+    this.wss.handleUpgrade(req, socket, head, (ws) => session.attach(ws, opts));
   }
 
   /** Closes every session (bentod is exiting: viewers are told, VMs keep running). */
@@ -84,4 +150,11 @@ export class ConsoleHub {
     this.sessions.clear();
     this.wss.close();
   }
+}
+
+/** Answers an upgrade with the error as JSON and closes the connection. */
+function refuse(socket: Duplex, err: unknown): void {
+  const e = toBentoError(err);
+  const body = JSON.stringify(e.toJSON());
+  socket.end(`HTTP/1.1 ${HTTP_STATUS[e.code]} ${e.code}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
 }

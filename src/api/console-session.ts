@@ -48,6 +48,8 @@ export class ConsoleSession {
     readonly name: string,
     private readonly endpoint: ConsoleEndpoint,
     private readonly log: (line: string) => void,
+    /** onIdle: called when the last viewer leaves an open session (a console opened on demand then closes). */
+    private readonly opts: { onIdle?: () => void } = {},
   ) {
     this.files = vmFiles(path.dirname(endpoint.log));
     this.connect(0);
@@ -73,6 +75,11 @@ export class ConsoleSession {
       if (this.writer) resumeInput(this.writer.ws);
       if (!this.closed && attempt < 50) setTimeout(() => this.connect(attempt + 1), Math.min(50 * 2 ** attempt, 1000));
     });
+  }
+
+  /** How many viewers are attached. */
+  get viewerCount(): number {
+    return this.viewers.size;
   }
 
   /** Adds a viewer: it gets up to `scrollback` bytes of recent output (this boot only), then everything new. */
@@ -128,6 +135,7 @@ export class ConsoleSession {
     if (!this.viewers.delete(v)) return;
     v.follower.close();
     if (this.writer === v) this.writer = null;
+    if (this.viewers.size === 0 && !this.closed) this.opts.onIdle?.();
   }
 
   private input(v: Viewer, data: Buffer): void {

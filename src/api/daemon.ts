@@ -7,6 +7,7 @@ import { BentoError, errorMessage } from '../vm/errors.js';
 import { FILES } from '../vm/paths.js';
 import { ImageCache } from '../vm/images/cache.js';
 import type { VmManager } from '../vm/manager.js';
+import { localOnlyRegistry, type HostRegistry } from '../vm/hosts.js';
 import type { VersionInfo } from '../vm/types.js';
 import { ConsoleHub } from './console-hub.js';
 import { buildRoutes, dispatch } from './routes.js';
@@ -16,6 +17,8 @@ export interface DaemonOptions {
   home: string;
   socket: string;
   manager: VmManager;
+  /** Every host's engine over `manager` (the composition root adds the libvirt hosts); absent: the local engine alone. */
+  hosts?: HostRegistry<VmManager>;
   /** The image cache bentod serves (built by the composition root so the manager can share it); absent: one for `home`. */
   images?: ImageCache;
   version: VersionInfo;
@@ -90,10 +93,13 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       fs.rmSync(opts.socket, { force: true });
     }
     await opts.manager.init();
+    const hosts = opts.hosts ?? localOnlyRegistry(opts.manager, opts.log);
+    // libvirt hosts connect in the background: bentod serves at once, whatever state they are in.
+    hosts.init();
     const images = opts.images ?? new ImageCache({ home: opts.home, log: opts.log });
-    const routes = buildRoutes(opts.manager, opts.version, images);
+    const routes = buildRoutes(hosts, opts.version, images);
     const server = http.createServer((req, res) => void dispatch(routes, req, res));
-    const consoles = new ConsoleHub(opts.manager, opts.log);
+    const consoles = new ConsoleHub(hosts, opts.log);
     consoles.start();
     server.on('upgrade', (req, socket, head) => {
       // An upgraded socket has no error listener of http's any more: a client gone before the reply
@@ -120,6 +126,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       images,
       async close() {
         consoles.close();
+        // Each host's connection closes within a bound: a hung libvirtd does not hold bentod's exit.
+        await hosts.close();
         opts.manager.close();
         server.closeAllConnections();
         await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -130,6 +138,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       },
     };
   } catch (err) {
+    await opts.hosts?.close().catch(() => undefined);
     lock.release();
     throw err;
   }

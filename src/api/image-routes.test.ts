@@ -11,6 +11,7 @@ import { BentoError } from '../vm/errors.js';
 import { ImageCache } from '../vm/images/cache.js';
 import type { PullProgress } from '../vm/images/types.js';
 import type { VmManager } from '../vm/manager.js';
+import { localOnlyRegistry } from '../vm/hosts.js';
 import type { Vm } from '../vm/types.js';
 import { BentoClient } from './client.js';
 import { buildRoutes, dispatch } from './routes.js';
@@ -28,7 +29,7 @@ beforeEach(async () => {
   vms = [];
   const manager = { list: () => vms, onState: () => () => undefined, onChange: () => () => undefined } as unknown as VmManager;
   const cache = new ImageCache({ home: dir, env: { BENTO_IMAGE_MIRROR: images.url }, arch: 'x86_64', progressIntervalMs: 50 });
-  const routes = buildRoutes(manager, { version: 't', backends: ['qemu'], defaultAccel: 'tcg', pid: 1 }, cache);
+  const routes = buildRoutes(localOnlyRegistry(manager), { version: 't', backends: ['qemu'], defaultAccel: 'tcg', pid: 1 }, cache);
   api = http.createServer((req, res) => void dispatch(routes, req, res));
   const sock = path.join(dir, 'bentod.sock');
   await new Promise<void>((r) => api.listen(sock, r));

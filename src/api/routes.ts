@@ -2,9 +2,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { BentoError } from '../vm/errors.js';
 import type { VmManager } from '../vm/manager.js';
+import type { HostRegistry } from '../vm/hosts.js';
 import { vmFiles } from '../vm/paths.js';
 import { fieldsError, zodFields } from '../vm/spec.js';
-import type { VersionInfo } from '../vm/types.js';
+import type { StatsReport, VersionInfo, VmStatsNotes } from '../vm/types.js';
 import type { BootSelector } from '../vm/serial-log.js';
 import { streamLog } from './log-stream.js';
 import { readJson, sendError, sendJson } from './http-util.js';
@@ -14,6 +15,15 @@ import type { ImageCache } from '../vm/images/cache.js';
 import { imageRoutes } from './image-routes.js';
 import { snapshotRoutes } from './snapshot-routes.js';
 import { StatsSampler } from '../vm/stats.js';
+import { hostRoutes } from './host-routes.js';
+
+/** Why a VM of a libvirt host has no figures in GET /api/stats (bentod samples only its own VMs' processes). */
+const LIBVIRT_STATS_NOTES: VmStatsNotes = {
+  cpu: 'not sampled for VMs on libvirt hosts (their processes run under libvirtd)',
+  guestMem: 'not sampled for VMs on libvirt hosts',
+  disk: 'not sampled for VMs on libvirt hosts',
+  net: 'not sampled for VMs on libvirt hosts',
+};
 
 const stopSchema = z.strictObject({
   force: z.boolean({ message: 'must be true or false' }).optional(),
@@ -44,9 +54,16 @@ function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
   return r.data;
 }
 
-/** The API of DESIGN.md, as a route table over the engine (and the image cache, when bentod has one). */
-export function buildRoutes(manager: VmManager, version: VersionInfo, images?: ImageCache): Route[] {
+/**
+ * The API of DESIGN.md, as a route table over every host's engine (the registry; VM names are
+ * `HOST/VM` for VMs of libvirt hosts) and the image cache, when bentod has one. What only local VMs
+ * have (edit, suspend, clone, rename, snapshots, stats) goes to the local engine; for a VM of a
+ * libvirt host it is refused by the action table, naming the host.
+ */
+export function buildRoutes(hosts: HostRegistry<VmManager>, version: VersionInfo, images?: ImageCache): Route[] {
   const NAME = '([^/]+)';
+  const manager = hosts.local;
+  const local = (name: string, action: Parameters<typeof hosts.localName>[1]): string => hosts.localName(name, action);
   // Samples only while someone subscribes (/api/events?stats=1) or asks (GET /api/stats).
   const stats = new StatsSampler({ running: () => manager.runningVms() });
   const action = (verb: string, fn: (name: string, body: unknown) => Promise<unknown>): Route => ({
@@ -63,22 +80,22 @@ export function buildRoutes(manager: VmManager, version: VersionInfo, images?: I
         sendJson(res, 200, version);
       },
     },
-    { method: 'GET', pattern: /^\/api\/vms$/, handler: ({ res }) => sendJson(res, 200, manager.list()) },
+    { method: 'GET', pattern: /^\/api\/vms$/, handler: ({ res }) => sendJson(res, 200, hosts.list()) },
     {
       method: 'POST',
       pattern: /^\/api\/vms$/,
-      handler: async ({ req, res }) => sendJson(res, 201, await manager.create(await readJson(req))),
+      handler: async ({ req, res }) => sendJson(res, 201, await hosts.create(await readJson(req))),
     },
-    { method: 'GET', pattern: new RegExp(`^/api/vms/${NAME}$`), handler: ({ res, params }) => sendJson(res, 200, manager.get(params.name)) },
+    { method: 'GET', pattern: new RegExp(`^/api/vms/${NAME}$`), handler: ({ res, params }) => sendJson(res, 200, hosts.get(params.name)) },
     {
       method: 'GET',
       pattern: new RegExp(`^/api/vms/${NAME}/inspect$`),
-      handler: async ({ res, params }) => sendJson(res, 200, await manager.inspect(params.name)),
+      handler: async ({ res, params }) => sendJson(res, 200, await hosts.inspect(params.name)),
     },
     {
       method: 'PATCH',
       pattern: new RegExp(`^/api/vms/${NAME}$`),
-      handler: async ({ req, res, params }) => sendJson(res, 200, await manager.patch(params.name, await readJson(req))),
+      handler: async ({ req, res, params }) => sendJson(res, 200, await manager.patch(local(params.name, 'edit'), await readJson(req))),
     },
     {
       method: 'DELETE',
@@ -88,35 +105,36 @@ export function buildRoutes(manager: VmManager, version: VersionInfo, images?: I
         if (force !== null && !['0', '1', 'true', 'false'].includes(force)) {
           throw new BentoError('invalid-input', 'force must be 1, 0, true or false', { fields: [{ field: 'force', message: 'must be 1, 0, true or false' }] });
         }
-        await manager.remove(params.name, { force: force === '1' || force === 'true' });
+        await hosts.remove(params.name, { force: force === '1' || force === 'true' });
         res.writeHead(204).end();
       },
     },
-    action('start', (name, body) => manager.start(name, parseBody(startSchema, body))),
-    action('suspend', (name, body) => (parseBody(emptySchema, body), manager.suspend(name))),
-    action('stop', (name, body) => manager.stop(name, parseBody(stopSchema, body))),
-    action('pause', (name, body) => (parseBody(emptySchema, body), manager.pause(name))),
-    action('resume', (name, body) => (parseBody(emptySchema, body), manager.resume(name))),
-    action('restart', (name, body) => manager.restart(name, parseBody(stopSchema, body))),
+    action('start', (name, body) => hosts.start(name, parseBody(startSchema, body))),
+    action('suspend', (name, body) => (parseBody(emptySchema, body), manager.suspend(local(name, 'suspend')))),
+    action('stop', (name, body) => hosts.stop(name, parseBody(stopSchema, body))),
+    action('pause', (name, body) => (parseBody(emptySchema, body), hosts.pause(name))),
+    action('resume', (name, body) => (parseBody(emptySchema, body), hosts.resume(name))),
+    action('restart', (name, body) => hosts.restart(name, parseBody(stopSchema, body))),
     {
       method: 'POST',
       pattern: new RegExp(`^/api/vms/${NAME}/clone$`),
-      handler: async ({ req, res, params }) => sendJson(res, 201, await manager.clone(params.name, parseBody(nameBodySchema, await readJson(req)))),
+      handler: async ({ req, res, params }) => sendJson(res, 201, await manager.clone(local(params.name, 'clone'), parseBody(nameBodySchema, await readJson(req)))),
     },
-    action('rename', (name, body) => manager.rename(name, parseBody(nameBodySchema, body))),
-    ...snapshotRoutes(manager, NAME),
+    action('rename', (name, body) => manager.rename(local(name, 'rename'), parseBody(nameBodySchema, body))),
+    ...snapshotRoutes(manager, NAME, local),
     {
       method: 'GET',
       pattern: new RegExp(`^/api/vms/${NAME}/log$`),
       handler: ({ res, params, url }) => {
-        const vm = manager.get(params.name);
+        // A libvirt VM's log is the one its console relay keeps in bentod's folder for it.
+        const vm = hosts.get(params.name);
         const boot = parseBoot(url.searchParams.get('boot'));
         const follow = url.searchParams.get('follow') === '1';
         const end = streamLog(vmFiles(vm.dir), res, { follow, boot });
         if (!end) throw new BentoError('not-found', `${vm.name}: that boot is no longer in the serial log (only the current and the rotated log are kept)`);
         if (!follow) return;
         // A follow of a VM that is deleted would otherwise wait forever on a file that no longer exists.
-        const off = manager.onChange((ev) => ev.kind === 'deleted' && ev.name === vm.name && end());
+        const off = hosts.onChange((ev) => ev.kind === 'deleted' && ev.name === vm.name && end());
         res.on('close', off);
       },
     },
@@ -124,11 +142,21 @@ export function buildRoutes(manager: VmManager, version: VersionInfo, images?: I
       method: 'GET',
       pattern: /^\/api\/events$/,
       handler: ({ req, res, url }) =>
-        openEventStream(req, res, manager, url.searchParams.get('snapshot') === '1', images, flag(url, 'stats') ? stats : undefined),
+        openEventStream(req, res, hosts, url.searchParams.get('snapshot') === '1', images, flag(url, 'stats') ? stats : undefined),
     },
-    { method: 'GET', pattern: /^\/api\/stats$/, handler: async ({ res }) => sendJson(res, 200, await stats.report()) },
+    { method: 'GET', pattern: /^\/api\/stats$/, handler: async ({ res }) => sendJson(res, 200, withLibvirtNotes(await stats.report(), hosts)) },
+    ...hostRoutes(hosts),
     ...(images ? imageRoutes(images, manager) : []),
   ];
+}
+
+/** The stats report plus each running VM of a libvirt host, with no figures and the notes saying why. */
+function withLibvirtNotes(report: StatsReport, hosts: HostRegistry): StatsReport {
+  const vms = { ...report.vms };
+  for (const vm of hosts.list()) {
+    if (vm.libvirt && vm.state !== 'stopped') vms[vm.name] = { last: null, history: [], notes: LIBVIRT_STATS_NOTES };
+  }
+  return { ...report, vms };
 }
 
 /** A 0/1 query flag; anything else is the client's error. */

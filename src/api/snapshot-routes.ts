@@ -2,6 +2,7 @@
 // The engine (VmManager + src/vm/snapshots.ts) holds the rules; these routes check shapes and tags.
 import { z } from 'zod';
 import { BentoError } from '../vm/errors.js';
+import type { VmAction } from '../vm/actions.js';
 import type { VmManager } from '../vm/manager.js';
 import { checkTag } from '../vm/snapshots.js';
 import { readJson, sendJson } from './http-util.js';
@@ -25,22 +26,23 @@ function pathTag(tag: string | undefined): string {
 
 /**
  * GET/POST /api/vms/:name/snapshots, POST /api/vms/:name/snapshots/:tag/restore and
- * DELETE /api/vms/:name/snapshots/:tag. `name` is the route table's VM name pattern.
+ * DELETE /api/vms/:name/snapshots/:tag. `name` is the route table's VM name pattern; `local` turns
+ * a VM name into the local engine's (refusing VMs of libvirt hosts, which have no snapshots here).
  */
-export function snapshotRoutes(manager: VmManager, name: string): Route[] {
+export function snapshotRoutes(manager: VmManager, name: string, local: (name: string, action: VmAction) => string = (n) => n): Route[] {
   const TAG = '([^/]+)';
   return [
     {
       method: 'GET',
       pattern: new RegExp(`^/api/vms/${name}/snapshots$`),
-      handler: async ({ res, params }) => sendJson(res, 200, await manager.snapshots(params.name)),
+      handler: async ({ res, params }) => sendJson(res, 200, await manager.snapshots(local(params.name, 'snapshots'))),
     },
     {
       method: 'POST',
       pattern: new RegExp(`^/api/vms/${name}/snapshots$`),
       handler: async ({ req, res, params }) => {
         const body = parseBody(takeSchema, await readJson(req));
-        sendJson(res, 201, await manager.snapshot(params.name, body.tag));
+        sendJson(res, 201, await manager.snapshot(local(params.name, 'snapshot'), body.tag));
       },
     },
     {
@@ -49,14 +51,14 @@ export function snapshotRoutes(manager: VmManager, name: string): Route[] {
       handler: async ({ req, res, params }) => {
         const tag = pathTag(params.tag);
         parseBody(z.strictObject({}), await readJson(req));
-        sendJson(res, 200, await manager.restoreSnapshot(params.name, tag));
+        sendJson(res, 200, await manager.restoreSnapshot(local(params.name, 'snapshot'), tag));
       },
     },
     {
       method: 'DELETE',
       pattern: new RegExp(`^/api/vms/${name}/snapshots/${TAG}$`),
       handler: async ({ res, params }) => {
-        await manager.removeSnapshot(params.name, pathTag(params.tag));
+        await manager.removeSnapshot(local(params.name, 'snapshot'), pathTag(params.tag));
         res.writeHead(204).end();
       },
     },

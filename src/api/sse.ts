@@ -1,8 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { PullProgress } from '../vm/images/types.js';
-import type { VmManager } from '../vm/manager.js';
 import type { StatsSampler } from '../vm/stats.js';
-import type { Disposer, StatsEvent, VmStatsNotes } from '../vm/types.js';
+import type { Disposer, HostEvent, StateEvent, StatsEvent, Vm, VmChange, VmStatsNotes } from '../vm/types.js';
 
 /** An SSE comment this often lets clients tell a live bentod from a dead or stuck one (they give up after 15 s). */
 const HEARTBEAT_MS = 5_000;
@@ -70,6 +69,14 @@ export interface ImageProgressSource {
   onProgress(listener: (p: PullProgress) => void): Disposer;
 }
 
+/** Where the events come from: every host's VMs (the HostRegistry) and, when it has hosts, their changes. */
+export interface EventFeed {
+  list(): Vm[];
+  onState(listener: (ev: StateEvent) => void): Disposer;
+  onChange(listener: (ev: VmChange) => void): Disposer;
+  onHost?(listener: (ev: HostEvent) => void): Disposer;
+}
+
 /**
  * Serves /api/events as server-sent events: each state change as one `data:` line of JSON, pushed
  * as it happens, and `created` / `changed` / `deleted` named events for definitions. With `snapshot`, the stream opens with an `event: snapshot` carrying every VM, so a
@@ -77,11 +84,13 @@ export interface ImageProgressSource {
  * `event: image` (about four a second per pull). Each client's queue is bounded
  * (see boundedSink): a slow one gets `event: resync` instead of unbounded memory in bentod. With
  * `stats`, the stream also carries `event: stats` once a second while it is open (StatsEvent).
+ * Hosts changing state (connected, unreachable, reconnecting), added or removed are `event: host`
+ * (HostEvent); VMs of libvirt hosts come and change through the same events as local ones.
  */
 export function openEventStream(
   req: IncomingMessage,
   res: ServerResponse,
-  manager: VmManager,
+  manager: EventFeed,
   snapshot: boolean,
   images?: ImageProgressSource,
   stats?: Pick<StatsSampler, 'subscribe'>,
@@ -94,6 +103,7 @@ export function openEventStream(
   // Definitions coming and going are named events, so readers of plain state events can ignore them.
   const offChange = manager.onChange((ev) => sink.send(`event: ${ev.kind}\ndata: ${JSON.stringify(ev)}\n\n`));
   const offImage = images?.onProgress((p) => sink.send(`event: image\ndata: ${JSON.stringify(p)}\n\n`));
+  const offHost = manager.onHost?.((ev) => sink.send(`event: host\ndata: ${JSON.stringify(ev)}\n\n`));
   const offStats = stats?.subscribe(statsForClient((ev) => sink.send(`event: stats\ndata: ${JSON.stringify(ev)}\n\n`)));
   const beat = setInterval(() => sink.send(': ping\n\n'), HEARTBEAT_MS);
   const end = (): void => {
@@ -103,6 +113,7 @@ export function openEventStream(
     off();
     offChange();
     offImage?.();
+    offHost?.();
   };
   req.on('close', end);
   res.on('close', end);

@@ -12,7 +12,11 @@ import { hostAccel } from '../vm/accel.js';
 import { clientKeyPath, ensureClientKey, userPublicKeys } from '../vm/ssh.js';
 import { VERSION } from './version.js';
 import { makeAdmit } from './admit.js';
-import { detectFormat, makeDrivers, offeredBackends, withBackends } from './drivers.js';
+import { detectFormat, makeDrivers, offeredBackends, serialLogCap, withBackends } from './drivers.js';
+import { HostRegistry } from '../vm/hosts.js';
+import { LibvirtHost } from '../vm/drivers/libvirt/host.js';
+import { loadLibvirt } from '../vm/drivers/libvirt/binding.js';
+import { confHostsStore } from './hosts-store.js';
 
 function log(line: string): void {
   process.stderr.write(`${new Date().toISOString()} ${line}\n`);
@@ -52,6 +56,25 @@ async function main(): Promise<void> {
     images: imageSource(images),
     hostUser: os.userInfo().username,
   });
+  // libvirt hosts: one connection each, held by bentod; without the addon's libvirt part every
+  // configured host shows as unreachable with the reason, and local VMs are unaffected.
+  const libvirt = loadLibvirt();
+  log(libvirt.ok ? `libvirt backend available (libvirt ${libvirt.binding.version()})` : `libvirt backend unavailable: ${libvirt.reason}`);
+  const admit = await makeAdmit(log);
+  const hosts = new HostRegistry({
+    local: manager,
+    store: confHostsStore(home),
+    log,
+    makeHost: (entry) =>
+      new LibvirtHost({
+        ...entry,
+        home,
+        binding: libvirt.ok ? libvirt.binding : { unavailable: libvirt.reason },
+        log,
+        logCap: serialLogCap(),
+        ...(admit ? { admit: (sock) => admit(sock).ok } : {}),
+      }),
+  });
   const accel = hostAccel();
   log(`host accelerator: ${accel.accel} (${accel.why}) on ${os.platform()}/${os.arch()}`);
   const vz = drivers.vz.availability();
@@ -60,9 +83,10 @@ async function main(): Promise<void> {
     home,
     socket,
     manager,
+    hosts,
     images,
     log,
-    admit: await makeAdmit(log),
+    admit,
     version: { version: VERSION, backends: offeredBackends(drivers), defaultAccel: accel.accel, pid: process.pid },
   });
   let closing = false;

@@ -7,10 +7,10 @@ import { sniffDiskFormat } from '../vm/drivers/vz/disk.js';
 import { VzDriver, type VzDriverOptions } from '../vm/drivers/vz/driver.js';
 import type { Driver } from '../vm/drivers/driver.js';
 import type { HostFacts } from '../vm/spec.js';
-import type { Backend, DiskFormat } from '../vm/types.js';
+import type { Backend, DiskFormat, LocalBackend } from '../vm/types.js';
 
 /** Every backend bentod knows, keyed by name. */
-export type Drivers = Record<Exclude<Backend, 'libvirt'>, Driver>;
+export type Drivers = Record<LocalBackend, Driver>;
 
 /**
  * Both drivers, always: a backend that cannot run here stays registered so that asking for it gets
@@ -25,8 +25,8 @@ export function withBackends(host: HostFacts, drivers: Drivers): HostFacts {
   return {
     ...host,
     backendUnavailable(backend) {
-      // Not a local backend: libvirt VMs are created on a libvirt host (HOST/NAME).
-      if (backend === 'libvirt') return 'libvirt is the backend of VMs on libvirt hosts: name the VM HOST/NAME';
+      // libvirt VMs are made by their hosts (validation refuses the backend for local VMs before this).
+      if (backend === 'libvirt') return 'VMs on libvirt hosts are named HOST/NAME';
       const a = drivers[backend].availability();
       return a.ok ? null : a.reason;
     },

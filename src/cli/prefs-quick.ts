@@ -21,8 +21,11 @@ export function quickPreferences(home: string): Preferences | null {
     return null;
   }
   if (typeof data !== 'object' || data === null || Array.isArray(data)) return null;
-  const keys = Object.keys(data);
+  // bentod keeps the libvirt hosts beside it (src/cli/hosts-store.ts); the TUI gets those from bentod.
+  const keys = Object.keys(data).filter((k) => k !== 'hosts');
   const escapeKey = (data as { escapeKey?: unknown }).escapeKey;
+  const hosts = (data as { hosts?: unknown }).hosts;
+  if (hosts !== undefined && !Array.isArray(hosts)) return null;
   if (keys.length !== 1 || typeof escapeKey !== 'string' || !ESCAPE.test(escapeKey)) return null;
   return { escapeKey };
 }

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { refusal, type VmAction } from './actions.js';
+import { refusal, VM_ACTIONS, type VmAction } from './actions.js';
 import type { Driver } from './drivers/driver.js';
 import { BentoError } from './errors.js';
 import { VmManager } from './manager.js';
@@ -98,4 +98,46 @@ describe('every action the table refuses is refused by the real manager with the
 
 test('restart of a stopped VM is allowed: bentod starts it (and the TUI, from the same table, sends it)', () => {
   expect(refusal('restart', put('stopped', false))).toBeNull();
+});
+
+describe('VMs of libvirt hosts', () => {
+  const libvirtVm = (over: Partial<Vm> = {}): Vm => ({
+    ...manager.get('web'),
+    name: 'lab1/db',
+    backend: 'libvirt',
+    host: 'lab1',
+    state: 'running',
+    savedState: null,
+    libvirt: { uri: 'qemu:///system', uuid: '6f0b3c3e-0000-4000-8000-000000000001', domain: 'db', id: 3, foreign: false, persistent: true },
+    ...over,
+  });
+
+  test('what only local VMs have is unsupported, naming the host', () => {
+    for (const action of ['suspend', 'snapshot', 'snapshots', 'clone', 'rename', 'edit', 'ssh'] as VmAction[]) {
+      const why = refusal(action, libvirtVm());
+      expect([action, why?.code]).toEqual([action, 'unsupported']);
+      expect(why?.message).toMatch(/^lab1\/db: .* is not available for VMs on libvirt hosts \(host lab1\)$/);
+    }
+    for (const action of ['stop', 'kill', 'pause', 'restart', 'console', 'attach', 'delete'] as VmAction[]) expect([action, refusal(action, libvirtVm())]).toEqual([action, null]);
+  });
+
+  test('a foreign domain is never deleted by bento', () => {
+    expect(refusal('delete', libvirtVm({ libvirt: { ...libvirtVm().libvirt!, foreign: true } }))).toEqual({
+      code: 'unsupported',
+      message: 'lab1/db was not created by bento; undefine it with virsh',
+    });
+  });
+
+  test('every action on a VM of an unreachable host is refused with the host and its reason', () => {
+    const vm = libvirtVm({ reachable: false });
+    for (const action of VM_ACTIONS) {
+      expect([action, refusal(action, vm, 'connection lost: libvirtd closed it')]).toEqual([action, { code: 'host-unreachable', message: 'lab1 is unreachable: connection lost: libvirtd closed it' }]);
+    }
+    expect(refusal('start', vm)?.message).toBe('lab1 is unreachable');
+  });
+
+  test('a VM without the host fields (an older bentod) is judged as before', () => {
+    const { host: _h, reachable: _r, libvirt: _l, ...old } = manager.get('web');
+    expect(refusal('start', old as Vm)).toBeNull();
+  });
 });

@@ -39,9 +39,30 @@ export interface Refusal {
 
 const no = (code: ErrorCode, message: string): Refusal => ({ code, message });
 
-/** Why `action` does not fit `vm` right now, or null when it does. */
-export function refusal(action: VmAction, vm: Vm): Refusal | null {
+/** What each action is called in a refusal of a VM on a libvirt host. */
+const LIBVIRT_UNSUPPORTED: Partial<Record<VmAction, string>> = {
+  suspend: 'suspend to disk',
+  snapshot: 'snapshots',
+  snapshots: 'snapshots',
+  clone: 'clone',
+  rename: 'rename',
+  edit: 'changing the definition',
+  ssh: 'ssh',
+};
+
+/**
+ * Why `action` does not fit `vm` right now, or null when it does. `hostReason` is why the VM's host
+ * is unreachable, when the caller knows it (HostInfo.reason).
+ */
+export function refusal(action: VmAction, vm: Vm, hostReason?: string | null): Refusal | null {
   const { name, state } = vm;
+  // Older bentods send no `reachable`: only an explicit false refuses.
+  if (vm.reachable === false) return no('host-unreachable', `${vm.host} is unreachable${hostReason ? `: ${hostReason}` : ''}`);
+  if (vm.backend === 'libvirt') {
+    const what = LIBVIRT_UNSUPPORTED[action];
+    if (what) return no('unsupported', `${name}: ${what} is not available for VMs on libvirt hosts (host ${vm.host})`);
+    if (action === 'delete' && vm.libvirt?.foreign) return no('unsupported', `${name} was not created by bento; undefine it with virsh`);
+  }
   const down = state === 'stopped' || state === 'error';
   switch (action) {
     case 'start':

@@ -20,7 +20,9 @@ export type ErrorCode =
   | 'download-failed'
   | 'checksum-mismatch'
   | 'image-in-use'
-  | 'cancelled';
+  | 'cancelled'
+  | 'host-unreachable'
+  | 'libvirt-error';
 
 /** One field that failed validation, with the rule it broke. */
 export interface FieldError {
@@ -53,6 +55,9 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   'image-in-use': 409,
   // nginx's "client closed request": the only client that asked went away.
   cancelled: 499,
+  // A libvirt host bentod cannot reach right now, and libvirt refusing for a reason of its own.
+  'host-unreachable': 503,
+  'libvirt-error': 502,
 };
 
 /** The one error type bento throws: a stable code, a message with context, optional field errors. */
@@ -85,4 +90,60 @@ export function toBentoError(err: unknown, context?: string): BentoError {
 /** The message of any thrown value. */
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+/** The fields of an error the libvirt binding throws (name 'LibvirtError'). */
+export interface LibvirtErrorFields {
+  code: number;
+  codeName: string;
+  domain?: number;
+  level?: number;
+}
+
+/** Whether a thrown value is an error of the libvirt binding (a virError, or a call on a closed connection). */
+export function isLibvirtError(err: unknown): err is Error & LibvirtErrorFields {
+  return err instanceof Error && err.name === 'LibvirtError' && typeof (err as { code?: unknown }).code === 'number';
+}
+
+// virErrorNumber values (libvirt/virterror.h), by name: the binding gives both.
+const LIBVIRT_CODES: Record<string, number> = {
+  VIR_ERR_NO_CONNECT: 5,
+  VIR_ERR_INVALID_CONN: 6,
+  VIR_ERR_OPERATION_DENIED: 29,
+  VIR_ERR_SYSTEM_ERROR: 38,
+  VIR_ERR_RPC: 39,
+  VIR_ERR_NO_DOMAIN: 42,
+  VIR_ERR_AUTH_FAILED: 45,
+  VIR_ERR_OPERATION_INVALID: 55,
+  VIR_ERR_AUTH_CANCELLED: 79,
+  VIR_ERR_ACCESS_DENIED: 88,
+  VIR_ERR_AUTH_UNAVAILABLE: 94,
+};
+
+/** Whether a libvirt error is the named virErrorNumber (by its name, or by its number). */
+export function libvirtCodeIs(err: LibvirtErrorFields, name: keyof typeof LIBVIRT_CODES | 'BENTO_CLOSED'): boolean {
+  return err.codeName === name || (name !== 'BENTO_CLOSED' && err.code === LIBVIRT_CODES[name]);
+}
+
+/**
+ * Turns an error of the libvirt binding into bento's: no such domain -> not-found; not valid in the
+ * domain's state -> invalid-state (libvirt's message, prefixed with the VM name); denied or failed
+ * authentication -> forbidden; a closed connection, or an RPC/system error while connecting ->
+ * host-unreachable; anything else -> libvirt-error. Other errors (timeouts, bento's own) pass through
+ * toBentoError. `what` names the VM (HOST/VM) or the host the call was about.
+ */
+export function fromLibvirtError(err: unknown, what: string, opts: { connecting?: boolean } = {}): BentoError {
+  if (!isLibvirtError(err)) return toBentoError(err, what);
+  const msg = err.message;
+  const is = (name: Parameters<typeof libvirtCodeIs>[1]): boolean => libvirtCodeIs(err, name);
+  if (is('BENTO_CLOSED')) return new BentoError('host-unreachable', `${what}: ${msg}`, { cause: err });
+  if (is('VIR_ERR_NO_DOMAIN')) return new BentoError('not-found', `${what}: ${msg}`, { cause: err });
+  if (is('VIR_ERR_OPERATION_INVALID')) return new BentoError('invalid-state', `${what}: ${msg}`, { cause: err });
+  if (is('VIR_ERR_OPERATION_DENIED') || is('VIR_ERR_AUTH_FAILED') || is('VIR_ERR_AUTH_CANCELLED') || is('VIR_ERR_AUTH_UNAVAILABLE') || is('VIR_ERR_ACCESS_DENIED')) {
+    return new BentoError('forbidden', `${what}: ${msg}`, { cause: err });
+  }
+  if (is('VIR_ERR_NO_CONNECT') || is('VIR_ERR_INVALID_CONN') || (opts.connecting && (is('VIR_ERR_RPC') || is('VIR_ERR_SYSTEM_ERROR')))) {
+    return new BentoError('host-unreachable', `${what}: ${msg}`, { cause: err });
+  }
+  return new BentoError('libvirt-error', `${what}: ${msg}`, { cause: err });
 }

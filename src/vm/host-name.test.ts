@@ -1,82 +1,52 @@
 import { describe, expect, test } from 'vitest';
 import { BentoError } from './errors.js';
-import { HOST_NAME_RE, LOCAL_HOST, joinVmName, splitVmName, validateHostName, validateHostUri } from './host-name.js';
+import { HOST_NAME_RE, joinVmName, LOCAL_HOST, splitVmName, validateHostName, validateHostUri } from './host-name.js';
 
-function fieldError(fn: () => unknown): { code: string; message: string; fields: unknown } {
+function refusal(fn: () => unknown): BentoError {
   try {
     fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(BentoError);
-    const e = err as BentoError;
-    return { code: e.code, message: e.message, fields: e.fields };
+  } catch (e) {
+    expect(e).toBeInstanceOf(BentoError);
+    return e as BentoError;
   }
-  throw new Error('expected a BentoError');
+  throw new Error('expected a refusal');
 }
 
-describe('HOST/VM names', () => {
-  test('a name without a slash is a local VM; local/x is the local x; HOST/VM splits at the first slash', () => {
+describe('VM names', () => {
+  test('HOST/VM splits at the first slash; a plain name and local/NAME are local', () => {
     expect(splitVmName('web')).toEqual({ host: LOCAL_HOST, vm: 'web' });
     expect(splitVmName('local/web')).toEqual({ host: 'local', vm: 'web' });
-    expect(splitVmName('lab1/db')).toEqual({ host: 'lab1', vm: 'db' });
-    expect(splitVmName('lab1/a/b')).toEqual({ host: 'lab1', vm: 'a/b' });
-  });
-
-  test('joining a local VM gives its plain name, any other host HOST/VM; split undoes join', () => {
+    expect(splitVmName('lab1/web')).toEqual({ host: 'lab1', vm: 'web' });
     expect(joinVmName('local', 'web')).toBe('web');
     expect(joinVmName('lab1', 'web')).toBe('lab1/web');
-    for (const [h, v] of [['local', 'x'], ['lab-2', 'db.1']] as const) expect(splitVmName(joinVmName(h, v))).toEqual({ host: h, vm: v });
   });
 });
 
 describe('host names', () => {
-  test.each(['a', 'lab1', 'lab_2', 'x-y', 'a'.repeat(32), '0'])('%s is a valid host name', (v) => {
-    expect(HOST_NAME_RE.test(v)).toBe(true);
-    expect(validateHostName(v)).toBe(v);
-  });
-
-  test.each([
-    ['', 'is required'],
-    ['Lab1', 'must be 1-32 lower-case letters'],
-    ['-lab', 'must be 1-32'],
-    ['lab-', 'must be 1-32'],
-    ['a'.repeat(33), 'must be 1-32'],
-    ['lab/1', 'must be 1-32'],
-    ['lab 1', 'must be 1-32'],
-    ['local', 'reserved'],
-  ])('%j is refused (%s)', (v, why) => {
-    const e = fieldError(() => validateHostName(v));
-    expect(e.code).toBe('invalid-input');
-    expect(e.message).toContain(why);
-    expect(e.fields).toEqual([{ field: 'name', message: expect.stringContaining(why) }]);
-  });
-
-  test('a value that is not a string is refused, naming the field', () => {
-    expect(fieldError(() => validateHostName(42)).fields).toEqual([{ field: 'name', message: expect.stringContaining('required') }]);
-    expect(fieldError(() => validateHostUri(null)).fields).toEqual([{ field: 'uri', message: expect.stringContaining('required') }]);
+  test('lower-case letters, digits, - and _ inside, up to 32; local is reserved', () => {
+    for (const ok of ['a', 'lab1', 'lab-2', 'x_y', 'a'.repeat(32)]) expect(validateHostName(ok)).toBe(ok);
+    for (const bad of ['', 'Lab1', '-a', 'a-', 'a b', 'a/b', 'a'.repeat(33), 'é']) {
+      expect(HOST_NAME_RE.test(bad)).toBe(false);
+      expect(refusal(() => validateHostName(bad)).fields?.[0]?.field).toBe('name');
+    }
+    expect(refusal(() => validateHostName('local')).message).toMatch(/reserved/);
+    expect(refusal(() => validateHostName(7)).fields).toEqual([{ field: 'name', message: 'must be a string' }]);
   });
 });
 
 describe('host URIs', () => {
-  test.each(['qemu+ssh://root@lab1/system', 'qemu+tcp://127.0.0.1:16509/system', 'qemu:///system?socket=/tmp/x/libvirt-sock', 'test:///default', 'qemu+tls://host.example/system?pkipath=/p'])(
-    '%s is accepted as it is',
-    (v) => expect(validateHostUri(v)).toBe(v),
-  );
-
-  test.each([
-    ['lab1', 'must be a libvirt URI'],
-    ['QEMU:///system', 'must be a libvirt URI'],
-    ['qemu:/system', 'must be a libvirt URI'],
-    ['qemu+ssh://root:secret@lab1/system', 'must not carry a password'],
-    ['qemu+ssh://root:@lab1/system', 'must not carry a password'],
-    ['qemu:///system ', 'spaces or control characters'],
-  ])('%j is refused (%s)', (v, why) => {
-    const e = fieldError(() => validateHostUri(v));
-    expect(e.code).toBe('invalid-input');
-    expect(e.fields).toEqual([{ field: 'uri', message: expect.stringContaining(why) }]);
+  test('libvirt URIs pass; anything else is refused naming uri', () => {
+    for (const ok of ['qemu:///system', 'qemu+ssh://user@host/system', 'qemu+tcp://127.0.0.1:16509/system', 'test:///default', 'qemu:///system?socket=/run/x.sock']) expect(validateHostUri(ok)).toBe(ok);
+    for (const bad of ['', 'host', '/var/run/libvirt', 'qemu: ///system', 'QEMU:///system', 'qemu:///sys\ntem', 7]) {
+      expect(refusal(() => validateHostUri(bad)).fields?.[0]?.field).toBe('uri');
+    }
   });
 
-  test('a password refusal says where credentials live; a port after the host is not a password', () => {
-    expect(fieldError(() => validateHostUri('qemu+ssh://u:p@h/system')).message).toContain("credentials are libvirt's own: SSH agent, TLS certificates or SASL");
-    expect(validateHostUri('qemu+ssh://u@h:2222/system')).toBe('qemu+ssh://u@h:2222/system');
+  test('a password in the URI is refused without repeating it: credentials are libvirt\'s own', () => {
+    const e = refusal(() => validateHostUri('qemu+ssh://root:s3cret@host/system'));
+    expect(e.fields).toEqual([{ field: 'uri', message: expect.stringMatching(/SSH agent, TLS certificates or SASL/) }]);
+    expect(e.message).not.toContain('s3cret');
+    // A user alone is fine, and so is a ':' in the path or query.
+    expect(validateHostUri('qemu+ssh://root@host/system?keyfile=/a:b')).toBe('qemu+ssh://root@host/system?keyfile=/a:b');
   });
 });

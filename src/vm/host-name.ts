@@ -1,57 +1,64 @@
 /**
- * Host names and HOST/VM names (contract section 2). Pure: no node imports, so the TUI and the CLI's
- * fast paths import it too. A VM on a libvirt host is named `HOST/DOMAIN` everywhere; a local VM keeps
- * its plain name, and `local/NAME` is accepted as an alias of `NAME`.
+ * Host names and the HOST/VM names of VMs on libvirt hosts. Pure (no node imports): the TUI and the
+ * CLI use it as well as bentod.
  */
 import { BentoError } from './errors.js';
 
-/** A configured host's name: lower-case letters, digits, `_` and `-`, 1-32 long, no separator at either end. */
+/** A libvirt host's name: lower-case letters, digits, `-` and `_` inside, 1-32 characters. */
 export const HOST_NAME_RE = /^[a-z0-9](?:[a-z0-9_-]{0,30}[a-z0-9])?$/;
 
-/** The name of the local bentod engine as a host (reserved: no configured host may take it). */
+/** The name of the local bentod engine, reserved. */
 export const LOCAL_HOST = 'local';
 
-/** What a libvirt URI must start with: a scheme and `://`. */
-const URI_RE = /^[a-z][a-z0-9+.-]*:\/\//;
+/** The rule a host name breaks, said once for every refusal. */
+export const HOST_NAME_RULE = "must be 1-32 lower-case letters, digits, '-' or '_' (starting and ending with a letter or digit), and not 'local'";
 
-/** The host and the host's own name of a VM name: no `/` is a local VM; `local/x` is the local x. */
+const URI_RE = /^[a-z][a-z0-9+.-]*:\/\//;
+/** How long a URI may be. */
+const URI_MAX = 1024;
+
+/** Splits `HOST/VM` (a name without '/' is a local VM; `local/x` is the local VM x). */
 export function splitVmName(name: string): { host: string; vm: string } {
-  const i = name.indexOf('/');
-  if (i < 0) return { host: LOCAL_HOST, vm: name };
-  return { host: name.slice(0, i), vm: name.slice(i + 1) };
+  const slash = name.indexOf('/');
+  if (slash < 0) return { host: LOCAL_HOST, vm: name };
+  return { host: name.slice(0, slash), vm: name.slice(slash + 1) };
 }
 
-/** The VM name of `vm` on `host`: the plain name on the local host, `HOST/VM` on any other. */
+/** The name a VM is shown under: its own for local VMs, `HOST/VM` for others. */
 export function joinVmName(host: string, vm: string): string {
   return host === LOCAL_HOST ? vm : `${host}/${vm}`;
 }
 
-function invalid(field: string, message: string): BentoError {
-  return new BentoError('invalid-input', `invalid host: ${field} ${message}`, { fields: [{ field, message }] });
+function invalid(field: string, message: string, value: unknown): BentoError {
+  const shown = typeof value === 'string' ? `"${value.slice(0, 80)}"` : JSON.stringify(value) ?? String(value);
+  return new BentoError('invalid-input', `${field} ${shown} ${message}`, { fields: [{ field, message }] });
 }
 
-/** A valid name for a new host, or an invalid-input error naming the field `name` and the rule. */
+/** A new libvirt host's name, or invalid-input naming the field `name`. */
 export function validateHostName(v: unknown): string {
-  if (typeof v !== 'string' || v === '') throw invalid('name', 'is required: a host name such as lab1');
-  if (v === LOCAL_HOST) throw invalid('name', `"${LOCAL_HOST}" is reserved for this machine's own VMs`);
-  if (!HOST_NAME_RE.test(v)) throw invalid('name', `"${v}" must be 1-32 lower-case letters, digits, _ or -, starting and ending with a letter or digit`);
+  if (typeof v !== 'string') throw invalid('name', 'must be a string', v);
+  if (v === LOCAL_HOST) throw invalid('name', "is reserved for this machine's own VMs", v);
+  if (!HOST_NAME_RE.test(v)) throw invalid('name', HOST_NAME_RULE, v);
   return v;
 }
 
 /**
- * A valid libvirt URI for a host, or an invalid-input error naming the field `uri`: it must start
- * with a scheme and `://` (qemu+ssh://user@host/system, qemu:///system) and carry no password.
+ * A libvirt connection URI (`qemu:///system`, `qemu+ssh://user@host/system`, `test:///default`), or
+ * invalid-input naming the field `uri`. Passwords are refused: credentials are libvirt's own.
  */
 export function validateHostUri(v: unknown): string {
-  if (typeof v !== 'string' || v === '') throw invalid('uri', 'is required: a libvirt URI such as qemu+ssh://user@host/system');
-  // eslint-disable-next-line no-control-regex -- control characters are what this refuses
-  if (/[\s\x00-\x1f\x7f]/.test(v)) throw invalid('uri', 'must not contain spaces or control characters');
-  if (!URI_RE.test(v)) throw invalid('uri', `"${v}" must be a libvirt URI: a lower-case scheme and :// (qemu+ssh://user@host/system, qemu:///system)`);
+  if (typeof v !== 'string') throw invalid('uri', 'must be a string', v);
+  if (v.length > URI_MAX) throw invalid('uri', `must be at most ${URI_MAX} characters`, v);
+  // eslint-disable-next-line no-control-regex
+  if (/[\s\x00-\x1f\x7f]/.test(v)) throw invalid('uri', 'must not contain spaces or control characters', v);
+  if (!URI_RE.test(v)) throw invalid('uri', 'must be a libvirt URI such as qemu:///system or qemu+ssh://user@host/system', v);
   const rest = v.slice(v.indexOf('://') + 3);
   const authority = rest.split(/[/?#]/, 1)[0] ?? '';
   const at = authority.lastIndexOf('@');
   if (at >= 0 && authority.slice(0, at).includes(':')) {
-    throw invalid('uri', "must not carry a password: credentials are libvirt's own: SSH agent, TLS certificates or SASL");
+    throw new BentoError('invalid-input', "uri must not carry a password: credentials are libvirt's own: SSH agent, TLS certificates or SASL", {
+      fields: [{ field: 'uri', message: "must not carry a password (credentials are libvirt's own: SSH agent, TLS certificates or SASL)" }],
+    });
   }
   return v;
 }

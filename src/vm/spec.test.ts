@@ -23,6 +23,11 @@ function fieldsOf(body: unknown): Record<string, string> {
 }
 
 describe('validateCreate', () => {
+  it('refuses backend libvirt for a local VM, saying such VMs are named HOST/NAME', () => {
+    expect(fieldsOf({ name: 'a', kernel: '/ok/vmlinuz', backend: 'libvirt' }).backend).toMatch(/libvirt hosts: name the VM HOST\/NAME/);
+    expect(fieldsOf({ name: 'a', kernel: '/ok/vmlinuz', backend: 'xen' }).backend).toBe('must be qemu or vz');
+  });
+
   it('accepts a minimal kernel VM and fills defaults', () => {
     const { spec, newDiskMiB } = validateCreate({ name: 'web-1', kernel: '/ok/vmlinuz' }, host, detect);
     expect(spec).toMatchObject({ name: 'web-1', cpus: 1, memoryMiB: 512, accel: 'auto', backend: 'qemu', console: 'serial', disks: [] });

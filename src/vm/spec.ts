@@ -121,10 +121,14 @@ const nameSchema = z
 const sizeSchema = z.union([z.string(), z.number()], { message: `must be ${SIZE_RULE}` });
 const pathSchema = z.string({ message: 'must be a string' }).min(1, { message: 'must not be empty' });
 
+/** Why a local create refuses backend libvirt: such VMs live on libvirt hosts and are named HOST/NAME. */
+export const LIBVIRT_BACKEND_RULE = 'libvirt is the backend of VMs on libvirt hosts: name the VM HOST/NAME to create it there (bento host ls lists the hosts)';
+
 /** The body of POST /api/vms: shapes only; host-dependent rules are checked by validateCreate. */
 export const createSchema = z.strictObject({
   name: nameSchema,
-  backend: z.enum(['qemu', 'vz'], { message: 'must be qemu or vz' }).optional(),
+  // 'libvirt' passes the shape so that its field error can say where such VMs are made.
+  backend: z.enum(['qemu', 'vz', 'libvirt'], { message: 'must be qemu or vz' }).optional(),
   cpus: z.number({ message: 'must be a whole number' }).int({ message: 'must be a whole number' }).optional(),
   memory: sizeSchema.optional(),
   accel: z.enum(['auto', 'kvm', 'hvf', 'tcg'], { message: 'must be auto, kvm, hvf or tcg' }).optional(),
@@ -293,8 +297,9 @@ export function validateCreate(
   const publish = checkPublish(req.publish, req.network, out);
   // Checked with the backend asked for (types are settled below, once the default backend is known).
   checkMounts(req.mount, req.backend ?? 'qemu', host, out);
-  const unavailable = req.backend ? (host.backendUnavailable?.(req.backend) ?? null) : null;
-  if (unavailable !== null) out.push({ field: 'backend', message: `${req.backend} is unavailable here: ${unavailable}` });
+  const unavailable = req.backend && req.backend !== 'libvirt' ? (host.backendUnavailable?.(req.backend) ?? null) : null;
+  if (req.backend === 'libvirt') out.push({ field: 'backend', message: LIBVIRT_BACKEND_RULE });
+  else if (unavailable !== null) out.push({ field: 'backend', message: `${req.backend} is unavailable here: ${unavailable}` });
   else if (req.backend === 'vz') out.push(...vzFieldErrors(req.accel, []));
   if (out.length) throw fieldsError(out);
 

@@ -18,6 +18,9 @@ export type VmState = (typeof VM_STATES)[number];
 /** Backends bento can drive; 'libvirt' only on VMs of libvirt hosts (a local create refuses it). */
 export type Backend = 'qemu' | 'vz' | 'libvirt';
 
+/** The backends of local VMs (each a Driver in bentod). */
+export type LocalBackend = Exclude<Backend, 'libvirt'>;
+
 /** Accelerators a user may ask for; `auto` is resolved per host at start. */
 export type AccelRequest = 'auto' | 'kvm' | 'hvf' | 'tcg';
 
@@ -167,7 +170,7 @@ export interface Vm {
   libvirt: LibvirtVmInfo | null;
 }
 
-/** What bento knows of a libvirt domain behind a VM of a libvirt host. */
+/** What bento knows of a VM's libvirt domain. */
 export interface LibvirtVmInfo {
   uri: string;
   uuid: string;
@@ -183,17 +186,17 @@ export interface LibvirtVmInfo {
   persistent: boolean;
 }
 
-/** The state of bentod's connection to a host. */
+/** A host's connection: local is always connected; a libvirt host connects, loses and retries. */
 export type HostConnState = 'connected' | 'connecting' | 'reconnecting' | 'unreachable';
 
-/** A host as GET /api/hosts lists it. */
+/** One host as GET /api/hosts lists it. */
 export interface HostInfo {
   /** 'local' or the configured name. */
   name: string;
   kind: 'local' | 'libvirt';
-  /** null for local. */
+  /** The libvirt URI; null for local. */
   uri: string | null;
-  /** local is always 'connected'. */
+  /** Local is always 'connected'. */
   state: HostConnState;
   /** Why it is not connected (libvirt's message), else null. */
   reason: string | null;
@@ -205,7 +208,7 @@ export interface HostInfo {
   vms: number;
 }
 
-/** A host added, changed (its connection state) or removed, pushed on /api/events as `event: host`. */
+/** A host changed (state, VM count) or was removed, pushed on /api/events as `event: host`. */
 export type HostEvent = { kind: 'changed'; host: HostInfo } | { kind: 'removed'; name: string };
 
 /** A VM's complete saved state (saved.state): when it was written and its size. */
