@@ -155,7 +155,7 @@ describe('VMs of a libvirt host', () => {
     const ev = watchEvents();
     await new Promise((r) => setTimeout(r, 20));
     expect((await client.list()).map((v) => [v.name, v.host, v.backend])).toEqual([['lab1/theirs', 'lab1', 'libvirt']]);
-    const vm = await client.create({ name: 'lab1/web', cpus: 1 });
+    const vm = await client.create({ name: 'lab1/web', cpus: 1, kernel: '/boot/vmlinuz' });
     expect(vm).toMatchObject({ name: 'lab1/web', host: 'lab1', state: 'stopped' });
     expect((await client.start('lab1/web')).state).toBe('running');
     expect((await client.pause('lab1/web')).state).toBe('paused');

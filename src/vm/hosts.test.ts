@@ -175,7 +175,7 @@ describe('VMs', () => {
     await registry.start('local/web');
     expect(local.calls).toEqual(['start web']);
     expect((await registry.start('lab1/db')).state).toBe('running');
-    const vm = await registry.create({ name: 'lab1/new', cpus: 1 });
+    const vm = await registry.create({ name: 'lab1/new', cpus: 1, kernel: '/boot/vmlinuz' });
     expect(vm.name).toBe('lab1/new');
     await registry.create({ name: 'local/x' });
     expect(local.calls.at(-1)).toBe('create {"name":"x"}');

@@ -7,7 +7,8 @@ import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { EVENT, FakeLibvirt, libvirtError, STATE, type FakeLibvirtd } from '../../../../test/helpers/fake-libvirt.js';
 import type { BentoError } from '../../errors.js';
 import type { HostInfo, StateEvent, VmChange } from '../../types.js';
-import { BENTO_XMLNS } from './binding.js';
+import { buildDomainXml, escapeXmlText } from './domain-xml.js';
+import { libvirtSpecFromRequest, specToMetadata } from './libvirt-spec.js';
 import { LibvirtHost, type LibvirtHostOptions } from './host.js';
 
 const URI = 'qemu+tcp://lab1/system';
@@ -53,8 +54,10 @@ async function connected(h: LibvirtHost): Promise<void> {
   await until(() => h.info().state === 'connected', 2_000, 'connected');
 }
 
-const bentoXml = (name: string): string =>
-  `<domain type='kvm'><name>${name}</name><metadata><bento:vm xmlns:bento="${BENTO_XMLNS}">${JSON.stringify({ name, backend: 'libvirt', cpus: 2 }).replace(/"/g, '&quot;')}</bento:vm></metadata></domain>`;
+/** A bento-made domain's XML, and its metadata as virDomainGetMetadata returns it (`<vm>…</vm>`). */
+const bentoSpec = (name: string) => libvirtSpecFromRequest({ name, cpus: 2, kernel: '/boot/vmlinuz' });
+const bentoXml = (name: string): string => buildDomainXml(bentoSpec(name), { domainType: 'kvm' });
+const bentoMeta = (name: string): string => `<vm>${escapeXmlText(specToMetadata(bentoSpec(name)))}</vm>`;
 
 function errorOf(p: Promise<unknown>): Promise<BentoError> {
   return p.then(
@@ -69,7 +72,7 @@ describe('connection', () => {
   test('connects in the background and lists every domain, foreign ones included', async () => {
     daemon.define({ name: 'foreign1', vcpus: 2, maxMemKiB: 1024 * 1024 });
     const web = daemon.define({ name: 'web', xml: bentoXml('web') });
-    web.metadata = `<bento:vm xmlns:bento="${BENTO_XMLNS}">${JSON.stringify({ name: 'web', backend: 'libvirt', cpus: 2 }).replace(/"/g, '&quot;')}</bento:vm>`;
+    web.metadata = bentoMeta('web');
     const { host, changes, infos } = makeHost();
     expect(host.info()).toMatchObject({ name: 'lab1', kind: 'libvirt', uri: URI, state: 'connecting', vms: 0 });
     await connected(host);
@@ -238,14 +241,14 @@ describe('operations', () => {
   test('create defines the built XML; the VM is bento\'s own and its name is taken', async () => {
     const { host, changes } = makeHost();
     await connected(host);
-    const vm = await host.create({ name: 'web', cpus: 2, memory: 256 });
+    const vm = await host.create({ name: 'web', cpus: 2, memory: 256, kernel: '/boot/vmlinuz' });
     expect(vm).toMatchObject({ name: 'lab1/web', backend: 'libvirt', state: 'stopped', host: 'lab1' });
     expect(vm.libvirt!.foreign).toBe(false);
     expect(daemon.byName('web').xml).toContain('<name>web</name>');
     await new Promise((r) => setTimeout(r, 20));
     // One created event, whichever of defineXML's answer and the DEFINED event came first.
     expect(changes.filter((c) => c.kind === 'created' && c.name === 'lab1/web')).toHaveLength(1);
-    const again = await errorOf(host.create({ name: 'web' }));
+    const again = await errorOf(host.create({ name: 'web', kernel: '/boot/vmlinuz' }));
     expect(again.code).toBe('already-exists');
     expect(again.message).toContain('lab1/web');
   });
@@ -302,7 +305,7 @@ describe('operations', () => {
   test('rm: refused while running without force, destroys then undefines with force, removes bentod\'s folder', async () => {
     const { host, changes } = makeHost();
     await connected(host);
-    const vm = await host.create({ name: 'web' });
+    const vm = await host.create({ name: 'web', kernel: '/boot/vmlinuz' });
     await host.start('web');
     fs.mkdirSync(vm.dir, { recursive: true });
     const refused = await errorOf(host.remove('web'));
@@ -369,7 +372,7 @@ describe('operations', () => {
       expect(e.code).toBe('host-unreachable');
       expect(e.message).toMatch(/^lab1 is unreachable: connection lost/);
     }
-    expect((await errorOf(host.create({ name: 'x' }))).code).toBe('host-unreachable');
+    expect((await errorOf(host.create({ name: 'x', kernel: '/boot/vmlinuz' }))).code).toBe('host-unreachable');
     expect(await host.inspect('web')).toMatchObject({ name: 'lab1/web', reachable: false, driver: null });
   });
 

@@ -9,7 +9,7 @@ import { DEFAULT_STOP_TIMEOUT_MS } from '../../manager.js';
 import type { Disposer, HostConnState, HostInfo, StartRequest, StateEvent, StopRequest, Vm, VmChange, VmState } from '../../types.js';
 import type { DomainEvent, DomainInfo, LibvirtBinding, LibvirtConnection } from './binding.js';
 import { ConsoleRelay } from './console-relay.js';
-import { accelOfXml, buildDomainXml, domainTypeFor } from './domain-xml.js';
+import { accelOfXml, buildDomainXml, domainTypeFor, hostArchOf } from './domain-xml.js';
 import { cachedDomain, domainVm, shownState, type CachedDomain, type Overlay } from './domain-view.js';
 import { libvirtSpecFromRequest } from './libvirt-spec.js';
 import { mapDomainState, mapLifecycleEvent } from './states.js';
@@ -508,7 +508,7 @@ export class LibvirtHost implements HostEngine {
     return this.locked(`define ${spec.name}`, async () => {
       exists();
       const caps = this.caps ?? (await this.call('capabilities', this.name, (c) => c.capabilities()));
-      const arch = /<host>[\s\S]*?<arch>(x86_64|aarch64)<\/arch>/.exec(caps)?.[1] as 'x86_64' | 'aarch64' | undefined;
+      const arch = hostArchOf(caps);
       const xml = buildDomainXml(spec, { domainType: domainTypeFor(spec, caps), ...(arch ? { arch } : {}) });
       const info = await this.call('defineXML', full, (c) => c.defineXML(xml), this.t.define);
       // The DEFINED event may have added it already.
