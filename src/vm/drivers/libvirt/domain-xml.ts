@@ -188,8 +188,11 @@ export function offeredDomainTypes(caps: string, arch: string | null): Set<strin
 
 /**
  * Which domain type a spec's accel gets on a host whose capabilities XML is `caps`: tcg -> qemu;
- * kvm -> kvm, or BentoError 'unsupported' when the host offers none; auto -> kvm when offered, else qemu.
- * The arch is the host's own (its <host><cpu><arch>). hvf is no libvirt accelerator here: 'unsupported'.
+ * kvm -> kvm, or BentoError 'unsupported' when the host offers none; auto -> kvm when offered and, on an
+ * x86 host, its CPU shows vmx or svm, else qemu. The second check is the local `auto`'s rule (src/vm/accel.ts):
+ * libvirt offers kvm whenever /dev/kvm opens, but a guest without nested virtualisation underneath fails
+ * at once (`failed to set MSR`) or hangs. The arch is the host's own (its <host><cpu><arch>). hvf is no
+ * libvirt accelerator here: 'unsupported'.
  */
 export function domainTypeFor(spec: Pick<VmSpec, 'accel' | 'name'>, caps: string): 'kvm' | 'qemu' {
   const arch = hostArchOf(caps) ?? /<host>[\s\S]*?<arch>\s*([^<\s]+)/.exec(caps)?.[1] ?? null;
@@ -198,13 +201,20 @@ export function domainTypeFor(spec: Pick<VmSpec, 'accel' | 'name'>, caps: string
     case 'tcg':
       return 'qemu';
     case 'auto':
-      return kvm ? 'kvm' : 'qemu';
+      return kvm && hostCanVirtualise(caps, arch) ? 'kvm' : 'qemu';
     case 'kvm':
       if (kvm) return 'kvm';
       throw new BentoError('unsupported', `${spec.name}: accel kvm is not available on this libvirt host (its capabilities offer no kvm domain for ${arch ?? 'its architecture'}); use accel auto or tcg`);
     default:
       throw new BentoError('unsupported', `${spec.name}: accel ${spec.accel} is not available on libvirt hosts; use auto, kvm or tcg`);
   }
+}
+
+/** Whether the host's CPU (its <host><cpu> in the capabilities) shows hardware virtualisation; only x86 says so. */
+export function hostCanVirtualise(caps: string, arch: string | null): boolean {
+  if (arch !== 'x86_64' && arch !== 'i686') return true;
+  const cpu = /<host>[\s\S]*?<cpu>([\s\S]*?)<\/cpu>/.exec(caps)?.[1] ?? '';
+  return /<feature\s+name=(['"])(vmx|svm)\1/.test(cpu);
 }
 
 /** The accelerator a domain runs with, from its XML's <domain type=…>: 'kvm' for kvm, else 'tcg'. */
