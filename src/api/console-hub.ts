@@ -4,7 +4,7 @@ import { WebSocketServer } from 'ws';
 import { BentoError, HTTP_STATUS, errorMessage, toBentoError } from '../vm/errors.js';
 import type { ConsoleEndpoint } from '../vm/drivers/driver.js';
 import type { ConsoleRelay } from '../vm/drivers/libvirt/console-relay.js';
-import type { Disposer, StateEvent, Vm } from '../vm/types.js';
+import type { Disposer, StateEvent, Vm, VmChange } from '../vm/types.js';
 import { ConsoleSession } from './console-session.js';
 
 const CONSOLE_PATH = /^\/api\/vms\/([^/]+)\/console$/;
@@ -17,6 +17,7 @@ export interface ConsoleSource {
   list(): Vm[];
   get(name: string): Vm;
   onState(listener: (ev: StateEvent) => void): Disposer;
+  onChange(listener: (ev: VmChange) => void): Disposer;
   /** A running local VM's endpoint (null for VMs of libvirt hosts). */
   consoleEndpoint(name: string): ConsoleEndpoint | null;
   /** Whether a VM name is on a libvirt host (its console opens on demand). */
@@ -32,17 +33,22 @@ type AttachOptions = { force: boolean; readOnly: boolean; fromBoot: boolean; scr
 /**
  * Owns every VM's console session and serves GET /api/vms/:name/console as a WebSocket on the
  * daemon's socket. A local VM's session opens when it runs (or is re-adopted) and closes when it
- * stops, with the reason sent to every viewer. A VM of a libvirt host has no console until a viewer
- * asks: the first viewer opens the host's console relay (libvirt's console stream into the VM's
- * serial log, with force when that viewer asked for it) and the same ConsoleSession serves it; the
- * session and the relay close when the last viewer leaves or the domain stops.
+ * stops, with the reason sent to every viewer. On a libvirt host, a domain bento defined has its
+ * console relay (libvirt's console stream into the VM's serial log) opened as soon as it is seen
+ * running, and kept while it runs, so `bento logs` has its boot as for a local VM; it is never taken
+ * from another client (virsh console --force takes it away; bento opens it again at the next start or
+ * when a viewer asks). A foreign domain's console opens only when a viewer asks (with force when that
+ * viewer asked for it) and closes when its last viewer leaves: bento does not hold a console it does
+ * not own. Either way the same ConsoleSession serves the viewers.
  */
 export class ConsoleHub {
   private readonly sessions = new Map<string, ConsoleSession>();
   /** Relay sessions being opened, so two first viewers share one. */
   private readonly opening = new Map<string, Promise<ConsoleSession>>();
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: 1024 * 1024 });
-  private off: Disposer | null = null;
+  private readonly offs: Disposer[] = [];
+  /** bento's own libvirt VMs whose console another client holds: not retried until they stop or a viewer asks. */
+  private readonly heldElsewhere = new Set<string>();
 
   constructor(
     private readonly source: ConsoleSource,
@@ -51,13 +57,47 @@ export class ConsoleHub {
 
   /** Opens sessions for local VMs already running and follows state changes. */
   start(): void {
-    for (const vm of this.source.list()) if (vm.pid !== null) this.open(vm.name);
-    this.off = this.source.onState((ev) => {
-      if (ev.state === 'stopped') {
-        this.sessions.get(ev.name)?.close(`${ev.name} stopped${ev.reason ? ` (${ev.reason})` : ''}`);
-        this.sessions.delete(ev.name);
-        if (this.source.isLibvirt(ev.name)) void this.source.closeConsole(ev.name);
-      } else if ((ev.state === 'running' || ev.state === 'paused') && !this.source.isLibvirt(ev.name)) this.open(ev.name);
+    for (const vm of this.source.list()) {
+      if (vm.libvirt) this.keepOpen(vm);
+      else if (vm.pid !== null) this.open(vm.name);
+    }
+    this.offs.push(
+      this.source.onState((ev) => {
+        if (ev.state === 'stopped') {
+          this.heldElsewhere.delete(ev.name);
+          this.sessions.get(ev.name)?.close(`${ev.name} stopped${ev.reason ? ` (${ev.reason})` : ''}`);
+          this.sessions.delete(ev.name);
+          if (this.source.isLibvirt(ev.name)) void this.source.closeConsole(ev.name);
+        } else if (ev.state === 'running' || ev.state === 'paused') {
+          if (!this.source.isLibvirt(ev.name)) this.open(ev.name);
+          else this.keepOpen(ev.vm ?? this.find(ev.name));
+        }
+      }),
+      // A libvirt host that (re)connects lists its domains as created or changed VMs.
+      this.source.onChange((ev) => {
+        if (ev.kind !== 'deleted') this.keepOpen(ev.vm);
+        else this.heldElsewhere.delete(ev.name);
+      }),
+    );
+  }
+
+  private find(name: string): Vm | undefined {
+    try {
+      return this.source.get(name);
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Opens and keeps the console of a running domain bento defined on a libvirt host (never by force). */
+  private keepOpen(vm: Vm | undefined): void {
+    if (!vm?.libvirt || vm.libvirt.foreign || !vm.reachable) return;
+    if (vm.state !== 'running' && vm.state !== 'paused') return;
+    if (this.sessions.has(vm.name) || this.opening.has(vm.name) || this.heldElsewhere.has(vm.name)) return;
+    const name = vm.name;
+    this.relaySession(name, false, true).catch((err: unknown) => {
+      if (toBentoError(err).code === 'busy') this.heldElsewhere.add(name);
+      this.log(`${name}: its console stays closed: ${errorMessage(err)}`);
     });
   }
 
@@ -72,14 +112,17 @@ export class ConsoleHub {
   }
 
   /** The session of a libvirt VM's console, opening its relay for the first viewer. */
-  private relaySession(name: string, force: boolean): Promise<ConsoleSession> {
+  private relaySession(name: string, force: boolean, keep = false): Promise<ConsoleSession> {
     const existing = this.sessions.get(name);
     if (existing) return Promise.resolve(existing);
     const pending = this.opening.get(name);
     if (pending) return pending;
     const p = (async () => {
       const relay = await this.source.openConsole(name, { force });
-      const session: ConsoleSession = new ConsoleSession(name, relay.endpoint, this.log, { onIdle: () => this.endRelay(name, session, 'the last viewer left') });
+      this.heldElsewhere.delete(name);
+      // A kept console outlives its viewers; one opened for a viewer closes with the last of them.
+      const onIdle = keep ? undefined : (): void => this.endRelay(name, session, 'the last viewer left');
+      const session: ConsoleSession = new ConsoleSession(name, relay.endpoint, this.log, onIdle ? { onIdle } : {});
       this.sessions.set(name, session);
       relay.onEnd((why) => this.endRelay(name, session, `${name}: ${why}`));
       return session;
@@ -130,22 +173,28 @@ export class ConsoleHub {
   private async upgradeRelay(name: string, req: IncomingMessage, socket: Duplex, head: Buffer, opts: AttachOptions): Promise<void> {
     let session: ConsoleSession;
     try {
-      session = await this.relaySession(name, opts.force);
+      session = await this.relaySession(name, opts.force, this.keeps(name));
     } catch (err) {
       refuse(socket, err);
       return;
     }
     if (socket.destroyed) {
       // The viewer left while the console opened: a session nobody views closes.
-      if (session.viewerCount === 0) this.endRelay(name, session, 'its viewer left');
+      if (session.viewerCount === 0 && !this.keeps(name)) this.endRelay(name, session, 'its viewer left');
       return;
     }
     this.wss.handleUpgrade(req, socket, head, (ws) => session.attach(ws, opts));
   }
 
+  /** Whether a VM's console is one bento keeps open while it runs (a domain it defined). */
+  private keeps(name: string): boolean {
+    const vm = this.find(name);
+    return !!vm?.libvirt && !vm.libvirt.foreign;
+  }
+
   /** Closes every session (bentod is exiting: viewers are told, VMs keep running). */
   close(): void {
-    this.off?.();
+    for (const off of this.offs.splice(0)) off();
     for (const s of this.sessions.values()) s.close('bentod is shutting down');
     this.sessions.clear();
     this.wss.close();
