@@ -20,8 +20,10 @@ const SETTLE_MS = 250;
 export function useSnapshots(client: UiClient, vm: Vm | null, { isActive }: { isActive: boolean }): SnapshotsState {
   const [state, setState] = useState<SnapshotsState>({ name: null, list: null, error: null });
   const name = vm?.name ?? null;
+  // Snapshots are a local feature: a VM of a libvirt host has none to fetch (its keys say why).
+  const local = !vm?.libvirt;
   useEffect(() => {
-    if (!isActive || !name) return;
+    if (!isActive || !name || !local) return;
     let closed = false;
     const t = setTimeout(() => {
       client.snapshots(name).then(
@@ -33,7 +35,7 @@ export function useSnapshots(client: UiClient, vm: Vm | null, { isActive }: { is
       closed = true;
       clearTimeout(t);
     };
-  }, [client, name, vm, isActive]);
+  }, [client, name, vm, isActive, local]);
   // What was fetched for another VM is not shown for this one.
   return state.name === name ? state : { name, list: null, error: null };
 }
