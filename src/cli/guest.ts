@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import type { BentoClient } from '../api/client.js';
 import { BentoError, errorMessage } from '../vm/errors.js';
 import { sshArgs } from '../vm/ssh.js';
-import { USER_DATA_MAX } from '../vm/spec.js';
+import { USER_DATA_MAX } from '../vm/limits.js';
 import type { Vm } from '../vm/types.js';
 import { refusal } from '../vm/actions.js';
 

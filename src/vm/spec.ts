@@ -22,8 +22,8 @@ export const DEFAULTS = { cpus: 1, memoryMiB: 512, accel: 'auto', backend: 'qemu
 export const IMAGE_DEFAULT_MEMORY_MIB = 1024;
 /** The guest user name rule of cloud-init / useradd (NAME_REGEX of Debian's adduser). */
 export const GUEST_USER_RE = /^[a-z_][a-z0-9_-]{0,31}$/;
-/** Largest user-data accepted (NoCloud reads it whole; real cloud-configs are a few KiB). */
-export const USER_DATA_MAX = 256 * 1024;
+import { USER_DATA_MAX } from './limits.js';
+export { USER_DATA_MAX };
 
 /** A cached base image a create request resolved to (the manager pulls it before the final validation). */
 export interface ResolvedImage {
