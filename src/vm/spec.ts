@@ -257,7 +257,7 @@ export function validateCreate(
   const out: FieldError[] = parsed.success ? [] : zodFields(parsed.error);
   // Host rules run on every field whose shape is right, even when another field is malformed, so a
   // request learns all of its problems at once.
-  const req = (parsed.success ? parsed.data : wellTyped(body, out)) as CreateRequest;
+  const req = (parsed.success ? parsed.data : wellTyped<CreateRequest>(createSchema, body, out)) as CreateRequest;
   const memoryMiB = checkSizes(host, req, out);
   checkNameLength(host, req.name, out);
   checkCmdline(req.cmdline, out);
@@ -344,16 +344,16 @@ export function validateCreate(
   };
 }
 
-/** The fields of a body that passed their own shape check (those without an error in `out`). */
-function wellTyped(body: unknown, out: FieldError[]): Partial<CreateRequest> {
+/** The fields of a body that passed their own shape check in `schema` (those without an error in `out`). */
+export function wellTyped<T>(schema: z.ZodObject, body: unknown, out: FieldError[]): Partial<T> {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) return {};
   const bad = new Set(out.map((f) => f.field));
-  const shape = createSchema.shape as Record<string, z.ZodType>;
+  const shape = schema.shape as Record<string, z.ZodType>;
   const res: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(body)) {
     if (!bad.has(k) && shape[k]?.safeParse(v).success) res[k] = v;
   }
-  return res as Partial<CreateRequest>;
+  return res as Partial<T>;
 }
 
 /** Applies a PATCH body to a spec, validating it the same way as create; returns the new spec. */

@@ -2,7 +2,8 @@ import path from 'node:path';
 import { z } from 'zod';
 import type { FieldError } from '../../errors.js';
 import { SIZE_RULE, parseSizeMiB } from '../../size.js';
-import { DEFAULTS, MIN_MEMORY_MIB, checkCmdline, createSchema, fieldsError, randomMac, zodFields } from '../../spec.js';
+import { DEFAULTS, MIN_MEMORY_MIB, checkCmdline, createSchema, fieldsError, randomMac, wellTyped, zodFields } from '../../spec.js';
+import { storedSpecSchema } from '../../store.js';
 import type { CreateRequest, DiskFormat, VmSpec } from '../../types.js';
 
 /** Most vCPUs a libvirt create may ask for; the host itself refuses more than it can run when the VM starts. */
@@ -70,7 +71,7 @@ export function libvirtSpecFromRequest(body: unknown, now: Date = new Date()): V
   const parsed = libvirtCreateSchema.safeParse(rest);
   if (!parsed.success) out.push(...zodFields(parsed.error));
   // The rules below run on every field whose own shape is right, so a request learns all its problems at once.
-  const req = (parsed.success ? parsed.data : wellTyped(rest, out)) as LibvirtCreate;
+  const req = (parsed.success ? parsed.data : wellTyped<LibvirtCreate>(libvirtCreateSchema, rest, out)) as LibvirtCreate;
 
   checkCmdline(req.cmdline, out);
   if (req.cmdline !== undefined && UNSAFE_TEXT.test(req.cmdline)) out.push({ field: 'cmdline', message: 'must be one line of text (no control characters)' });
@@ -125,44 +126,12 @@ export function libvirtSpecFromRequest(body: unknown, now: Date = new Date()): V
   };
 }
 
-/** The fields of a body that passed their own shape check (those without an error in `out`). */
-function wellTyped(body: Record<string, unknown>, out: FieldError[]): Partial<LibvirtCreate> {
-  const bad = new Set(out.map((f) => f.field));
-  const shape = libvirtCreateSchema.shape as Record<string, z.ZodType>;
-  const res: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(body)) {
-    if (!bad.has(k) && shape[k]?.safeParse(v).success) res[k] = v;
-  }
-  return res as Partial<LibvirtCreate>;
-}
 
 /** The version of the metadata document; a bento that finds a newer one treats the domain as not its own to rewrite. */
 export const METADATA_VERSION = 1;
 
-const diskSchema = z.object({ path: z.string(), format: z.enum(['qcow2', 'raw']), owned: z.boolean(), readonly: z.boolean() });
-const specSchema = z.object({
-  name: z.string().min(1),
-  backend: z.literal('libvirt'),
-  cpus: z.number().int().min(1),
-  memoryMiB: z.number().int().min(1),
-  accel: z.enum(['auto', 'kvm', 'hvf', 'tcg']),
-  kernel: z.string().nullable(),
-  initrd: z.string().nullable(),
-  cmdline: z.string().nullable(),
-  disks: z.array(diskSchema),
-  iso: z.string().nullable(),
-  mac: z.string(),
-  console: z.enum(['serial', 'virtio']),
-  createdAt: z.string(),
-  image: z.object({ ref: z.string(), sha256: z.string(), path: z.string(), format: z.enum(['qcow2', 'raw']) }).nullable(),
-  firmware: z.enum(['bios', 'uefi']),
-  network: z.enum(['nat', 'restricted', 'none']),
-  publish: z.array(z.object({ hostIp: z.string(), hostPort: z.number().int(), guestPort: z.number().int(), protocol: z.enum(['tcp', 'udp']) })),
-  cloudInit: z.object({ user: z.string(), instanceId: z.string() }).nullable(),
-  mounts: z.array(
-    z.object({ source: z.string(), target: z.string(), readonly: z.boolean(), tag: z.string(), type: z.enum(['virtiofs', '9p']) }),
-  ),
-});
+// vm.json's own rules, with the one backend a libvirt host's VM has.
+const specSchema = storedSpecSchema.extend({ backend: z.literal('libvirt') });
 const metadataSchema = z.object({ version: z.literal(METADATA_VERSION), spec: specSchema });
 
 /** The text of bento's metadata element (before XML escaping): `{"version":1,"spec":{…}}`. */
