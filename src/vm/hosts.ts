@@ -8,6 +8,7 @@ import type { ConsoleRelay } from './drivers/libvirt/console-relay.js';
 import type { LibvirtHost } from './drivers/libvirt/host.js';
 import { fieldsError, zodFields } from './spec.js';
 import type { Disposer, HostEvent, HostInfo, StartRequest, StateEvent, StopRequest, Vm, VmChange } from './types.js';
+import { Listeners } from './listeners.js';
 
 export type { HostEngine } from './host-engine.js';
 
@@ -81,9 +82,9 @@ interface Route {
 export class HostRegistry<L extends LocalEngine = LocalEngine> {
   private readonly libvirt = new Map<string, LibvirtHost>();
   private readonly offs = new Map<string, Disposer[]>();
-  private readonly stateListeners = new Set<(ev: StateEvent) => void>();
-  private readonly changeListeners = new Set<(ev: VmChange) => void>();
-  private readonly hostListeners = new Set<(ev: HostEvent) => void>();
+  private readonly stateListeners = new Listeners<StateEvent>();
+  private readonly changeListeners = new Listeners<VmChange>();
+  private readonly hostListeners = new Listeners<HostEvent>();
   private readonly since = new Date();
   private localOffs: Disposer[] = [];
 
@@ -299,32 +300,29 @@ export class HostRegistry<L extends LocalEngine = LocalEngine> {
 
   /** Every state change on every host. */
   onState(listener: (ev: StateEvent) => void): Disposer {
-    this.stateListeners.add(listener);
-    return () => this.stateListeners.delete(listener);
+    return this.stateListeners.add(listener);
   }
 
   /** VMs created, changed or deleted on every host (a removed host's VMs are deleted). */
   onChange(listener: (ev: VmChange) => void): Disposer {
-    this.changeListeners.add(listener);
-    return () => this.changeListeners.delete(listener);
+    return this.changeListeners.add(listener);
   }
 
   /** Hosts changing connection state, added and removed. */
   onHost(listener: (ev: HostEvent) => void): Disposer {
-    this.hostListeners.add(listener);
-    return () => this.hostListeners.delete(listener);
+    return this.hostListeners.add(listener);
   }
 
   private emitState(ev: StateEvent): void {
-    for (const l of this.stateListeners) l(ev);
+    this.stateListeners.emit(ev);
   }
 
   private emitChange(ev: VmChange): void {
-    for (const l of this.changeListeners) l(ev);
+    this.changeListeners.emit(ev);
   }
 
   private emitHost(ev: HostEvent): void {
-    for (const l of this.hostListeners) l(ev);
+    this.hostListeners.emit(ev);
   }
 
   /** Closes every libvirt host's connection (bentod is exiting; the local engine is closed by its owner). */

@@ -21,6 +21,7 @@ import { canSave, suspendToDisk } from './suspend.js';
 import { refusal, type VmAction } from './actions.js';
 import { cloneDiskRefusal, cloneSpec, copyForClone, renamedSpec, renameKnownHosts, seedUserData } from './clone.js';
 import { validateName } from './spec.js';
+import { Listeners } from './listeners.js';
 
 /** Whether a PATCH body changes nothing but the port forwards (which a running QEMU VM can take live). */
 function isPublishOnly(body: unknown): boolean {
@@ -102,8 +103,8 @@ export interface ManagerDeps {
 export class VmManager {
   private readonly entries = new Map<string, Entry>();
   private readonly locks = new Map<string, Mutex>();
-  private readonly listeners = new Set<(ev: StateEvent) => void>();
-  private readonly changeListeners = new Set<(ev: VmChange) => void>();
+  private readonly listeners = new Listeners<StateEvent>();
+  private readonly changeListeners = new Listeners<VmChange>();
 
   constructor(private readonly deps: ManagerDeps) {}
 
@@ -154,18 +155,16 @@ export class VmManager {
 
   /** Subscribes to every state change. */
   onState(listener: (ev: StateEvent) => void): Disposer {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    return this.listeners.add(listener);
   }
 
   /** Subscribes to VMs being created, changed (PATCH) or deleted. */
   onChange(listener: (ev: VmChange) => void): Disposer {
-    this.changeListeners.add(listener);
-    return () => this.changeListeners.delete(listener);
+    return this.changeListeners.add(listener);
   }
 
   private changed(ev: VmChange): void {
-    for (const l of this.changeListeners) l(ev);
+    this.changeListeners.emit(ev);
   }
 
   /** Every VM, sorted by name. */
@@ -975,7 +974,7 @@ export class VmManager {
         this.deps.log(`${e.spec.name}: cannot write ${files.state}: ${errorMessage(err)}`);
       }
     }
-    for (const l of this.listeners) l(ev);
+    this.listeners.emit(ev);
   }
 
   private waitFor(name: string, state: VmState, timeoutMs: number): Promise<boolean> {

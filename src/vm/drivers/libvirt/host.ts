@@ -13,6 +13,7 @@ import { accelOfXml, buildDomainXml, domainTypeFor, hostArchOf } from './domain-
 import { cachedDomain, domainVm, shownState, type CachedDomain, type Overlay } from './domain-view.js';
 import { libvirtSpecFromRequest } from './libvirt-spec.js';
 import { mapDomainState, mapLifecycleEvent } from './states.js';
+import { Listeners } from '../../listeners.js';
 
 /** virDomainUndefineFlags of a delete: managed save, snapshot and checkpoint metadata, NVRAM go with it. */
 const UNDEFINE_FLAGS = 1 | 2 | 4 | 16;
@@ -79,9 +80,9 @@ export class LibvirtHost implements HostEngine {
   private readonly locks = new Map<string, Mutex>();
   private readonly chains = new Map<string, Promise<void>>();
   private readonly relays = new Map<string, ConsoleRelay>();
-  private readonly stateListeners = new Set<(ev: StateEvent) => void>();
-  private readonly changeListeners = new Set<(ev: VmChange) => void>();
-  private readonly hostListeners = new Set<HostListener>();
+  private readonly stateListeners = new Listeners<StateEvent>();
+  private readonly changeListeners = new Listeners<VmChange>();
+  private readonly hostListeners = new Listeners<HostInfo>();
   /** Checks re-run after every change (waits for a state). */
   private readonly watchers = new Set<() => void>();
   private readonly t: { call: number; define: number; connect: number; stop: number };
@@ -123,8 +124,7 @@ export class LibvirtHost implements HostEngine {
 
   /** Subscribes to the host's connection state (VMs coming and going are VM events; info().vms counts them). */
   onHost(listener: HostListener): Disposer {
-    this.hostListeners.add(listener);
-    return () => this.hostListeners.delete(listener);
+    return this.hostListeners.add(listener);
   }
 
   private async attempt(): Promise<void> {
@@ -230,7 +230,7 @@ export class LibvirtHost implements HostEngine {
 
   private hostChanged(): void {
     const info = this.info();
-    for (const l of this.hostListeners) l(info);
+    this.hostListeners.emit(info);
   }
 
   /** Lets go of the host: no more attempts, relays and the connection closed (its domains are untouched). */
@@ -350,7 +350,7 @@ export class LibvirtHost implements HostEngine {
     let pushed = true;
     if (after.state !== before.state || after.reason !== before.reason) {
       const ev: StateEvent = { name: after.name, state: after.state, previous: before.state, reason: after.reason, at: new Date().toISOString(), vm: after };
-      for (const l of this.stateListeners) l(ev);
+      this.stateListeners.emit(ev);
     } else if (JSON.stringify(stable(after)) !== JSON.stringify(stable(before))) {
       this.emitChange({ kind: 'changed', name: after.name, vm: after });
     } else pushed = false;
@@ -359,7 +359,7 @@ export class LibvirtHost implements HostEngine {
   }
 
   private emitChange(ev: VmChange): void {
-    for (const l of this.changeListeners) l(ev);
+    this.changeListeners.emit(ev);
   }
 
   private notifyWatchers(): void {
@@ -456,14 +456,12 @@ export class LibvirtHost implements HostEngine {
 
   /** Subscribes to every state change of this host's VMs. */
   onState(listener: (ev: StateEvent) => void): Disposer {
-    this.stateListeners.add(listener);
-    return () => this.stateListeners.delete(listener);
+    return this.stateListeners.add(listener);
   }
 
   /** Subscribes to this host's VMs being created, changed or deleted. */
   onChange(listener: (ev: VmChange) => void): Disposer {
-    this.changeListeners.add(listener);
-    return () => this.changeListeners.delete(listener);
+    return this.changeListeners.add(listener);
   }
 
   /** Every domain, sorted by name (the last known ones while unreachable). */
