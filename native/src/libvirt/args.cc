@@ -20,6 +20,34 @@ bool IsPlainObject(const Napi::Value& v) {
   return v.IsObject() && !v.IsArray() && !v.IsFunction() && !v.IsBuffer() && !v.IsTypedArray();
 }
 
+// How many characters of a wrong value a message quotes.
+constexpr size_t kQuoteChars = 60;
+
+// The UTF-8 length of a JS string, measured without copying it (a huge string is refused unread).
+size_t Utf8Length(const Napi::String& s) {
+  size_t len = 0;
+  if (napi_get_value_string_utf8(s.Env(), s, nullptr, 0, &len) != napi_ok) throw Napi::Error::New(s.Env());
+  return len;
+}
+
+// The first kQuoteChars characters (code points) of a JS string, in UTF-8.
+std::string Quote(const Napi::String& s) {
+  std::string buf(kQuoteChars * 4 + 1, '\0');
+  size_t written = 0;
+  // Writes whole characters only; every character takes at most 4 bytes.
+  if (napi_get_value_string_utf8(s.Env(), s, buf.data(), buf.size(), &written) != napi_ok) throw Napi::Error::New(s.Env());
+  size_t end = 0;
+  for (size_t chars = 0; end < written && chars < kQuoteChars; chars++) {
+    end++;
+    while (end < written && (static_cast<unsigned char>(buf[end]) & 0xC0) == 0x80) end++;
+  }
+  return buf.substr(0, end);
+}
+
+std::string TooLong(const std::string& name, size_t maxBytes, size_t len) {
+  return name + " must be at most " + std::to_string(maxBytes) + " bytes in UTF-8, got " + std::to_string(len);
+}
+
 }  // namespace
 
 std::string UuidArg(const Napi::CallbackInfo& info, size_t index, const char* sig) {
@@ -27,23 +55,27 @@ std::string UuidArg(const Napi::CallbackInfo& info, size_t index, const char* si
   const Napi::Value v = info[index];
   const char* rule = "uuid must be a string of 36 characters (8-4-4-4-12 hex digits)";
   if (!v.IsString()) ThrowArgError(env, sig, kType, std::string(rule) + ", got " + Describe(v));
-  std::string s = v.As<Napi::String>().Utf8Value();
-  bool ok = s.size() == 36;
+  const Napi::String str = v.As<Napi::String>();
+  bool ok = Utf8Length(str) == 36;
+  std::string s = ok ? str.Utf8Value() : Quote(str);
   for (size_t i = 0; ok && i < s.size(); i++) {
     const bool dash = i == 8 || i == 13 || i == 18 || i == 23;
     ok = dash ? s[i] == '-' : IsHex(s[i]);
   }
-  if (!ok) ThrowArgError(env, sig, kValue, std::string(rule) + ", got '" + s.substr(0, 60) + "'");
+  if (!ok) ThrowArgError(env, sig, kValue, std::string(rule) + ", got '" + s + "'");
   return s;
 }
 
-std::string StringArg(const Napi::CallbackInfo& info, size_t index, const char* sig, const char* name) {
+std::string StringArg(const Napi::CallbackInfo& info, size_t index, const char* sig, const char* name, size_t maxBytes) {
   Napi::Env env = info.Env();
   const Napi::Value v = info[index];
   const std::string n = name;
   if (!v.IsString()) ThrowArgError(env, sig, kType, n + " must be a non-empty string, got " + Describe(v));
-  std::string s = v.As<Napi::String>().Utf8Value();
-  if (s.empty()) ThrowArgError(env, sig, kValue, n + " must be a non-empty string, got ''");
+  const Napi::String str = v.As<Napi::String>();
+  const size_t len = Utf8Length(str);
+  if (len == 0) ThrowArgError(env, sig, kValue, n + " must be a non-empty string, got ''");
+  if (len > maxBytes) ThrowArgError(env, sig, kValue, TooLong(n, maxBytes, len));
+  std::string s = str.Utf8Value();
   if (s.find('\0') != std::string::npos) ThrowArgError(env, sig, kValue, n + " must not contain NUL characters");
   return s;
 }
@@ -91,13 +123,16 @@ std::optional<bool> BoolField(Napi::Object opts, const char* sig, const char* fi
   return v.As<Napi::Boolean>().Value();
 }
 
-std::optional<std::string> StringOrNullField(Napi::Object opts, const char* sig, const char* field) {
+std::optional<std::string> StringOrNullField(Napi::Object opts, const char* sig, const char* field, size_t maxBytes) {
   Napi::Env env = opts.Env();
   const Napi::Value v = opts.Get(field);
   if (v.IsUndefined() || v.IsNull()) return std::nullopt;
   const std::string n = std::string("opts.") + field;
   if (!v.IsString()) ThrowArgError(env, sig, kType, n + " must be a non-empty string or null, got " + Describe(v));
-  std::string s = v.As<Napi::String>().Utf8Value();
+  const Napi::String str = v.As<Napi::String>();
+  const size_t len = Utf8Length(str);
+  if (len > maxBytes) ThrowArgError(env, sig, kValue, TooLong(n, maxBytes, len));
+  std::string s = str.Utf8Value();
   if (s.empty() || s.find('\0') != std::string::npos) {
     ThrowArgError(env, sig, kValue, n + " must be a non-empty string without NUL characters, or null");
   }

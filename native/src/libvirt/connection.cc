@@ -294,7 +294,7 @@ Connection::Connection(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Connec
 Napi::Value Connection::Open(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   constexpr const char* kSig = "open(uri, opts)";
-  std::string uri = StringArg(info, 0, kSig, "uri");
+  std::string uri = StringArg(info, 0, kSig, "uri", kUriMaxBytes);
   // libvirt's defaults for a client (virsh uses the same): a probe every 5 s, 5 unanswered ones
   // close the connection.
   long interval = 5;
@@ -428,7 +428,7 @@ Napi::Value Connection::Lookup(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value Connection::LookupByName(const Napi::CallbackInfo& info) {
-  std::string name = StringArg(info, 0, "lookupByName(name)", "name");
+  std::string name = StringArg(info, 0, "lookupByName(name)", "name", kNameMaxBytes);
   return StartCall<DomainData>(info.Env(), Acquire(info.Env()), [name](virConnectPtr c) {
     virDomainPtr d = virDomainLookupByName(c, name.c_str());
     if (d == nullptr) Fail("virDomainLookupByName");
@@ -438,7 +438,7 @@ Napi::Value Connection::LookupByName(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value Connection::DefineXML(const Napi::CallbackInfo& info) {
-  std::string xml = StringArg(info, 0, "defineXML(xml)", "xml");
+  std::string xml = StringArg(info, 0, "defineXML(xml)", "xml", kXmlMaxBytes);
   return StartCall<DomainData>(info.Env(), Acquire(info.Env()), [xml](virConnectPtr c) {
     virDomainPtr d = virDomainDefineXML(c, xml.c_str());
     if (d == nullptr) Fail("virDomainDefineXML");
@@ -510,7 +510,7 @@ Napi::Value Connection::OpenConsole(const Napi::CallbackInfo& info) {
   constexpr const char* kSig = "openConsole(uuid, opts)";
   std::string uuid = UuidArg(info, 0, kSig);
   Napi::Object opts = *OptionsArg(info, 1, kSig, "opts", true);
-  std::optional<std::string> device = StringOrNullField(opts, kSig, "device");
+  std::optional<std::string> device = StringOrNullField(opts, kSig, "device", kDeviceMaxBytes);
   const bool force = BoolField(opts, kSig, "force").value_or(false);
   Napi::Function onData = FunctionField(opts, kSig, "onData");
   Napi::Function onEnd = FunctionField(opts, kSig, "onEnd");

@@ -8,10 +8,13 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   BENTO_XMLNS,
+  checkedBinding,
   isLibvirtError,
+  LIBVIRT_ARG_LIMITS,
   libvirtCandidatePaths,
   loadLibvirt,
   loadLibvirtFrom,
+  loadLibvirtRaw,
   type DomainEvent,
   type LibvirtBinding,
   type LibvirtConnection,
@@ -315,58 +318,217 @@ describe('libvirt errors', () => {
   });
 });
 
+/** A stand-in for the addon that records every call it gets, for the checked wrapper to sit on. */
+function recordingFake() {
+  const calls: [string, unknown[]][] = [];
+  const rec =
+    (name: string, result: () => unknown) =>
+    (...args: unknown[]) => {
+      calls.push([name, args]);
+      return result();
+    };
+  const info = { uuid: MISSING_UUID, name: 'fake' };
+  const stream = { closed: false, write: rec('write', () => true), onDrain: rec('onDrain', () => undefined), close: rec('streamClose', () => undefined) };
+  const connection: Record<string, unknown> = { uri: URI, closed: false };
+  for (const m of ['close', 'onClosed', 'onDomainEvent', 'undefine', 'create', 'shutdown', 'destroy', 'suspend', 'resume', 'reboot', 'reset']) {
+    connection[m] = rec(m, () => (m.startsWith('on') ? undefined : Promise.resolve()));
+  }
+  for (const m of ['hostname', 'capabilities', 'xmlDesc']) connection[m] = rec(m, () => Promise.resolve('text'));
+  for (const m of ['lookup', 'lookupByName', 'defineXML']) connection[m] = rec(m, () => Promise.resolve(info));
+  connection.listDomains = rec('listDomains', () => Promise.resolve([info]));
+  connection.openConsole = rec('openConsole', () => Promise.resolve(stream));
+  const raw = { version: rec('version', () => '0.0.0'), open: rec('open', () => Promise.resolve(connection)) };
+  return { raw: raw as unknown as LibvirtBinding, calls };
+}
+
+type Fns = Record<string, (...args: unknown[]) => unknown>;
+/** What a case calls: a binding, one of its connections and (where there is one) a console stream. */
+interface Targets {
+  b: Fns;
+  c: Fns;
+  s?: Fns;
+}
+interface Case {
+  label: string;
+  call: (t: Targets) => unknown;
+  message: RegExp;
+  /** Needs a console stream, which the test driver cannot open: checked in the TS layer only. */
+  console?: true;
+}
+
 describe('argument checks', () => {
   const uuid = MISSING_UUID;
   const fn = () => undefined;
-  type Call = [string, () => unknown, RegExp];
-  const calls = (): Call[] => {
-    const c = conn as unknown as Record<string, (...args: unknown[]) => unknown>;
-    const b = binding as unknown as Record<string, (...args: unknown[]) => unknown>;
-    const cases: Call[] = [
-      ['open()', () => b.open!(), /uri must be a non-empty string, got undefined/],
-      ['open(42)', () => b.open!(42), /uri must be a non-empty string, got a number/],
-      ["open('')", () => b.open!(''), /uri must be a non-empty string/],
-      ['open(uri, 42)', () => b.open!(URI, 42), /opts must be an object when given, got a number/],
-      ['open(uri, null)', () => b.open!(URI, null), /opts must be an object when given, got null/],
-      ['keepaliveIntervalS -1', () => b.open!(URI, { keepaliveIntervalS: -1 }), /opts\.keepaliveIntervalS must be an integer from 0/],
-      ['keepaliveIntervalS 1.5', () => b.open!(URI, { keepaliveIntervalS: 1.5 }), /opts\.keepaliveIntervalS must be an integer/],
-      ["keepaliveIntervalS '2'", () => b.open!(URI, { keepaliveIntervalS: '2' }), /opts\.keepaliveIntervalS must be .*got a string/],
-      ['keepaliveCount NaN', () => b.open!(URI, { keepaliveCount: NaN }), /opts\.keepaliveCount must be an integer/],
-      ["readOnly 'yes'", () => b.open!(URI, { readOnly: 'yes' }), /opts\.readOnly must be a boolean, got a string/],
+  const { uriMaxBytes, nameMaxBytes, xmlMaxBytes, deviceMaxBytes } = LIBVIRT_ARG_LIMITS;
+  const cases = (): Case[] => {
+    const c = (label: string, call: (t: Targets) => unknown, message: RegExp): Case => ({ label, call, message });
+    const list: Case[] = [
+      c('open()', (t) => t.b.open!(), /^open\(uri, opts\): uri must be a non-empty string, got undefined$/),
+      c('open(42)', (t) => t.b.open!(42), /uri must be a non-empty string, got a number/),
+      c("open('')", (t) => t.b.open!(''), /uri must be a non-empty string/),
+      c('open(uri with NUL)', (t) => t.b.open!('test:///default\0x'), /uri must not contain NUL characters/),
+      c('open(uri too long)', (t) => t.b.open!(`test:///${'a'.repeat(uriMaxBytes)}`), new RegExp(`uri must be at most ${uriMaxBytes} bytes in UTF-8, got ${uriMaxBytes + 8}`)),
+      c('open(uri, 42)', (t) => t.b.open!(URI, 42), /opts must be an object when given, got a number/),
+      c('open(uri, null)', (t) => t.b.open!(URI, null), /opts must be an object when given, got null/),
+      c('open(uri, [])', (t) => t.b.open!(URI, []), /opts must be an object when given, got an object/),
+      c('open(uri, Buffer)', (t) => t.b.open!(URI, Buffer.alloc(1)), /opts must be an object when given/),
+      c('open(uri, DataView)', (t) => t.b.open!(URI, new DataView(new ArrayBuffer(1))), /opts must be an object when given/),
+      c('open(uri, fn)', (t) => t.b.open!(URI, fn), /opts must be an object when given, got a function/),
+      c('keepaliveIntervalS -1', (t) => t.b.open!(URI, { keepaliveIntervalS: -1 }), /opts\.keepaliveIntervalS must be an integer from 0 \(keepalive off\) to 3600, got -1/),
+      c('keepaliveIntervalS 3601', (t) => t.b.open!(URI, { keepaliveIntervalS: 3601 }), /opts\.keepaliveIntervalS must be an integer from 0/),
+      c('keepaliveIntervalS 1.5', (t) => t.b.open!(URI, { keepaliveIntervalS: 1.5 }), /opts\.keepaliveIntervalS must be an integer/),
+      c("keepaliveIntervalS '2'", (t) => t.b.open!(URI, { keepaliveIntervalS: '2' }), /opts\.keepaliveIntervalS must be .*got a string/),
+      c('keepaliveCount NaN', (t) => t.b.open!(URI, { keepaliveCount: NaN }), /opts\.keepaliveCount must be an integer from 0 to 1000, got NaN/),
+      c('keepaliveCount 1001', (t) => t.b.open!(URI, { keepaliveCount: 1001 }), /opts\.keepaliveCount must be an integer from 0 to 1000, got 1001/),
+      c('keepaliveCount Infinity', (t) => t.b.open!(URI, { keepaliveCount: Infinity }), /got Infinity/),
+      c("readOnly 'yes'", (t) => t.b.open!(URI, { readOnly: 'yes' }), /opts\.readOnly must be a boolean, got a string/),
     ];
     for (const m of ['lookup', 'create', 'shutdown', 'destroy', 'suspend', 'resume', 'reboot', 'reset', 'undefine', 'xmlDesc']) {
-      cases.push([`${m}()`, () => c[m]!(), /uuid must be a string of 36 characters/]);
-      cases.push([`${m}(42)`, () => c[m]!(42), /uuid must be a string of 36 characters.*got a number/]);
-      cases.push([`${m}('test')`, () => c[m]!('test'), /uuid must be a string of 36 characters.*got 'test'/]);
-      cases.push([`${m}(36 chars, not hex)`, () => c[m]!('zzzzzzzz-zzzz-zzzz-zzzz-zzzzzzzzzzzz'), /uuid must be a string of 36 characters/]);
+      list.push(
+        c(`${m}()`, (t) => t.c[m]!(), /uuid must be a string of 36 characters \(8-4-4-4-12 hex digits\), got undefined/),
+        c(`${m}(42)`, (t) => t.c[m]!(42), /uuid must be a string of 36 characters.*got a number/),
+        c(`${m}('test')`, (t) => t.c[m]!('test'), /uuid must be a string of 36 characters.*got 'test'$/),
+        c(`${m}(36 chars, not hex)`, (t) => t.c[m]!('zzzzzzzz-zzzz-zzzz-zzzz-zzzzzzzzzzzz'), /uuid must be a string of 36 characters/),
+        c(`${m}(dashes misplaced)`, (t) => t.c[m]!('000000000-000-4000-8000-000000000000'), /uuid must be a string of 36 characters/),
+      );
     }
-    for (const m of ['undefine', 'xmlDesc']) {
-      cases.push([`${m}(uuid, -1)`, () => c[m]!(uuid, -1), /flags must be >= 0/]);
-      cases.push([`${m}(uuid, 1.5)`, () => c[m]!(uuid, 1.5), /flags must be an integer/]);
-      cases.push([`${m}(uuid, 2**32)`, () => c[m]!(uuid, 2 ** 32), /flags is out of range/]);
-      cases.push([`${m}(uuid, '1')`, () => c[m]!(uuid, '1'), /flags must be a number/]);
-    }
-    cases.push(
-      ["lookupByName('')", () => c.lookupByName!(''), /name must be a non-empty string/],
-      ['lookupByName(1)', () => c.lookupByName!(1), /name must be a non-empty string, got a number/],
-      ['defineXML()', () => c.defineXML!(), /xml must be a non-empty string, got undefined/],
-      ["defineXML('a\\0b')", () => c.defineXML!('a\0b'), /xml must not contain NUL/],
-      ['onDomainEvent()', () => c.onDomainEvent!(), /cb must be a function, got undefined/],
-      ["onClosed('x')", () => c.onClosed!('x'), /cb must be a function, got a string/],
-      ['openConsole(uuid)', () => c.openConsole!(uuid), /opts must be an object, got undefined/],
-      ['openConsole(bad uuid)', () => c.openConsole!('x', { onData: fn, onEnd: fn }), /uuid must be a string of 36 characters/],
-      ['openConsole no onData', () => c.openConsole!(uuid, { onEnd: fn }), /opts\.onData must be a function, got undefined/],
-      ['openConsole no onEnd', () => c.openConsole!(uuid, { onData: fn }), /opts\.onEnd must be a function, got undefined/],
-      ['openConsole device 42', () => c.openConsole!(uuid, { onData: fn, onEnd: fn, device: 42 }), /opts\.device must be a non-empty string or null, got a number/],
-      ["openConsole device ''", () => c.openConsole!(uuid, { onData: fn, onEnd: fn, device: '' }), /opts\.device must be a non-empty string/],
-      ["openConsole force 'yes'", () => c.openConsole!(uuid, { onData: fn, onEnd: fn, force: 'yes' }), /opts\.force must be a boolean/],
+    const sig = (m: string) => (m === 'undefine' || m === 'xmlDesc' ? `${m}(uuid, flags)` : `${m}(uuid)`);
+    list.push(
+      c("lookup(100 x's) quotes 60", (t) => t.c.lookup!('x'.repeat(100)), new RegExp(`^lookup\\(uuid\\): .*got '${'x'.repeat(60)}'$`)),
+      c('lookup(non-ASCII)', (t) => t.c.lookup!('é'.repeat(70)), new RegExp(`got '${'é'.repeat(60)}'$`)),
+      c('lookup(36 bytes, not ASCII)', (t) => t.c.lookup!(`${'é'.repeat(4)}-0000-4000-8000-000000000000`), /uuid must be a string of 36 characters/),
+      c('create(new String(uuid))', (t) => t.c.create!(new String(uuid)), new RegExp(`^${sig('create').replace(/[()]/g, '\\$&')}: uuid .*got an object$`)),
     );
-    return cases;
+    for (const m of ['undefine', 'xmlDesc']) {
+      list.push(
+        c(`${m}(uuid, -1)`, (t) => t.c[m]!(uuid, -1), /^\w+\(uuid, flags\): flags must be >= 0, got -1$/),
+        c(`${m}(uuid, 1.5)`, (t) => t.c[m]!(uuid, 1.5), /flags must be an integer, got 1.5/),
+        c(`${m}(uuid, NaN)`, (t) => t.c[m]!(uuid, NaN), /flags must be an integer, got NaN/),
+        c(`${m}(uuid, 2**32)`, (t) => t.c[m]!(uuid, 2 ** 32), /flags is out of range, got 4294967296/),
+        c(`${m}(uuid, '1')`, (t) => t.c[m]!(uuid, '1'), /flags must be a number, got a string/),
+        c(`${m}(uuid, null)`, (t) => t.c[m]!(uuid, null), /flags must be a number, got null/),
+      );
+    }
+    list.push(
+      c("lookupByName('')", (t) => t.c.lookupByName!(''), /^lookupByName\(name\): name must be a non-empty string, got ''$/),
+      c('lookupByName(1)', (t) => t.c.lookupByName!(1), /name must be a non-empty string, got a number/),
+      c('lookupByName(NUL)', (t) => t.c.lookupByName!('a\0'), /name must not contain NUL characters/),
+      // Counted in UTF-8 bytes on both sides: 513 characters, 1026 bytes.
+      c('lookupByName(too long)', (t) => t.c.lookupByName!('é'.repeat(nameMaxBytes / 2 + 1)), new RegExp(`name must be at most ${nameMaxBytes} bytes in UTF-8, got ${nameMaxBytes + 2}`)),
+      c('defineXML()', (t) => t.c.defineXML!(), /xml must be a non-empty string, got undefined/),
+      c("defineXML('a\\0b')", (t) => t.c.defineXML!('a\0b'), /xml must not contain NUL/),
+      c('defineXML(too long)', (t) => t.c.defineXML!('x'.repeat(xmlMaxBytes + 1)), new RegExp(`^defineXML\\(xml\\): xml must be at most ${xmlMaxBytes} bytes in UTF-8, got ${xmlMaxBytes + 1}$`)),
+      c('onDomainEvent()', (t) => t.c.onDomainEvent!(), /^onDomainEvent\(cb\): cb must be a function, got undefined$/),
+      c("onClosed('x')", (t) => t.c.onClosed!('x'), /^onClosed\(cb\): cb must be a function, got a string$/),
+      c('openConsole(uuid)', (t) => t.c.openConsole!(uuid), /^openConsole\(uuid, opts\): opts must be an object, got undefined$/),
+      c('openConsole(uuid, [])', (t) => t.c.openConsole!(uuid, []), /opts must be an object, got an object/),
+      c('openConsole(bad uuid)', (t) => t.c.openConsole!('x', { onData: fn, onEnd: fn }), /uuid must be a string of 36 characters/),
+      c('openConsole no onData', (t) => t.c.openConsole!(uuid, { onEnd: fn }), /opts\.onData must be a function, got undefined/),
+      c('openConsole no onEnd', (t) => t.c.openConsole!(uuid, { onData: fn }), /opts\.onEnd must be a function, got undefined/),
+      c('openConsole device 42', (t) => t.c.openConsole!(uuid, { onData: fn, onEnd: fn, device: 42 }), /opts\.device must be a non-empty string or null, got a number/),
+      c("openConsole device ''", (t) => t.c.openConsole!(uuid, { onData: fn, onEnd: fn, device: '' }), /opts\.device must be a non-empty string without NUL characters, or null$/),
+      c('openConsole device NUL', (t) => t.c.openConsole!(uuid, { onData: fn, onEnd: fn, device: 'a\0' }), /opts\.device must be a non-empty string without NUL/),
+      c('openConsole device too long', (t) => t.c.openConsole!(uuid, { onData: fn, onEnd: fn, device: 'd'.repeat(deviceMaxBytes + 1) }), new RegExp(`opts\\.device must be at most ${deviceMaxBytes} bytes in UTF-8`)),
+      c("openConsole force 'yes'", (t) => t.c.openConsole!(uuid, { onData: fn, onEnd: fn, force: 'yes' }), /opts\.force must be a boolean, got a string/),
+      // The fields are checked in order: device before force before onData.
+      c('openConsole two bad fields', (t) => t.c.openConsole!(uuid, { onEnd: 1, force: 1, device: 1 }), /opts\.device must be/),
+    );
+    const s = (label: string, call: (t: Targets) => unknown, message: RegExp): Case => ({ label, call, message, console: true });
+    list.push(
+      s('write()', (t) => t.s!.write!(), /^write\(data\): data must be a Buffer or Uint8Array, got undefined$/),
+      s("write('x')", (t) => t.s!.write!('x'), /data must be a Buffer or Uint8Array, got a string/),
+      s('write(Uint16Array)', (t) => t.s!.write!(new Uint16Array(2)), /data must be a Buffer or Uint8Array, got an object/),
+      s('write(Uint8ClampedArray)', (t) => t.s!.write!(new Uint8ClampedArray(2)), /data must be a Buffer or Uint8Array/),
+      s('write(ArrayBuffer)', (t) => t.s!.write!(new ArrayBuffer(2)), /data must be a Buffer or Uint8Array/),
+      s('write([1])', (t) => t.s!.write!([1]), /data must be a Buffer or Uint8Array/),
+      s('onDrain(1)', (t) => t.s!.onDrain!(1), /^onDrain\(cb\): cb must be a function, got a number$/),
+    );
+    return list;
   };
 
-  it('throws a TypeError naming the argument and the rule, synchronously, for every method', () => {
-    for (const [label, call, message] of calls()) {
-      const err = thrown(call);
+  /** The checked wrapper over a recording fake, with a connection and a console stream from it. */
+  async function checkedFake() {
+    const fake = recordingFake();
+    const b = checkedBinding(fake.raw);
+    const c = await b.open(URI);
+    const s = await c.openConsole(uuid, { onData: fn, onEnd: fn });
+    fake.calls.length = 0;
+    const t = { b, c, s } as unknown as Targets;
+    return { fake, t };
+  }
+
+  let raw: LibvirtBinding;
+  let rawConn: LibvirtConnection;
+  beforeAll(async () => {
+    const loaded = loadLibvirtRaw();
+    if (!loaded.ok) throw new Error(`the libvirt binding must be built for these tests: ${loaded.reason}`);
+    raw = loaded.binding;
+    rawConn = await raw.open(URI);
+  });
+  afterAll(async () => {
+    await rawConn?.close();
+  });
+  const rawTargets = (): Targets => ({ b: raw as unknown as Fns, c: rawConn as unknown as Fns });
+
+  it('loadLibvirt hands out the checked wrapper, not the raw addon', () => {
+    expect(binding).not.toBe(raw);
+    expect(Object.getPrototypeOf(conn)).not.toBe(Object.getPrototypeOf(rawConn));
+    expect(binding.version()).toBe(raw.version());
+  });
+
+  it('the TS layer refuses every bad argument with a TypeError before the native call (a recording fake)', async () => {
+    const { fake, t } = await checkedFake();
+    for (const { label, call, message } of cases()) {
+      const err = thrown(() => call(t)) as TypeError & { code?: unknown };
+      expect(err, label).toBeInstanceOf(TypeError);
+      expect(err.message, label).toMatch(message);
+      expect(err.code, label).toMatch(/^ERR_INVALID_ARG_(TYPE|VALUE)$/);
+      expect(fake.calls, label).toEqual([]);
+    }
+  });
+
+  it('the TS layer passes good arguments through unchanged, and wraps what open and openConsole return', async () => {
+    const { fake, t } = await checkedFake();
+    const data = Buffer.from('hi');
+    const onDrain = () => undefined;
+    await t.c.undefine!(uuid, 3);
+    await t.c.xmlDesc!(uuid);
+    await t.c.lookupByName!('é'.repeat(nameMaxBytes / 2));
+    await t.c.defineXML!('x'.repeat(xmlMaxBytes));
+    expect(t.s!.write!(data)).toBe(true);
+    t.s!.write!(new Uint8Array(1));
+    t.s!.onDrain!(onDrain);
+    await t.b.open!(URI, { keepaliveIntervalS: 0, keepaliveCount: 1000, readOnly: false });
+    await t.c.openConsole!(uuid, { device: null, force: true, onData: fn, onEnd: fn });
+    expect(fake.calls.map(([name]) => name)).toEqual(['undefine', 'xmlDesc', 'lookupByName', 'defineXML', 'write', 'write', 'onDrain', 'open', 'openConsole']);
+    expect(fake.calls[0]![1]).toEqual([uuid, 3]);
+    expect(fake.calls[4]![1][0]).toBe(data);
+    expect(fake.calls[6]![1][0]).toBe(onDrain);
+    // The getters read through to the native object.
+    expect((t.c as unknown as LibvirtConnection).uri).toBe(URI);
+    expect((t.c as unknown as LibvirtConnection).closed).toBe(false);
+    expect((t.s as unknown as { closed: boolean }).closed).toBe(false);
+  });
+
+  it('the raw addon still refuses the same arguments in C++ with the same TypeError, code and message', async () => {
+    const { t } = await checkedFake();
+    const nativeCases = cases().filter((c) => !c.console);
+    expect(nativeCases.length).toBeGreaterThan(80);
+    for (const { label, call, message } of nativeCases) {
+      const native = thrown(() => call(rawTargets())) as TypeError & { code?: unknown };
+      const ts = thrown(() => call(t)) as TypeError & { code?: unknown };
+      expect(native, label).toBeInstanceOf(TypeError);
+      expect(native.message, label).toMatch(message);
+      expect({ message: ts.message, code: ts.code }, label).toEqual({ message: native.message, code: native.code });
+    }
+    // No crash, and the raw connection still works.
+    expect((await rawConn.lookupByName('test')).name).toBe('test');
+  });
+
+  it('throws a TypeError naming the argument and the rule, synchronously, for every method (checked binding, real addon)', () => {
+    const t = { b: binding as unknown as Fns, c: conn as unknown as Fns };
+    for (const { label, call, message } of cases().filter((c) => !c.console)) {
+      const err = thrown(() => call(t));
       expect(err, label).toBeInstanceOf(TypeError);
       expect(err.message, label).toMatch(message);
     }
@@ -377,7 +539,7 @@ describe('argument checks', () => {
   });
 
   it('cannot be constructed from JS', () => {
-    const ctor = Object.getPrototypeOf(conn).constructor as new (...args: unknown[]) => unknown;
+    const ctor = Object.getPrototypeOf(rawConn).constructor as new (...args: unknown[]) => unknown;
     expect(() => new ctor()).toThrow(/made by open/);
     expect(() => new ctor({})).toThrow(TypeError);
   });

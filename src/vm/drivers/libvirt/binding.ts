@@ -1,21 +1,35 @@
 // The libvirt binding (native/src/libvirt/*.cc, built into bento_libvirt.node only where libvirt's
-// development files were installed): its JS surface, and the loader. The binding checks its own
-// arguments (TypeError naming the argument and the rule), so nothing here wraps its methods.
+// development files were installed): its JS surface, the loader, and the checked wrapper the loader
+// hands out. Arguments are checked on both sides, as for the peer-credentials addon: here first (ARGS
+// below: a TypeError naming the method, the argument and the rule, before the native call), and again
+// in C++ (native/src/libvirt/args.cc, same rules, limits and messages) for the raw binding on its own.
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { types } from 'node:util';
 import { findPackageRoot } from '../../../native/native.js';
 import { errorMessage } from '../../errors.js';
 
-let cached: LibvirtBinding | undefined;
+type Loaded = { ok: true; binding: LibvirtBinding } | { ok: false; reason: string };
 
-/** Why the libvirt backend is missing, or the binding. Never throws. */
-export function loadLibvirt(): { ok: true; binding: LibvirtBinding } | { ok: false; reason: string } {
+let cached: LibvirtBinding | undefined;
+let cachedRaw: LibvirtBinding | undefined;
+
+/** Why the libvirt backend is missing, or the (checked) binding. Never throws. */
+export function loadLibvirt(): Loaded {
   if (cached !== undefined) return { ok: true, binding: cached };
-  const result = loadLibvirtFrom(libvirtCandidatePaths());
+  const raw = loadLibvirtRaw();
+  if (raw.ok) cached = checkedBinding(raw.binding);
+  return raw.ok ? { ok: true, binding: cached! } : raw;
+}
+
+/** The binding as the addon exports it, without the checks of this file: for tests of the C++ checks. */
+export function loadLibvirtRaw(): Loaded {
+  if (cachedRaw !== undefined) return { ok: true, binding: cachedRaw };
+  const result = requireLibvirtFrom(libvirtCandidatePaths());
   // Only success is cached, so a binding built while bentod runs is picked up on the next call.
-  if (result.ok) cached = result.binding;
+  if (result.ok) cachedRaw = result.binding;
   return result;
 }
 
@@ -153,8 +167,13 @@ export function libvirtCandidatePaths(): string[] {
   return root === undefined ? [] : BUILD_DIRS.map((d) => path.join(root, 'native', d, ADDON_FILE));
 }
 
-/** Loads the first candidate that exists and matches LIBVIRT_BINDING_VERSION; never throws. */
-export function loadLibvirtFrom(candidates: readonly string[]): { ok: true; binding: LibvirtBinding } | { ok: false; reason: string } {
+/** Loads the first candidate that exists and matches LIBVIRT_BINDING_VERSION, checked; never throws. */
+export function loadLibvirtFrom(candidates: readonly string[]): Loaded {
+  const raw = requireLibvirtFrom(candidates);
+  return raw.ok ? { ok: true, binding: checkedBinding(raw.binding) } : raw;
+}
+
+function requireLibvirtFrom(candidates: readonly string[]): Loaded {
   const req = createRequire(import.meta.url);
   const tried: string[] = [];
   let notBuilt: string | undefined;
@@ -198,5 +217,222 @@ function readStatus(file: string): string | undefined {
     return text === '' ? undefined : text;
   } catch {
     return undefined;
+  }
+}
+
+/** Longest strings the binding takes, in UTF-8 bytes; the same as kUriMaxBytes… in native/src/libvirt/args.h. */
+export const LIBVIRT_ARG_LIMITS = { uriMaxBytes: 4096, nameMaxBytes: 1024, xmlMaxBytes: 10 * 1024 * 1024, deviceMaxBytes: 1024 } as const;
+
+/** One argument's rule: throws the TypeError the C++ check throws for the same value. */
+type Check = (sig: string, value: unknown) => void;
+/** One field's rule inside an options object; `name` is "opts.<field>". */
+type FieldCheck = (sig: string, name: string, value: unknown) => void;
+
+/** The same rules as native/src/libvirt/args.cc, in the same order, with the same messages. */
+const UUID_RULE = 'uuid must be a string of 36 characters (8-4-4-4-12 hex digits)';
+const UUID_RE = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
+const QUOTE_CHARS = 60;
+const UINT32_MAX = 0xffffffff;
+
+const uuid: Check = (sig, v) => {
+  if (typeof v !== 'string') argError(sig, 'ERR_INVALID_ARG_TYPE', `${UUID_RULE}, got ${describe(v)}`);
+  if (!UUID_RE.test(v)) argError(sig, 'ERR_INVALID_ARG_VALUE', `${UUID_RULE}, got '${[...v.slice(0, 2 * QUOTE_CHARS)].slice(0, QUOTE_CHARS).join('')}'`);
+};
+
+const nonEmptyString =
+  (name: string, maxBytes: number): Check =>
+  (sig, v) => {
+    if (typeof v !== 'string') argError(sig, 'ERR_INVALID_ARG_TYPE', `${name} must be a non-empty string, got ${describe(v)}`);
+    const len = Buffer.byteLength(v, 'utf8');
+    if (len === 0) argError(sig, 'ERR_INVALID_ARG_VALUE', `${name} must be a non-empty string, got ''`);
+    if (len > maxBytes) argError(sig, 'ERR_INVALID_ARG_VALUE', tooLong(name, maxBytes, len));
+    if (v.includes('\0')) argError(sig, 'ERR_INVALID_ARG_VALUE', `${name} must not contain NUL characters`);
+  };
+
+/** libvirt flags: undefined (0) or an integer in [0, 2^32-1] (IntArgument in native/src/checks.cc). */
+const flags: Check = (sig, v) => {
+  if (v === undefined) return;
+  if (typeof v !== 'number') argError(sig, 'ERR_INVALID_ARG_TYPE', `flags must be a number, got ${describe(v)}`);
+  if (!Number.isInteger(v)) argError(sig, 'ERR_INVALID_ARG_VALUE', `flags must be an integer, got ${String(v)}`);
+  if (v < 0) argError(sig, 'ERR_INVALID_ARG_VALUE', `flags must be >= 0, got ${String(v)}`);
+  if (v > UINT32_MAX) argError(sig, 'ERR_INVALID_ARG_VALUE', `flags is out of range, got ${String(v)}`);
+};
+
+const fn =
+  (name: string): Check =>
+  (sig, v) => {
+    if (typeof v !== 'function') argError(sig, 'ERR_INVALID_ARG_TYPE', `${name} must be a function, got ${describe(v)}`);
+  };
+
+const bytes =
+  (name: string): Check =>
+  (sig, v) => {
+    if (!types.isUint8Array(v)) argError(sig, 'ERR_INVALID_ARG_TYPE', `${name} must be a Buffer or Uint8Array, got ${describe(v)}`);
+  };
+
+/** An options object (no array, function or ArrayBuffer view) and its fields, checked in the order given. */
+const options =
+  (name: string, required: boolean, fields: Record<string, FieldCheck>): Check =>
+  (sig, v) => {
+    if (v === undefined && !required) return;
+    if (typeof v !== 'object' || v === null || Array.isArray(v) || ArrayBuffer.isView(v)) {
+      argError(sig, 'ERR_INVALID_ARG_TYPE', `${name} must be an object${required ? '' : ' when given'}, got ${describe(v)}`);
+    }
+    for (const [field, check] of Object.entries(fields)) check(sig, `${name}.${field}`, (v as Record<string, unknown>)[field]);
+  };
+
+const intField =
+  (min: number, max: number, rule: string): FieldCheck =>
+  (sig, name, v) => {
+    if (v === undefined) return;
+    if (typeof v !== 'number') argError(sig, 'ERR_INVALID_ARG_TYPE', `${name} must be ${rule}, got ${describe(v)}`);
+    if (!Number.isInteger(v) || v < min || v > max) argError(sig, 'ERR_INVALID_ARG_VALUE', `${name} must be ${rule}, got ${String(v)}`);
+  };
+
+const boolField: FieldCheck = (sig, name, v) => {
+  if (v !== undefined && typeof v !== 'boolean') argError(sig, 'ERR_INVALID_ARG_TYPE', `${name} must be a boolean, got ${describe(v)}`);
+};
+
+const stringOrNullField =
+  (maxBytes: number): FieldCheck =>
+  (sig, name, v) => {
+    if (v === undefined || v === null) return;
+    if (typeof v !== 'string') argError(sig, 'ERR_INVALID_ARG_TYPE', `${name} must be a non-empty string or null, got ${describe(v)}`);
+    const len = Buffer.byteLength(v, 'utf8');
+    if (len > maxBytes) argError(sig, 'ERR_INVALID_ARG_VALUE', tooLong(name, maxBytes, len));
+    if (len === 0 || v.includes('\0')) argError(sig, 'ERR_INVALID_ARG_VALUE', `${name} must be a non-empty string without NUL characters, or null`);
+  };
+
+const fnField: FieldCheck = (sig, name, v) => fn(name)(sig, v);
+
+/** Every method that takes arguments: its signature as messages show it, and one check per argument. */
+const ARGS = {
+  open: {
+    sig: 'open(uri, opts)',
+    args: [
+      nonEmptyString('uri', LIBVIRT_ARG_LIMITS.uriMaxBytes),
+      options('opts', false, {
+        keepaliveIntervalS: intField(0, 3600, 'an integer from 0 (keepalive off) to 3600'),
+        keepaliveCount: intField(0, 1000, 'an integer from 0 to 1000'),
+        readOnly: boolField,
+      }),
+    ],
+  },
+  onClosed: { sig: 'onClosed(cb)', args: [fn('cb')] },
+  onDomainEvent: { sig: 'onDomainEvent(cb)', args: [fn('cb')] },
+  lookup: { sig: 'lookup(uuid)', args: [uuid] },
+  lookupByName: { sig: 'lookupByName(name)', args: [nonEmptyString('name', LIBVIRT_ARG_LIMITS.nameMaxBytes)] },
+  defineXML: { sig: 'defineXML(xml)', args: [nonEmptyString('xml', LIBVIRT_ARG_LIMITS.xmlMaxBytes)] },
+  undefine: { sig: 'undefine(uuid, flags)', args: [uuid, flags] },
+  create: { sig: 'create(uuid)', args: [uuid] },
+  shutdown: { sig: 'shutdown(uuid)', args: [uuid] },
+  destroy: { sig: 'destroy(uuid)', args: [uuid] },
+  suspend: { sig: 'suspend(uuid)', args: [uuid] },
+  resume: { sig: 'resume(uuid)', args: [uuid] },
+  reboot: { sig: 'reboot(uuid)', args: [uuid] },
+  reset: { sig: 'reset(uuid)', args: [uuid] },
+  xmlDesc: { sig: 'xmlDesc(uuid, flags)', args: [uuid, flags] },
+  openConsole: {
+    sig: 'openConsole(uuid, opts)',
+    args: [
+      uuid,
+      options('opts', true, {
+        device: stringOrNullField(LIBVIRT_ARG_LIMITS.deviceMaxBytes),
+        force: boolField,
+        onData: fnField,
+        onEnd: fnField,
+      }),
+    ],
+  },
+  write: { sig: 'write(data)', args: [bytes('data')] },
+  onDrain: { sig: 'onDrain(cb)', args: [fn('cb')] },
+} satisfies Record<string, { sig: string; args: Check[] }>;
+
+/** `call` behind the checks of ARGS[method]: a bad argument throws before `call` runs. */
+function checked<A extends unknown[], R>(method: keyof typeof ARGS, call: (...args: A) => R): (...args: A) => R {
+  const { sig, args: checks } = ARGS[method];
+  return (...args) => {
+    checks.forEach((check, i) => check(sig, args[i]));
+    return call(...args);
+  };
+}
+
+/** `raw` (the addon's exports, or a fake) behind the argument checks of ARGS, and so its connections and consoles. */
+export function checkedBinding(raw: LibvirtBinding): LibvirtBinding {
+  return {
+    version: () => raw.version(),
+    open: checked('open', (...a: Parameters<LibvirtBinding['open']>) => raw.open(...a).then(checkedConnection)),
+  };
+}
+
+function checkedConnection(raw: LibvirtConnection): LibvirtConnection {
+  return {
+    get uri() {
+      return raw.uri;
+    },
+    get closed() {
+      return raw.closed;
+    },
+    close: () => raw.close(),
+    onClosed: checked('onClosed', raw.onClosed.bind(raw)),
+    onDomainEvent: checked('onDomainEvent', raw.onDomainEvent.bind(raw)),
+    hostname: () => raw.hostname(),
+    capabilities: () => raw.capabilities(),
+    listDomains: () => raw.listDomains(),
+    lookup: checked('lookup', raw.lookup.bind(raw)),
+    lookupByName: checked('lookupByName', raw.lookupByName.bind(raw)),
+    defineXML: checked('defineXML', raw.defineXML.bind(raw)),
+    undefine: checked('undefine', raw.undefine.bind(raw)),
+    create: checked('create', raw.create.bind(raw)),
+    shutdown: checked('shutdown', raw.shutdown.bind(raw)),
+    destroy: checked('destroy', raw.destroy.bind(raw)),
+    suspend: checked('suspend', raw.suspend.bind(raw)),
+    resume: checked('resume', raw.resume.bind(raw)),
+    reboot: checked('reboot', raw.reboot.bind(raw)),
+    reset: checked('reset', raw.reset.bind(raw)),
+    xmlDesc: checked('xmlDesc', raw.xmlDesc.bind(raw)),
+    openConsole: checked('openConsole', (...a: Parameters<LibvirtConnection['openConsole']>) => raw.openConsole(...a).then(checkedConsole)),
+  };
+}
+
+function checkedConsole(raw: ConsoleStream): ConsoleStream {
+  return {
+    write: checked('write', raw.write.bind(raw)),
+    onDrain: checked('onDrain', raw.onDrain.bind(raw)),
+    close: () => raw.close(),
+    get closed() {
+      return raw.closed;
+    },
+  };
+}
+
+/** Throws the binding's argument error: a TypeError "<sig>: <message>" with `code` (ThrowArgError in native/src/checks.cc). */
+function argError(sig: string, code: 'ERR_INVALID_ARG_TYPE' | 'ERR_INVALID_ARG_VALUE', message: string): never {
+  throw Object.assign(new TypeError(`${sig}: ${message}`), { code });
+}
+
+function tooLong(name: string, maxBytes: number, len: number): string {
+  return `${name} must be at most ${maxBytes} bytes in UTF-8, got ${len}`;
+}
+
+/** How a wrong argument is named, as Describe in native/src/checks.cc names it. */
+function describe(v: unknown): string {
+  if (v === undefined) return 'undefined';
+  if (v === null) return 'null';
+  switch (typeof v) {
+    case 'string':
+      return 'a string';
+    case 'boolean':
+      return 'a boolean';
+    case 'number':
+      return 'a number';
+    case 'bigint':
+      return 'a bigint';
+    case 'symbol':
+      return 'a symbol';
+    case 'function':
+      return 'a function';
+    default:
+      return 'an object';
   }
 }
