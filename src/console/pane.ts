@@ -163,8 +163,10 @@ export function createPane(opts: PaneOptions): Pane {
     timer = null;
     if (disposed || !dirty || frameListeners.size === 0) return;
     dirty = false;
-    lastBuild = performance.now();
     const frame = buildFrame(term, cursorShown);
+    // The interval counts from when this frame is delivered, not from when its build began: a build
+    // slowed by load would otherwise be followed by a frame less than one interval later.
+    lastBuild = performance.now();
     if (last && framesEqual(last, frame)) return;
     last = frame;
     stats.frames++;
