@@ -19,6 +19,7 @@ import { addSnapshotCommands } from './snapshot-commands.js';
 import { addSuspendCommands, withProgress } from './suspend-commands.js';
 import { VERSION } from './version.js';
 import { addTopCommand } from './top.js';
+import { printableLines } from '../ui/text.js';
 
 const home = bentoHome();
 const socket = process.env.BENTO_SOCKET ?? socketPath(home);
@@ -371,6 +372,6 @@ addSuspendCommands(program, { client, print });
 addTopCommand(program, { client, print });
 
 program.parseAsync().catch((err: unknown) => {
-  process.stderr.write(`bento: ${errorMessage(err)}\n`);
+  process.stderr.write(`bento: ${printableLines(errorMessage(err))}\n`);
   process.exit(1);
 });

@@ -2,6 +2,7 @@ import { formatMiB as formatMemory } from '../vm/size.js';
 import { formatPublish } from '../vm/net.js';
 import { LOCAL_HOST, splitVmName } from '../vm/host-name.js';
 import type { StateEvent, Vm } from '../vm/types.js';
+import { printable } from '../ui/text.js';
 
 /** Formats how long a VM has run: 45s, 12m, 3h4m, 2d5h; '-' when stopped. */
 export function formatUptime(startedAt: string | null, now = Date.now()): string {
@@ -14,7 +15,9 @@ export function formatUptime(startedAt: string | null, now = Date.now()): string
 }
 
 /** Lays rows out in columns separated by two spaces, the last column unpadded. */
-export function columns(rows: string[][]): string {
+export function columns(table: string[][]): string {
+  // Names and messages may come from a libvirt host: no cell may carry a control character.
+  const rows = table.map((r) => r.map(printable));
   const widths: number[] = [];
   for (const r of rows) r.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, c.length)));
   return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  ')).join('\n');
@@ -118,5 +121,5 @@ export function formatInspect(data: Record<string, unknown>): string {
 
 /** One line of `bento events`. */
 export function formatEvent(ev: StateEvent): string {
-  return `${ev.at}  ${ev.name}  ${ev.previous} -> ${ev.state}${ev.reason ? `  (${ev.reason})` : ''}`;
+  return printable(`${ev.at}  ${ev.name}  ${ev.previous} -> ${ev.state}${ev.reason ? `  (${ev.reason})` : ''}`);
 }

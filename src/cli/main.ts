@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { errorMessage } from '../vm/errors.js';
 import { bentoHome, socketPath } from '../vm/paths.js';
 import type { openTui as OpenTuiFn } from './open-tui.js';
+import { printableLines } from '../ui/text.js';
 
 // The `bento` executable. Without a command it opens the TUI, and that path loads only the TUI: its
 // first frame is what people wait for each time they open bento. Every other invocation, `bento
@@ -30,7 +31,7 @@ if (process.argv.length === 2) {
   loadTui()
     .then(({ openTui, firstFrame }) => openTui(home, socket, firstFrame))
     .catch((err: unknown) => {
-      process.stderr.write(`bento: ${errorMessage(err)}\n`);
+      process.stderr.write(`bento: ${printableLines(errorMessage(err))}\n`);
       process.exit(1);
     });
 } else {

@@ -234,3 +234,13 @@ describe('the create form on several hosts', () => {
     expect(formRow(h.frame(), 'host')).toBe(false);
   });
 });
+
+test('a domain name with a C1 control (libvirt accepts U+009B) reaches the screen as U+FFFD, in the row and the details title', async () => {
+  const evil = fakeLibvirtVm('lab1', 'ev\u009b2Jil');
+  h = await renderApp([], { client: new FakeClient([evil], [fakeHost('lab1')]), cols: 160, rows: 30 });
+  await h.waitFor('ev\ufffd2Jil');
+  const f = h.frame();
+  expect(f).not.toMatch(/[\u0080-\u009f]/);
+  expect(f).toMatch(/lab1\s+ev\ufffd2Jil\s/);
+  expect(f).toContain('details · lab1/ev\ufffd2Jil');
+});

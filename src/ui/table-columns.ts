@@ -3,7 +3,7 @@ import { formatUptime } from '../cli/format.js';
 import { splitVmName } from '../vm/host-name.js';
 import { formatMiB } from '../vm/size.js';
 import type { Vm } from '../vm/types.js';
-import { fit, fitRight } from './text.js';
+import { fit, fitRight, printable } from './text.js';
 import type { VmLiveStats } from './live-stats.js';
 import { cpuSparkline, formatCpu } from './stats-format.js';
 import type { SortKey } from './vm-view.js';
@@ -71,10 +71,10 @@ export function cpuCell(stats: VmLiveStats | undefined): string {
 export function cellText(col: Column, vm: Vm, now: number, stats?: VmLiveStats): string {
   switch (col.id) {
     case 'host':
-      return vm.host;
+      return printable(vm.host);
     case 'name':
       // The host has its own column when there are several; a local VM's name has no host part.
-      return splitVmName(vm.name).vm;
+      return printable(splitVmName(vm.name).vm);
     case 'backend':
       return vm.backend;
     case 'accel':

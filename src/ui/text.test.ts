@@ -1,6 +1,6 @@
 import { expect, test } from 'vitest';
 import { createLogBuffer } from './log-buffer.js';
-import { cleanText, fit, fitStart, wrapWords } from './text.js';
+import { cleanText, fit, fitStart, wrapWords, printable, printableLines } from './text.js';
 
 test('cleanText strips every escape and control, including OSC 52 and C1', () => {
   expect(cleanText('a\x1b]52;c;ZXZpbA==\x07b')).toBe('ab');
@@ -33,4 +33,12 @@ test('the log buffer cleans lines, keeps the last ones, and handles CR and split
   b.push(euro.subarray(1));
   expect(b.lines().at(-1)).toBe('€');
   expect(b.dropped()).toBeGreaterThan(0);
+});
+
+test('printable turns every control character of a label into U+FFFD, C1 included, and leaves the rest', () => {
+  // libvirt accepts U+009B (CSI on terminals that act on 8-bit C1) and tabs in a domain name.
+  expect(printable('ev\u009b2Jil\tx')).toBe('ev\ufffd2Jil\ufffdx');
+  expect(printable('a\x1b]0;t\x07b\x7f\u0085')).toBe('a\ufffd]0;t\ufffdb\ufffd\ufffd');
+  expect(printable('lab1/wéb-ü €')).toBe('lab1/wéb-ü €');
+  expect(printableLines('one\u009b\ntwo')).toBe('one\ufffd\ntwo');
 });

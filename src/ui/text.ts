@@ -11,6 +11,24 @@ const ESCAPES = /\x1b\[[0-?]*[ -/]*[@-~]|\x1b[\]PX^_][^\x07\x1b]*(?:\x07|\x1b\\)
 const CONTROLS = /[\x00-\x08\x0a-\x1f\x7f-\x9f]/g;
 /* eslint-enable no-control-regex */
 
+// Every C0 control, DEL and C1: what a one-line label must never send to a terminal.
+// eslint-disable-next-line no-control-regex -- these are the bytes it replaces
+const LABEL_CONTROLS = /[\x00-\x1f\x7f-\x9f]/g;
+
+/**
+ * A one-line label from elsewhere (a libvirt domain's name, a host's message) made safe to print:
+ * each control character, C1 included (libvirt accepts U+009B, CSI on some terminals, in a domain
+ * name), becomes U+FFFD, so it shows as damaged instead of acting on the terminal or vanishing.
+ */
+export function printable(s: string): string {
+  return s.replace(LABEL_CONTROLS, '\ufffd');
+}
+
+/** printable for a message of several lines: each line on its own, the line breaks kept. */
+export function printableLines(s: string): string {
+  return s.split('\n').map(printable).join('\n');
+}
+
 /** Strips every escape sequence and control character; tabs become spaces (to the next 8 column). */
 export function cleanText(s: string): string {
   let out = s.replace(ESCAPES, '').replace(CONTROLS, '');

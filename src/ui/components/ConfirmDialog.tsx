@@ -1,7 +1,7 @@
 import { Text } from 'ink';
 import type { ReactNode } from 'react';
 import { useKeys } from '../hooks/use-keys.js';
-import { wrapWords } from '../text.js';
+import { printable, wrapWords } from '../text.js';
 import { Dialog } from './Dialog.js';
 
 /** Props of ConfirmDialog. */
@@ -28,7 +28,7 @@ export function ConfirmDialog({ title, message, verb, screen, isActive, onConfir
     { isActive, perChar: true },
   );
   const width = Math.min(64, screen.cols - 2);
-  const lines = wrapWords(message, width - 4);
+  const lines = wrapWords(printable(message), width - 4);
   return (
     <Dialog title={title} width={width} height={lines.length + 6} screen={screen} tone="danger" footer={`y ${verb} · n / Esc cancel`}>
       {lines.map((l, i) => (

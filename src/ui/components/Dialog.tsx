@@ -1,4 +1,5 @@
 import { Box, Text } from 'ink';
+import { printable } from '../text.js';
 import type { ReactNode } from 'react';
 import { useTheme } from '../hooks/use-theme.js';
 
@@ -37,7 +38,7 @@ export function Dialog({ title, width, screen, height, footer, tone = 'normal', 
       paddingX={1}
     >
       <Text bold color={color} wrap="truncate">
-        {title}
+        {printable(title)}
       </Text>
       <Text> </Text>
       {children}

@@ -1,4 +1,5 @@
 import { Box, Text } from 'ink';
+import { printable } from '../text.js';
 import type { ReactNode } from 'react';
 import { useTheme } from '../hooks/use-theme.js';
 
@@ -26,7 +27,7 @@ export function Panel({ title, right, width, height, focused, children }: PanelP
   const [tl, tr, h] = CORNERS[style];
   const color = focused ? theme.borderFocus : theme.border;
   const inner = Math.max(width - 2, 0);
-  const label = ` ${title} `;
+  const label = ` ${printable(title)} `;
   const tail = right ? ` ${right} ` : '';
   const room = Math.max(inner - 1 - tail.length, 0);
   const shown = label.length > room ? `${label.slice(0, Math.max(room - 1, 0))}…` : label;
