@@ -15,6 +15,14 @@ APT_PACKAGES=(qemu-system-x86 qemu-utils busybox-static cpio xz-utils curl tmux 
 # and enable them with `|| true` (its systemd flavour ships no init.d scripts). dbus, which polkitd
 # needs, is started through its init script there, unless a policy-rc.d forbids it (containers).
 APT_PACKAGES+=(libvirt-daemon-system libvirt-clients libvirt-dev pkg-config iproute2 libxml2-utils)
+# The qemu+ssh:// test runs its own sshd (temp config and host key, in a network namespace); the
+# system sshd is never used. On a machine without systemd running, apt does not start it either:
+# openssh-server's postinst starts its init script through invoke-rc.d, which finds no runlevel
+# there (no init: containers) and so does not start it, and a policy-rc.d that forbids starts
+# (containers) denies it as well. Where systemd or sysvinit runs, installing the package starts and
+# enables the system sshd, as any install of it does. netcat-openbsd: the ssh session's `nc -U` to
+# libvirtd's socket (libvirt's remote side of qemu+ssh when the URI names the socket).
+APT_PACKAGES+=(openssh-server netcat-openbsd)
 # UEFI firmware for images that need it (x86 cloud images boot with SeaBIOS): installed when the
 # package archive has it, skipped with a note when it does not.
 OPTIONAL_PACKAGES=(ovmf)

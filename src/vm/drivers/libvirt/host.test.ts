@@ -9,7 +9,7 @@ import type { BentoError } from '../../errors.js';
 import type { HostInfo, StateEvent, VmChange } from '../../types.js';
 import { buildDomainXml, escapeXmlText } from './domain-xml.js';
 import { libvirtSpecFromRequest, specToMetadata } from './libvirt-spec.js';
-import { LibvirtHost, type LibvirtHostOptions } from './host.js';
+import { LibvirtHost, lostReason, type LibvirtHostOptions } from './host.js';
 
 const URI = 'qemu+tcp://lab1/system';
 let home: string;
@@ -359,6 +359,16 @@ describe('operations', () => {
     expect(host.get('web').state).toBe('running');
     expect(web.state).toBe(STATE.RUNNING);
     expect((await errorOf(host.start('nope'))).code).toBe('not-found');
+  });
+
+  test('a closed connection says what closed it: libvirtd, or the ssh connection for ssh transports', () => {
+    expect(lostReason('eof', 'qemu+tcp://lab1/system')).toBe('connection lost: libvirtd closed it');
+    expect(lostReason('eof', 'qemu:///system')).toBe('connection lost: libvirtd closed it');
+    for (const uri of ['qemu+ssh://me@lab1/system', 'qemu+libssh://lab1/system', 'QEMU+SSH://lab1/system', 'qemu+libssh2://lab1/system?known_hosts=/k']) {
+      expect(lostReason('eof', uri)).toBe('connection lost: the ssh connection to libvirtd closed');
+    }
+    expect(lostReason('keepalive', 'qemu+ssh://lab1/system')).toBe('connection lost: libvirtd stopped answering keepalives');
+    expect(lostReason('error', 'qemu+ssh://lab1/system')).toBe('connection lost (error)');
   });
 
   test('every action on an unreachable host is refused with host-unreachable and its reason', async () => {

@@ -209,7 +209,7 @@ export class LibvirtHost implements HostEngine {
     if (conn !== this.conn) return;
     this.conn = null;
     if (this.attempting) return; // the attempt in progress fails on its next call and schedules the retry
-    const reason = why === 'keepalive' ? 'connection lost: libvirtd stopped answering keepalives' : why === 'eof' ? 'connection lost: libvirtd closed it' : `connection lost (${why})`;
+    const reason = lostReason(why, this.uri);
     this.opts.log(`${this.name}: ${reason}`);
     for (const [uuid, relay] of this.relays) {
       this.relays.delete(uuid);
@@ -756,6 +756,17 @@ function isActive(state: VmState): boolean {
 function stable(vm: Vm): Omit<Vm, 'state' | 'reason' | 'startedAt' | 'stopDeadline'> {
   const { state: _s, reason: _r, startedAt: _a, stopDeadline: _d, ...rest } = vm;
   return rest;
+}
+
+/**
+ * The reason a host shows when libvirt reports its connection closed. Over ssh (qemu+ssh, +libssh,
+ * +libssh2) an end of stream is usually the ssh connection (sshd gone, network cut), not libvirtd:
+ * the reason says so rather than blaming libvirtd.
+ */
+export function lostReason(why: string, uri: string): string {
+  if (why === 'keepalive') return 'connection lost: libvirtd stopped answering keepalives';
+  if (why !== 'eof') return `connection lost (${why})`;
+  return /^[a-z0-9]+\+(ssh|libssh|libssh2):/i.test(uri) ? 'connection lost: the ssh connection to libvirtd closed' : 'connection lost: libvirtd closed it';
 }
 
 /** Resolves or rejects as `p` does, or rejects with `onTimeout()` after `ms`. */
