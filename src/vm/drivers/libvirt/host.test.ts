@@ -9,7 +9,7 @@ import type { BentoError } from '../../errors.js';
 import type { HostInfo, StateEvent, VmChange } from '../../types.js';
 import { buildDomainXml, escapeXmlText } from './domain-xml.js';
 import { libvirtSpecFromRequest, specToMetadata } from './libvirt-spec.js';
-import { LibvirtHost, lostReason, type LibvirtHostOptions } from './host.js';
+import { daemonUri, LibvirtHost, lostReason, type LibvirtHostOptions } from './host.js';
 
 const URI = 'qemu+tcp://lab1/system';
 let home: string;
@@ -359,6 +359,14 @@ describe('operations', () => {
     expect(host.get('web').state).toBe('running');
     expect(web.state).toBe(STATE.RUNNING);
     expect((await errorOf(host.start('nope'))).code).toBe('not-found');
+  });
+
+  test('an ssh URI is opened with no_tty=1 (ssh in BatchMode: it fails with its reason, never prompts); others as given', () => {
+    expect(daemonUri('qemu+ssh://me@lab1/system')).toBe('qemu+ssh://me@lab1/system?no_tty=1');
+    expect(daemonUri('qemu+ssh://me@lab1/system?keyfile=/k')).toBe('qemu+ssh://me@lab1/system?keyfile=/k&no_tty=1');
+    expect(daemonUri('qemu+ssh://lab1/system?no_tty=0')).toBe('qemu+ssh://lab1/system?no_tty=0');
+    expect(daemonUri('qemu+ssh://lab1/system#x')).toBe('qemu+ssh://lab1/system?no_tty=1#x');
+    for (const uri of ['qemu:///system', 'qemu+tcp://lab1/system', 'qemu+libssh://lab1/system', 'test:///default']) expect(daemonUri(uri)).toBe(uri);
   });
 
   test('a closed connection says what closed it: libvirtd, or the ssh connection for ssh transports', () => {

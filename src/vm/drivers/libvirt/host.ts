@@ -179,7 +179,7 @@ export class LibvirtHost implements HostEngine {
   /** binding.open within the connect timeout; a connection that opens after it is closed at once. */
   private openConnection(): Promise<LibvirtConnection> {
     const ka = this.opts.keepalive ?? { intervalS: 2, count: 2 };
-    const opening = Promise.resolve().then(() => this.binding!.open(this.uri, { keepaliveIntervalS: ka.intervalS, keepaliveCount: ka.count }));
+    const opening = Promise.resolve().then(() => this.binding!.open(daemonUri(this.uri), { keepaliveIntervalS: ka.intervalS, keepaliveCount: ka.count }));
     return withTimeout(opening, this.t.connect, () => {
       opening.then((late) => void late.close().catch(() => undefined), () => undefined);
       return new BentoError('host-unreachable', `connecting to ${this.uri} did not finish within ${this.t.connect / 1000} s`);
@@ -767,6 +767,19 @@ export function lostReason(why: string, uri: string): string {
   if (why === 'keepalive') return 'connection lost: libvirtd stopped answering keepalives';
   if (why !== 'eof') return `connection lost (${why})`;
   return /^[a-z0-9]+\+(ssh|libssh|libssh2):/i.test(uri) ? 'connection lost: the ssh connection to libvirtd closed' : 'connection lost: libvirtd closed it';
+}
+
+/**
+ * The URI bentod opens for a host: an ssh transport gets `no_tty=1` unless the URI says otherwise, so
+ * ssh runs with BatchMode and fails with its reason instead of prompting for a password or a key's
+ * passphrase on whatever terminal bentod was started from (bentod is a daemon; credentials are the
+ * SSH agent's or a key file's). The host keeps the URI as the user gave it.
+ */
+export function daemonUri(uri: string): string {
+  if (!/^[a-z0-9]+\+ssh:/i.test(uri) || /[?&]no_tty=/.test(uri)) return uri;
+  const hash = uri.indexOf('#');
+  const [base, frag] = hash < 0 ? [uri, ''] : [uri.slice(0, hash), uri.slice(hash)];
+  return `${base}${base.includes('?') ? '&' : '?'}no_tty=1${frag}`;
 }
 
 /** Resolves or rejects as `p` does, or rejects with `onTimeout()` after `ms`. */
