@@ -13,7 +13,7 @@ import { pulledLine } from './pull-progress.js';
 import { formatEvent, formatInspect, formatVmTable } from './format.js';
 import { addImageCommands } from './image-commands.js';
 import { addHostCommands, listHosts } from './host-commands.js';
-import { pickHost, showsHosts } from './host-format.js';
+import { formatHostEvent, pickHost, showsHosts } from './host-format.js';
 import { LOCAL_HOST, splitVmName } from '../vm/host-name.js';
 import { addSnapshotCommands } from './snapshot-commands.js';
 import { addSuspendCommands, withProgress } from './suspend-commands.js';
@@ -352,13 +352,15 @@ program
 
 program
   .command('events')
-  .description('print state changes as they happen')
+  .description('print state changes as they happen (and, without --json, hosts connecting and lost)')
   .option('--json', 'one JSON object per line')
   .action(async (o: { json?: boolean }) => {
     const c = await client();
     await new Promise<void>((_resolve, reject) => {
       c.events({
         onEvent: (ev) => print(o.json ? JSON.stringify(ev) : formatEvent(ev)),
+        // Hosts connecting, lost and retrying; --json keeps its one shape (state events) for scripts.
+        onHost: (ev) => o.json || print(formatHostEvent(ev)),
         onResync: () => process.stderr.write('bento: this reader fell behind and bentod dropped events; the list may have changed (bento ls)\n'),
         onEnd: (err) => reject(err ?? new BentoError('daemon-unavailable', 'bentod closed the event stream')),
       }).catch(reject);

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { fakeVm } from '../ui/fake-client.js';
 import type { HostInfo, Vm } from '../vm/types.js';
 import { formatInspect, formatVmTable } from './format.js';
-import { formatHostTable, hostReason, pickHost, showsHosts } from './host-format.js';
+import { formatHostEvent, formatHostTable, hostReason, pickHost, showsHosts } from './host-format.js';
 
 const NOW = Date.parse('2024-05-01T12:00:00.000Z');
 const ago = (s: number): string => new Date(NOW - s * 1000).toISOString();
@@ -101,5 +101,17 @@ describe('bento inspect of a libvirt VM', () => {
     expect(out).toMatch(/^UUID:\s+0b0e1c4e-5f0a-4c39-9a59-4d7d3c1c2b11$/m);
     expect(out).toMatch(/^Foreign:\s+yes: defined outside bento/m);
     expect(formatInspect(fakeVm('loc') as unknown as Record<string, unknown>)).not.toMatch(/^(Host|UUID):/m);
+  });
+});
+
+describe('bento events: host lines', () => {
+  it('say when a host connects, is lost (with the reason and the retry) and is removed', () => {
+    const now = Date.parse('2026-11-30T12:00:00Z');
+    expect(formatHostEvent({ kind: 'changed', host: host('lab1') }, now)).toBe('2026-11-30T12:00:00.000Z  host lab1 connected');
+    expect(formatHostEvent({ kind: 'changed', host: host('lab1', { state: 'unreachable', reason: 'connection lost: libvirtd closed it', retryAt: '2026-11-30T12:00:04Z' }) }, now)).toBe(
+      '2026-11-30T12:00:00.000Z  host lab1 unreachable: connection lost: libvirtd closed it (retry in 4s)',
+    );
+    expect(formatHostEvent({ kind: 'removed', name: 'lab1' }, now)).toBe('2026-11-30T12:00:00.000Z  host lab1 removed');
+    expect(formatHostEvent({ kind: 'changed', host: host('lab1', { state: 'unreachable', reason: 'bad\u009bname' }) }, now)).not.toMatch(/[\u0080-\u009f]/);
   });
 });

@@ -1,8 +1,9 @@
 // `bento host ls` and the host checks of `bento ls --host`: pure formatting over GET /api/hosts.
 import { BentoError } from '../vm/errors.js';
 import { LOCAL_HOST } from '../vm/host-name.js';
-import type { HostInfo } from '../vm/types.js';
+import type { HostEvent, HostInfo } from '../vm/types.js';
 import { columns, formatUptime } from './format.js';
+import { printable } from '../ui/text.js';
 
 /** Seconds until an ISO time, rounded up, never below 0. */
 export function secondsUntil(iso: string, now = Date.now()): number {
@@ -36,4 +37,12 @@ export function pickHost(name: string, hosts: readonly Pick<HostInfo, 'name'>[])
   if (name === LOCAL_HOST || hosts.some((h) => h.name === name)) return name;
   const known = [LOCAL_HOST, ...hosts.map((h) => h.name).filter((n) => n !== LOCAL_HOST)];
   throw new BentoError('not-found', `no host named "${name}"; the hosts are ${known.join(', ')} (bento host add NAME URI adds one)`);
+}
+
+/** One line of `bento events` for a host: `AT  host lab1 unreachable: REASON (retry in 4s)`, `… connected`, `… removed`. */
+export function formatHostEvent(ev: HostEvent, now = Date.now()): string {
+  const at = new Date(now).toISOString();
+  if (ev.kind === 'removed') return printable(`${at}  host ${ev.name} removed`);
+  const h = ev.host;
+  return printable(`${at}  host ${h.name} ${h.state}${h.state === 'connected' || h.state === 'connecting' ? '' : `: ${hostReason(h, now)}`}`);
 }
