@@ -423,3 +423,31 @@ describe('operations', () => {
     expect(r).toMatchObject({ name: 'lab1/web', driver: { uri: URI, xml: expect.stringContaining('<devices/>') }, runtime: { name: 'web' } });
   });
 });
+
+describe('uptime across a bentod restart', () => {
+  test('a run bentod saw start keeps its start time in a new bentod while it runs under the same id; a new run does not', async () => {
+    const web = daemon.define({ name: 'web' });
+    const first = makeHost();
+    await connected(first.host);
+    await first.host.start('web');
+    const startedAt = first.host.get('web').startedAt;
+    expect(startedAt).not.toBeNull();
+    const dir = first.host.get('web').dir;
+    expect(JSON.parse(fs.readFileSync(path.join(dir, 'run.json'), 'utf8'))).toEqual({ id: web.id, startedAt });
+    await first.host.close();
+
+    // bentod restarted: the domain still runs with the same id.
+    const second = makeHost();
+    await connected(second.host);
+    expect(second.host.get('web').startedAt).toBe(startedAt);
+    await second.host.close();
+
+    // Stopped and started again outside bento while no bentod watched: another id, so no stale uptime.
+    daemon.setState(web, STATE.SHUTOFF, 1, EVENT.STOPPED, 0);
+    daemon.setState(web, STATE.RUNNING, 1, EVENT.STARTED, 0);
+    const third = makeHost();
+    await connected(third.host);
+    expect(third.host.get('web').state).toBe('running');
+    expect(third.host.get('web').startedAt).toBeNull();
+  });
+});

@@ -14,6 +14,7 @@ import { cachedDomain, domainVm, shownState, type CachedDomain, type Overlay } f
 import { libvirtSpecFromRequest } from './libvirt-spec.js';
 import { mapDomainState, mapLifecycleEvent } from './states.js';
 import { Listeners } from '../../listeners.js';
+import { readRunStart, writeRunStart } from './run-record.js';
 
 /** virDomainUndefineFlags of a delete: managed save, snapshot and checkpoint metadata, NVRAM go with it. */
 const UNDEFINE_FLAGS = 1 | 2 | 4 | 16;
@@ -255,6 +256,15 @@ export class LibvirtHost implements HostEngine {
     return joinVmName(this.name, d.info.name);
   }
 
+  /** Remembers when a run started, so a restarted bentod shows its uptime; a failure only costs that. */
+  private recordRun(dir: string, id: number, startedAt: Date): void {
+    try {
+      writeRunStart(dir, id, startedAt);
+    } catch (err) {
+      this.opts.log(`${this.name}: cannot record a run's start in ${dir}: ${errorMessage(err)}`);
+    }
+  }
+
   private view(d: CachedDomain): Vm {
     return domainVm(d, { host: this.name, uri: this.uri, home: this.opts.home, reachable: this.state === 'connected' });
   }
@@ -294,6 +304,8 @@ export class LibvirtHost implements HostEngine {
       if (old) this.drop(old);
     }
     const d = cachedDomain(info, accel);
+    // A run bentod saw start before it restarted (or before the host was lost) keeps its uptime.
+    if (info.id >= 0) d.startedAt = readRunStart(this.view(d).dir, info.id);
     this.doms.set(info.uuid, d);
     this.byName.set(info.name, info.uuid);
     const vm = this.view(d);
@@ -335,8 +347,11 @@ export class LibvirtHost implements HostEngine {
     if (d.overlay && !d.overlay.from.includes(d.mapped.state)) d.overlay = null;
     const shown = shownState(d).state;
     if (shown !== 'stopping') d.stopDeadline = null;
+    const startedBefore = d.startedAt;
     if (shown === 'stopped') d.startedAt = null;
     else if ((before.state === 'stopped' || before.state === 'starting') && d.info.id >= 0 && !d.startedAt && isActive(shown)) d.startedAt = new Date();
+    else if (d.info.id >= 0 && !d.startedAt && isActive(shown)) d.startedAt = readRunStart(before.dir, d.info.id);
+    if (d.startedAt && d.startedAt !== startedBefore && d.info.id >= 0) this.recordRun(before.dir, d.info.id, d.startedAt);
     if (d.info.name !== oldName) {
       if (this.byName.get(oldName) === d.info.uuid) this.byName.delete(oldName);
       this.byName.set(d.info.name, d.info.uuid);
