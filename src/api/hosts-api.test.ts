@@ -9,7 +9,6 @@ import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import WebSocket from 'ws';
 import { EVENT, FakeLibvirt, STATE, type FakeLibvirtd } from '../../test/helpers/fake-libvirt.js';
 import { LibvirtHost } from '../vm/drivers/libvirt/host.js';
-import { BentoError } from '../vm/errors.js';
 import { HostRegistry, memoryHostsStore, type HostsStore } from '../vm/hosts.js';
 import { VmManager } from '../vm/manager.js';
 import { InstanceStore } from '../vm/store.js';
@@ -17,6 +16,7 @@ import type { HostEvent, HostInfo, StateEvent, VmChange } from '../vm/types.js';
 import { BentoClient } from './client.js';
 import { ConsoleHub } from './console-hub.js';
 import { buildRoutes, dispatch } from './routes.js';
+import { failure } from '../../test/helpers/failure.js';
 
 let dir: string;
 let sock: string;
@@ -74,16 +74,6 @@ afterEach(async () => {
   await new Promise((r) => server.close(r));
   fs.rmSync(dir, { recursive: true, force: true });
 });
-
-async function failure(p: Promise<unknown>): Promise<BentoError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(BentoError);
-    return err as BentoError;
-  }
-  throw new Error('expected a failure');
-}
 
 /** Named events off /api/events (the typed client ignores the host ones it does not know yet). */
 function watchEvents(): { host: HostEvent[]; change: VmChange[]; state: StateEvent[] } {

@@ -7,7 +7,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { digests, fakeQcow2, mirrorBuiltin, startImageServer, type ImageServer } from '../../test/helpers/image-server.js';
-import { BentoError } from '../vm/errors.js';
 import { ImageCache } from '../vm/images/cache.js';
 import type { PullProgress } from '../vm/images/types.js';
 import type { VmManager } from '../vm/manager.js';
@@ -15,6 +14,7 @@ import { localOnlyRegistry } from '../vm/hosts.js';
 import type { Vm } from '../vm/types.js';
 import { BentoClient } from './client.js';
 import { buildRoutes, dispatch } from './routes.js';
+import { failure } from '../../test/helpers/failure.js';
 
 const MiB = 1024 * 1024;
 let dir: string;
@@ -41,16 +41,6 @@ afterEach(async () => {
   await images.close();
   fs.rmSync(dir, { recursive: true, force: true });
 });
-
-async function failure(p: Promise<unknown>): Promise<BentoError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(BentoError);
-    return err as BentoError;
-  }
-  throw new Error('expected a failure');
-}
 
 describe('image API', () => {
   it('pulls with progress on /api/events, lists cache and catalog, refuses to remove a used image, removes an unused one', async () => {
