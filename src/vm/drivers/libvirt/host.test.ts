@@ -451,3 +451,26 @@ describe('uptime across a bentod restart', () => {
     expect(third.host.get('web').startedAt).toBeNull();
   });
 });
+
+describe('right after the host is added', () => {
+  test('a create waits for the first connect in progress instead of refusing it; a host that fails is refused with the reason', async () => {
+    daemon.frozen = true;
+    const { host } = makeHost();
+    host.connect();
+    expect(host.info().state).toBe('connecting');
+    const creating = host.create({ name: 'web', kernel: '/boot/vmlinuz' });
+    await new Promise((r) => setTimeout(r, 50));
+    daemon.frozen = false;
+    daemon.thaw();
+    const vm = await creating;
+    expect(vm).toMatchObject({ name: 'lab1/web', state: 'stopped', libvirt: { foreign: false } });
+
+    const other = fake.daemon('qemu+tcp://lab9/system');
+    other.down = true;
+    const { host: lab9 } = makeHost({ name: 'lab9', uri: 'qemu+tcp://lab9/system' });
+    lab9.connect();
+    const e = await errorOf(lab9.create({ name: 'x', kernel: '/boot/vmlinuz' }));
+    expect(e.code).toBe('host-unreachable');
+    expect(e.message).toMatch(/^lab9 is unreachable: /);
+  });
+});

@@ -53,6 +53,9 @@ export interface LibvirtHostOptions {
 /** A listener of a host's connection state. */
 export type HostListener = (info: HostInfo) => void;
 
+/** How long a create waits for a host's connect attempt in progress (the CLI's create deadline is 30 s). */
+const CREATE_CONNECT_WAIT_MS = 20_000;
+
 /**
  * One libvirt host: its connection (connecting, connected, unreachable with a retry time,
  * reconnecting; keepalive; the close callback makes it unreachable at once), a cache of its domains
@@ -504,6 +507,21 @@ export class LibvirtHost implements HostEngine {
     return d;
   }
 
+  /** While a connect attempt runs, waits (at most `ms`) for it to end; resolves at once otherwise. */
+  private settled(ms: number): Promise<void> {
+    const busy = (state: HostConnState): boolean => state === 'connecting' || state === 'reconnecting';
+    if (!busy(this.state)) return Promise.resolve();
+    return new Promise((resolve) => {
+      const finish = (): void => {
+        clearTimeout(timer);
+        off();
+        resolve();
+      };
+      const timer = setTimeout(finish, ms);
+      const off = this.hostListeners.add((info) => busy(info.state) || finish());
+    });
+  }
+
   private unreachable(): BentoError {
     if (this.state === 'unreachable') return new BentoError('host-unreachable', `${this.name} is unreachable: ${this.reason ?? 'not connected'}`);
     return new BentoError('host-unreachable', `${this.name} is ${this.state} (${this.uri}); try again in a moment`);
@@ -512,6 +530,9 @@ export class LibvirtHost implements HostEngine {
   /** Defines a domain from a bento spec (body.name is the domain's name). */
   async create(body: unknown): Promise<Vm> {
     const spec = libvirtSpecFromRequest(body);
+    // `bento host add` then `bento create HOST/VM` at once: the first connect may still run (a fresh
+    // libvirtd probes qemu for seconds), so wait for it within the create's own deadline.
+    await this.settled(CREATE_CONNECT_WAIT_MS);
     if (this.state !== 'connected') throw this.unreachable();
     const full = joinVmName(this.name, spec.name);
     const exists = (): void => {
