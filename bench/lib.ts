@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -45,4 +46,39 @@ export function removeHome(home: string): void {
     // no daemon
   }
   fs.rmSync(home, { recursive: true, force: true });
+}
+
+/** A 120x40 terminal Ink renders into in process: it notes when the last byte of output came, and how many. */
+export class FakeTtyOut extends EventEmitter {
+  isTTY = true;
+  columns = 120;
+  rows = 40;
+  last = 0;
+  bytes = 0;
+  constructor(private readonly onWrite?: (s: string) => void) {
+    super();
+  }
+  write = (s: string): boolean => {
+    this.last = performance.now();
+    this.bytes += s.length;
+    this.onWrite?.(s);
+    return true;
+  };
+}
+
+/**
+ * Keypress to frame: writes j (then k, 25 of each in turn) `n` + 10 times, `gapMs` apart, and times each
+ * from the write to the last byte of the frame it causes. The first 10 only warm the JIT up.
+ */
+export async function keypressTimes(stdin: { write(s: string): unknown }, stdout: FakeTtyOut, n: number, gapMs: number): Promise<number[]> {
+  const times: number[] = [];
+  for (let i = 0; i < n + 10; i++) {
+    const before = stdout.last;
+    const t0 = performance.now();
+    stdin.write(i % 50 < 25 ? 'j' : 'k');
+    while (stdout.last === before) await new Promise((r) => setImmediate(r));
+    if (i >= 10) times.push(stdout.last - t0);
+    await new Promise((r) => setTimeout(r, gapMs));
+  }
+  return times;
 }

@@ -19,14 +19,13 @@
  * the same with no stats (measured in the same run, rounds alternated). A stats event redraws every
  * visible row (each one's CPU cell changed) once a second; keys that land on that frame wait for it.
  */
-import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { BentoClient } from '../src/api/client.js';
 import { FakeStdin } from '../src/ui/test/fake-stdin.js';
 import type { StatsEvent, Vm, VmSample } from '../src/vm/types.js';
-import { median, percentile, removeHome } from './lib.js';
+import { FakeTtyOut, keypressTimes, median, percentile, removeHome } from './lib.js';
 import { execFileSync } from 'node:child_process';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -135,19 +134,6 @@ async function sampler(): Promise<void> {
   }
 }
 
-class Stdout extends EventEmitter {
-  isTTY = true;
-  columns = 120;
-  rows = 40;
-  last = 0;
-  /** Whether a frame so far showed the CPU column's header and a sparkline. */
-  sawCpu = false;
-  write = (s: string): boolean => {
-    this.last = performance.now();
-    if (!this.sawCpu && /UPTIME\s+CPU/.test(s) && /%\s+[▁▂▃▄▅▆▇█]/.test(s)) this.sawCpu = true;
-    return true;
-  };
-}
 
 function fakeSample(i: number, t: number): VmSample {
   return {
@@ -179,7 +165,11 @@ async function keys(): Promise<void> {
     const client = new FakeClient(vms);
     const store = createVmStore(client);
     store.start();
-    const stdout = new Stdout();
+    // Whether a frame so far showed the CPU column's header and a sparkline.
+    let sawCpu = false;
+    const stdout = new FakeTtyOut((s) => {
+      if (!sawCpu && /UPTIME\s+CPU/.test(s) && /%\s+[▁▂▃▄▅▆▇█]/.test(s)) sawCpu = true;
+    });
     const stdin = new FakeStdin();
     const ink = render(createElement(App, { client, store, consoleCommand: () => ({ command: 'true', args: [] }), guestDir: '/none' }), {
       stdout: stdout as unknown as NodeJS.WriteStream,
@@ -198,16 +188,8 @@ async function keys(): Promise<void> {
     if (withStats) for (let i = 0; i < 60; i++) push();
     const timer = withStats ? setInterval(push, 1000) : null;
     await sleep(500);
-    if (withStats && !stdout.sawCpu) throw new Error('the CPU column is not on the screen');
-    const times: number[] = [];
-    for (let i = 0; i < KEYS + 10; i++) {
-      const before = stdout.last;
-      const t0 = performance.now();
-      stdin.write(i % 50 < 25 ? 'j' : 'k');
-      while (stdout.last === before) await new Promise((r) => setImmediate(r));
-      if (i >= 10) times.push(stdout.last - t0);
-      await sleep(50);
-    }
+    if (withStats && !sawCpu) throw new Error('the CPU column is not on the screen');
+    const times = await keypressTimes(stdin, stdout, KEYS, 50);
     if (timer) clearInterval(timer);
     ink.unmount();
     store.dispose();

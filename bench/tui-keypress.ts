@@ -12,9 +12,8 @@
  * time from writing the key to the last byte of the frame it causes. A burst of held-down keys is
  * reported separately (frames per second while the key repeats).
  */
-import { EventEmitter } from 'node:events';
 import { FakeStdin } from '../src/ui/test/fake-stdin.js';
-import { median, percentile } from './lib.js';
+import { FakeTtyOut, keypressTimes, median, percentile } from './lib.js';
 
 process.env.NODE_ENV ??= 'production'; // what the bundle ships (React's production build)
 
@@ -24,18 +23,6 @@ const GAP_MS = 50;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const fmt = (xs: number[]): string => `p50 ${median(xs).toFixed(1)} ms  p95 ${percentile(xs, 95).toFixed(1)} ms  max ${Math.max(...xs).toFixed(1)} ms`;
 
-class Stdout extends EventEmitter {
-  isTTY = true;
-  columns = 120;
-  rows = 40;
-  last = 0;
-  bytes = 0;
-  write = (s: string): boolean => {
-    this.last = performance.now();
-    this.bytes += s.length;
-    return true;
-  };
-}
 async function inProcess(): Promise<void> {
   const [{ render }, { createElement }, { App }, { FakeClient, fakeVms }, { createVmStore }] = await Promise.all([
     import('ink'),
@@ -47,22 +34,14 @@ async function inProcess(): Promise<void> {
   const client = new FakeClient(fakeVms(N));
   const store = createVmStore(client);
   store.start();
-  const stdout = new Stdout();
+  const stdout = new FakeTtyOut();
   const stdin = new FakeStdin();
   const ink = render(
     createElement(App, { client, store, consoleCommand: () => ({ command: 'true', args: [] }), guestDir: '/none' }),
     { stdout: stdout as unknown as NodeJS.WriteStream, stdin: stdin as unknown as NodeJS.ReadStream, exitOnCtrlC: false, patchConsole: false, maxFps: 60 },
   );
   await sleep(500);
-  const times: number[] = [];
-  for (let i = 0; i < KEYS + 10; i++) {
-    const before = stdout.last;
-    const t0 = performance.now();
-    stdin.write(i % 50 < 25 ? 'j' : 'k');
-    while (stdout.last === before) await new Promise((r) => setImmediate(r));
-    if (i >= 10) times.push(stdout.last - t0); // the first keys warm the JIT up
-    await sleep(GAP_MS);
-  }
+  const times = await keypressTimes(stdin, stdout, KEYS, GAP_MS);
   // Held key: 300 keys as fast as a terminal's auto-repeat at 30/s would not even reach; count frames.
   const frames0 = stdout.bytes;
   const t0 = performance.now();
