@@ -58,22 +58,30 @@ async function main(): Promise<void> {
   });
   // libvirt hosts: one connection each, held by bentod; without the addon's libvirt part every
   // configured host shows as unreachable with the reason, and local VMs are unaffected.
-  const libvirt = loadLibvirt();
-  log(libvirt.ok ? `libvirt backend available (libvirt ${libvirt.binding.version()})` : `libvirt backend unavailable: ${libvirt.reason}`);
+  // Loaded when the first host is made, so a bentod with no hosts never loads libvirt.
+  let loaded: ReturnType<typeof loadLibvirt> | null = null;
+  const libvirt = (): ReturnType<typeof loadLibvirt> => {
+    if (loaded) return loaded;
+    loaded = loadLibvirt();
+    log(loaded.ok ? `libvirt backend available (libvirt ${loaded.binding.version()})` : `libvirt backend unavailable: ${loaded.reason}`);
+    return loaded;
+  };
   const admit = await makeAdmit(log);
   const hosts = new HostRegistry({
     local: manager,
     store: confHostsStore(home),
     log,
-    makeHost: (entry) =>
-      new LibvirtHost({
+    makeHost: (entry) => {
+      const lv = libvirt();
+      return new LibvirtHost({
         ...entry,
         home,
-        binding: libvirt.ok ? libvirt.binding : { unavailable: libvirt.reason },
+        binding: lv.ok ? lv.binding : { unavailable: lv.reason },
         log,
         logCap: serialLogCap(),
         ...(admit ? { admit: (sock) => admit(sock).ok } : {}),
-      }),
+      });
+    },
   });
   const accel = hostAccel();
   log(`host accelerator: ${accel.accel} (${accel.why}) on ${os.platform()}/${os.arch()}`);

@@ -1,6 +1,6 @@
 import { formatMiB as formatMemory } from '../vm/size.js';
 import { formatPublish } from '../vm/net.js';
-import { LOCAL_HOST, splitVmName } from '../vm/host-name.js';
+import { compareHosts, LOCAL_HOST, splitVmName } from '../vm/host-name.js';
 import type { StateEvent, Vm } from '../vm/types.js';
 import { printable } from '../ui/text.js';
 
@@ -28,13 +28,6 @@ export function stateWord(v: Pick<Vm, 'state' | 'reachable'>): string {
   return v.reachable === false ? 'unreachable' : v.state;
 }
 
-/** The host order of tables: `local` first, then the hosts by name. */
-export function compareHosts(a: string, b: string): number {
-  if (a === b) return 0;
-  if (a === LOCAL_HOST) return -1;
-  if (b === LOCAL_HOST) return 1;
-  return a < b ? -1 : 1;
-}
 
 /**
  * The `bento ls` table. With `hosts` (some host besides local exists) HOST comes first, the rows go

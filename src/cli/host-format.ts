@@ -1,14 +1,9 @@
 // `bento host ls` and the host checks of `bento ls --host`: pure formatting over GET /api/hosts.
 import { BentoError } from '../vm/errors.js';
-import { LOCAL_HOST } from '../vm/host-name.js';
+import { LOCAL_HOST, secondsUntil } from '../vm/host-name.js';
 import type { HostEvent, HostInfo } from '../vm/types.js';
 import { columns, formatUptime } from './format.js';
 import { printable } from '../ui/text.js';
-
-/** Seconds until an ISO time, rounded up, never below 0. */
-export function secondsUntil(iso: string, now = Date.now()): number {
-  return Math.max(0, Math.ceil((Date.parse(iso) - now) / 1000));
-}
 
 /** Why a host is not connected and when bentod tries again: `connection refused (retry in 4s)`. */
 export function hostReason(h: Pick<HostInfo, 'state' | 'reason' | 'retryAt'>, now = Date.now()): string {

@@ -2,8 +2,7 @@
  * Pure views over the hosts: which hosts the TUI knows, the order `H` cycles them in, and the header
  * line that shows each host's connection state, abbreviated until it fits the terminal.
  */
-import { compareHosts } from '../cli/format.js';
-import { LOCAL_HOST } from '../vm/host-name.js';
+import { compareHosts, LOCAL_HOST, secondsUntil } from '../vm/host-name.js';
 import type { HostConnState, HostInfo, Vm } from '../vm/types.js';
 import { cleanText } from './text.js';
 
@@ -44,7 +43,7 @@ const MIN_REASON = 10;
 
 /** Seconds until the next attempt of an unreachable host, or null. */
 function retryIn(h: HostInfo, now: number): number | null {
-  return h.retryAt ? Math.max(0, Math.ceil((Date.parse(h.retryAt) - now) / 1000)) : null;
+  return h.retryAt ? secondsUntil(h.retryAt, now) : null;
 }
 
 /**

@@ -1,5 +1,5 @@
 /** Pure views over the VM list: filtering, sorting, counts, labels. */
-import { compareHosts } from '../cli/format.js';
+import { compareHosts } from '../vm/host-name.js';
 import { VM_STATES, type Vm, type VmProgress, type VmState } from '../vm/types.js';
 
 /** Columns the table can sort by. */

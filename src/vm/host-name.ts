@@ -62,3 +62,16 @@ export function validateHostUri(v: unknown): string {
   }
   return v;
 }
+
+/** The host order of every table and list: `local` first, then the hosts by name. */
+export function compareHosts(a: string, b: string): number {
+  if (a === b) return 0;
+  if (a === LOCAL_HOST) return -1;
+  if (b === LOCAL_HOST) return 1;
+  return a < b ? -1 : 1;
+}
+
+/** Whole seconds until an ISO time (a host's next connect attempt), rounded up, never below 0. */
+export function secondsUntil(iso: string, now = Date.now()): number {
+  return Math.max(0, Math.ceil((Date.parse(iso) - now) / 1000));
+}

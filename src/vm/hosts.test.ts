@@ -17,6 +17,7 @@ class FakeLocal implements LocalEngine {
   private readonly states = new Set<(ev: StateEvent) => void>();
   private readonly changes = new Set<(ev: VmChange) => void>();
   list = (): Vm[] => this.vms;
+  count = (): number => this.vms.length;
   get = (name: string): Vm => {
     const vm = this.vms.find((v) => v.name === name);
     if (!vm) throw new BentoError('not-found', `no VM named "${name}"`);

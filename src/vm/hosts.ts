@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { refusal, type VmAction } from './actions.js';
 import { BentoError } from './errors.js';
 import type { HostEngine } from './host-engine.js';
-import { LOCAL_HOST, splitVmName, validateHostName, validateHostUri } from './host-name.js';
+import { compareHosts, LOCAL_HOST, splitVmName, validateHostName, validateHostUri } from './host-name.js';
 import type { ConsoleEndpoint } from './drivers/driver.js';
 import type { ConsoleRelay } from './drivers/libvirt/console-relay.js';
 import type { LibvirtHost } from './drivers/libvirt/host.js';
@@ -51,7 +51,11 @@ export function localOnlyRegistry<L extends LocalEngine>(local: L, log: (line: s
 }
 
 /** The local engine: the engine surface plus the console endpoint of a running VM (VmManager). */
-export type LocalEngine = HostEngine & { consoleEndpoint(name: string): ConsoleEndpoint | null };
+export type LocalEngine = HostEngine & {
+  consoleEndpoint(name: string): ConsoleEndpoint | null;
+  /** How many VMs list() would return, without building their views (GET /api/hosts on every `bento ls`). */
+  count(): number;
+};
 
 /** What the registry needs. */
 export interface HostRegistryOptions<L extends LocalEngine = LocalEngine> {
@@ -129,7 +133,7 @@ export class HostRegistry<L extends LocalEngine = LocalEngine> {
   // --- Hosts ---
 
   private localInfo(): HostInfo {
-    return { name: LOCAL_HOST, kind: 'local', uri: null, state: 'connected', reason: null, retryAt: null, since: this.since.toISOString(), vms: this.opts.local.list().length };
+    return { name: LOCAL_HOST, kind: 'local', uri: null, state: 'connected', reason: null, retryAt: null, since: this.since.toISOString(), vms: this.opts.local.count() };
   }
 
   /** Every host: `local` first, then by name. */
@@ -144,7 +148,7 @@ export class HostRegistry<L extends LocalEngine = LocalEngine> {
   }
 
   private sortedHosts(): LibvirtHost[] {
-    return [...this.libvirt.values()].sort((a, b) => a.name.localeCompare(b.name));
+    return [...this.libvirt.values()].sort((a, b) => compareHosts(a.name, b.name));
   }
 
   private libvirtHost(name: string): LibvirtHost {

@@ -173,6 +173,11 @@ export class VmManager {
     return all.sort((a, b) => a.name.localeCompare(b.name));
   }
 
+  /** How many VMs list() returns (the broken ones too), without building their views. */
+  count(): number {
+    return this.entries.size + this.deps.store.listCorrupt().length;
+  }
+
   /** One VM, or not-found. */
   get(name: string): Vm {
     const broken = this.corruptVm(name);
