@@ -5,6 +5,7 @@ import path from 'node:path';
 import { tryLockExclusive, type HeldLock } from '../native/lock.js';
 import { BentoError, errorMessage } from '../vm/errors.js';
 import { FILES } from '../vm/paths.js';
+import { listenPrivate } from '../vm/private-socket.js';
 import { ImageCache } from '../vm/images/cache.js';
 import type { VmManager } from '../vm/manager.js';
 import { localOnlyRegistry, type HostRegistry } from '../vm/hosts.js';
@@ -51,18 +52,6 @@ export function socketAnswers(sock: string, timeoutMs = 1000): Promise<boolean> 
   });
 }
 
-function listen(server: http.Server, sock: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    // The socket is created 0600 from the first instant; chmod afterwards would leave a window.
-    const old = process.umask(0o177);
-    server.once('error', reject);
-    server.listen(sock, () => {
-      process.umask(old);
-      server.off('error', reject);
-      resolve();
-    });
-  });
-}
 
 /**
  * Starts bentod: takes the home's lifetime lock (refusing when another bentod holds it, whether or
@@ -118,7 +107,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
         }
       });
     }
-    await listen(server, opts.socket);
+    await listenPrivate(server, opts.socket);
     fs.writeFileSync(path.join(opts.home, FILES.daemonPid), `${process.pid}\n`, { mode: 0o600 });
     opts.log(`bentod ${opts.version.version} (pid ${process.pid}) serving on ${opts.socket}`);
     return {

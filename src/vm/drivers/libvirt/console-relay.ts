@@ -5,6 +5,8 @@ import path from 'node:path';
 import { errorMessage } from '../../errors.js';
 import { FILES, MAX_SOCKET_PATH, vmFiles } from '../../paths.js';
 import { SerialLogWriter } from '../../serial-log-writer.js';
+import { listenPrivate } from '../../private-socket.js';
+import { Listeners } from '../../listeners.js';
 import type { ConsoleEndpoint } from '../driver.js';
 import type { ConsoleStream } from './binding.js';
 
@@ -41,7 +43,7 @@ export class ConsoleRelay {
   private logBroken = false;
   private done = false;
   private closing: Promise<void> | null = null;
-  private readonly endListeners = new Set<(reason: string) => void>();
+  private readonly endListeners = new Listeners<string>();
 
   private constructor(
     private readonly opts: ConsoleRelayOptions,
@@ -65,7 +67,7 @@ export class ConsoleRelay {
     const server = net.createServer();
     let relay: ConsoleRelay | null = null;
     try {
-      await listen(server, socketPath);
+      await listenPrivate(server, socketPath);
       server.on('error', (err) => opts.log(`${opts.name}: console socket: ${err.message}`));
       relay = new ConsoleRelay(opts, writer, server, socketPath, tempDir);
       const r = relay;
@@ -98,8 +100,7 @@ export class ConsoleRelay {
 
   /** Called once when the stream ends by itself (the domain stopped, another client took the console, the connection was lost). */
   onEnd(listener: (reason: string) => void): () => void {
-    this.endListeners.add(listener);
-    return () => this.endListeners.delete(listener);
+    return this.endListeners.add(listener);
   }
 
   private accept(sock: net.Socket): void {
@@ -157,7 +158,7 @@ export class ConsoleRelay {
     if (this.done) return;
     const reason = err ? `console stream failed: ${err.message}` : 'console stream ended';
     void this.close().then(() => {
-      for (const l of this.endListeners) l(reason);
+      this.endListeners.emit(reason);
     });
   }
 
@@ -207,18 +208,3 @@ function socketPlace(dir: string): { socketPath: string; tempDir: string | null 
   return { socketPath: path.join(tempDir, FILES.consoleSocket), tempDir };
 }
 
-function listen(server: net.Server, socketPath: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    // 0600 from the first instant, as bentod's own socket.
-    const old = process.umask(0o177);
-    server.once('error', (err) => {
-      process.umask(old);
-      reject(err);
-    });
-    server.listen(socketPath, () => {
-      process.umask(old);
-      server.removeAllListeners('error');
-      resolve();
-    });
-  });
-}

@@ -1,6 +1,7 @@
 import { expect, test } from 'vitest';
-import { libvirtError } from '../../test/helpers/fake-libvirt.js';
-import { BentoError, fromLibvirtError, HTTP_STATUS } from './errors.js';
+import { libvirtError } from '../../../../test/helpers/fake-libvirt.js';
+import { BentoError, HTTP_STATUS } from '../../errors.js';
+import { fromLibvirtError } from './errors.js';
 
 test('libvirt errors map onto bento codes, keeping libvirt\'s message after the VM name', () => {
   const cases: Array<[Error, string, boolean?]> = [

@@ -2,12 +2,13 @@ import fs from 'node:fs';
 import type net from 'node:net';
 import { Mutex } from 'async-mutex';
 import { refusal, type VmAction } from '../../actions.js';
-import { BentoError, errorMessage, fromLibvirtError, isLibvirtError } from '../../errors.js';
+import { BentoError, errorMessage } from '../../errors.js';
+import { fromLibvirtError } from './errors.js';
 import type { HostEngine } from '../../host-engine.js';
 import { joinVmName } from '../../host-name.js';
 import { DEFAULT_STOP_TIMEOUT_MS } from '../../manager.js';
 import type { Disposer, HostConnState, HostInfo, StartRequest, StateEvent, StopRequest, Vm, VmChange, VmState } from '../../types.js';
-import type { DomainEvent, DomainInfo, LibvirtBinding, LibvirtConnection } from './binding.js';
+import { isLibvirtError, type DomainEvent, type DomainInfo, type LibvirtBinding, type LibvirtConnection } from './binding.js';
 import { ConsoleRelay } from './console-relay.js';
 import { accelOfXml, buildDomainXml, domainTypeFor, hostArchOf } from './domain-xml.js';
 import { cachedDomain, domainVm, shownState, type CachedDomain, type Overlay } from './domain-view.js';
@@ -15,13 +16,13 @@ import { libvirtSpecFromRequest } from './libvirt-spec.js';
 import { mapDomainState, mapLifecycleEvent } from './states.js';
 import { Listeners } from '../../listeners.js';
 import { readRunStart, writeRunStart } from './run-record.js';
+import { VIR_DOMAIN_UNDEFINE } from './constants.js';
+import { SERIAL_LOG_CAP } from '../../runtime.js';
 
 /** virDomainUndefineFlags of a delete: managed save, snapshot and checkpoint metadata, NVRAM go with it. */
-const UNDEFINE_FLAGS = 1 | 2 | 4 | 16;
+const UNDEFINE_FLAGS = VIR_DOMAIN_UNDEFINE.MANAGED_SAVE | VIR_DOMAIN_UNDEFINE.SNAPSHOTS_METADATA | VIR_DOMAIN_UNDEFINE.NVRAM | VIR_DOMAIN_UNDEFINE.CHECKPOINTS_METADATA;
 /** Lookups of XML run at most this many at a time while a host's domains are listed. */
 const LIST_PARALLEL = 8;
-/** Serial logs of libvirt VMs rotate at this size unless told otherwise. */
-const DEFAULT_LOG_CAP = 16 * 1024 * 1024;
 
 /** One libvirt host as bentod holds it. */
 export interface LibvirtHostOptions {
@@ -725,7 +726,7 @@ export class LibvirtHost implements HostEngine {
       const relay = await ConsoleRelay.open({
         name: full,
         dir: this.view(d).dir,
-        logCap: this.opts.logCap ?? DEFAULT_LOG_CAP,
+        logCap: this.opts.logCap ?? SERIAL_LOG_CAP,
         log: this.opts.log,
         ...(this.opts.admit ? { admit: this.opts.admit } : {}),
         openStream: async (handlers) => {
